@@ -1,0 +1,62 @@
+"""The headless command line: the same engine as the app, for scripts and schedulers.
+
+Each sub-command lives in its own module here and exposes ``register(subparsers)``, which adds
+its parser and sets ``handler`` to a function ``(args) -> int``. Heavy imports (pandas, httpx)
+happen inside the handlers, so ``--help`` stays fast.
+
+The ``--json`` outputs and the exit codes are a public contract (DESIGN.md): keys may be added,
+never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from outbound_desk import __version__
+from outbound_desk.cli._common import ExitCode, fail
+
+#: Sub-command modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="outbound-desk",
+        description=(
+            "Outbound Desk: inspect, validate and upload contact lists to Genesys Cloud CX "
+            "Outbound. Without a command it opens the desktop app."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"outbound-desk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"outbound_desk.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def wants_cli(args: Sequence[str]) -> bool:
+    """True when *args* name a sub-command or ask for help or the version."""
+    if not args:
+        return False
+    first = args[0]
+    return first in COMMANDS or first in {"-h", "--help", "--version"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        return int(handler(args))
+    except KeyboardInterrupt:
+        return fail("interrupted", ExitCode.PLATFORM)
