@@ -194,14 +194,14 @@ def frame_issues(
                     int(records[idx]),
                     str(column),
                     "value_too_long",
-                    f"the value is {len(values.iat[idx])} characters long; the platform "
+                    f"the value is {len(str(values.iat[int(idx)]))} characters long; the platform "
                     f"allows {MAX_VALUE_LENGTH}: shorten it",
                 )
             )
         if not excel:
             continue
         out.extend(_excel_issues(values, records, str(column), digit_lengths or {}))
-    out.sort(key=lambda i: (i.row or 0))
+    out.sort(key=lambda i: i.row or 0)
     return out
 
 
@@ -219,8 +219,9 @@ def _excel_issues(
                 int(records[idx]),
                 column,
                 "scientific_notation",
-                f"{values.iat[idx]!r} is a number in scientific notation: Excel rounded it and "
-                "its last digits are lost; export the column as text from the source system",
+                f"{str(values.iat[int(idx)])!r} is a number in scientific notation: Excel "
+                "rounded it and its last digits are lost; export the column as text from "
+                "the source system",
             )
         )
     flt = values.str.fullmatch(FLOAT_NUMBER).to_numpy(dtype=bool, na_value=False)
@@ -230,7 +231,7 @@ def _excel_issues(
                 int(records[idx]),
                 column,
                 "float_phone",
-                f"{values.iat[idx]!r} is a number stored as a decimal (Excel); drop the "
+                f"{str(values.iat[int(idx)])!r} is a number stored as a decimal (Excel); drop the "
                 "trailing '.0' or export the column as text",
                 Severity.WARNING,
             )
@@ -241,7 +242,7 @@ def _excel_issues(
             dtype=bool, na_value=False
         )
         for idx in short.nonzero()[0]:
-            value = values.iat[idx]
+            value = str(values.iat[int(idx)])
             out.append(
                 Issue(
                     int(records[idx]),

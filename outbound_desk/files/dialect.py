@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from outbound_desk.files.model import Dialect
 
@@ -35,7 +35,7 @@ _HEADER_WORDS = re.compile(
 
 def split_records(text: str, dialect: Dialect, limit: int | None = None) -> list[list[str]]:
     """Parse *text* with the stdlib reader (exact for every dialect this package supports)."""
-    reader = csv.reader(io.StringIO(text, newline=""), **csv_kwargs(dialect))
+    reader = csv_reader(io.StringIO(text, newline=""), dialect)
     out: list[list[str]] = []
     try:
         for record in reader:
@@ -47,14 +47,16 @@ def split_records(text: str, dialect: Dialect, limit: int | None = None) -> list
     return out
 
 
-def csv_kwargs(dialect: Dialect) -> dict[str, object]:
-    return {
-        "delimiter": dialect.delimiter,
-        "quotechar": dialect.quotechar,
-        "doublequote": dialect.doublequote,
-        "escapechar": dialect.escapechar,
-        "strict": False,
-    }
+def csv_reader(lines: Iterable[str], dialect: Dialect) -> Iterator[list[str]]:
+    """The stdlib reader for *dialect*; it reads lone CR, LF and CRLF line ends alike."""
+    return csv.reader(
+        lines,
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quotechar,
+        doublequote=dialect.doublequote,
+        escapechar=dialect.escapechar,
+        strict=False,
+    )
 
 
 def complete_records(text: str, at_eof: bool) -> str:

@@ -123,9 +123,11 @@ def _binary_reason(head: bytes) -> str | None:
         odd = probe[1::2].count(0)
         half = max(len(probe) // 2, 1)
         # UTF-16 text without a BOM has NULs in every other byte; that is handled elsewhere.
-        if not ((odd > 0.3 * half and even < 0.05 * half) or (even > 0.3 * half and odd < 0.05 * half)):
-            if probe.count(0) > max(8, len(probe) // 100):
-                return "binary data (it holds NUL bytes)"
+        utf16 = (odd > 0.3 * half and even < 0.05 * half) or (
+            even > 0.3 * half and odd < 0.05 * half
+        )
+        if not utf16 and probe.count(0) > max(8, len(probe) // 100):
+            return "binary data (it holds NUL bytes)"
     controls = sum(probe.count(bytes([c])) for c in range(0x01, 0x20) if c not in (9, 10, 12, 13))
     if controls > max(16, len(probe) // 20):
         return "binary data (it holds control bytes)"

@@ -13,7 +13,6 @@ stdlib reader (slower, exact).
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
 import threading
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outbound_desk.files import checks
-from outbound_desk.files.dialect import csv_kwargs
+from outbound_desk.files.dialect import csv_reader
 from outbound_desk.files.model import Cancelled, FileError, FileProfile, Issue, RecordChunk
 
 if TYPE_CHECKING:
@@ -285,7 +284,7 @@ class _Reader:
             if parsed is not None:
                 return parsed
         text = block.decode("utf-8")
-        reader = csv.reader(io.StringIO(text, newline=""), **csv_kwargs(self.profile.dialect))  # type: ignore[arg-type]
+        reader = csv_reader(io.StringIO(text, newline=""), self.profile.dialect)
         return self._parse_records(reader, start, bad, unterminated, check_nul="\x00" in text)
 
     def _empty(self, start: int) -> _Parsed:
@@ -426,7 +425,7 @@ class _Reader:
             text = io.TextIOWrapper(
                 buffered, encoding=self.profile.encoding, errors="replace", newline=""
             )
-            reader = csv.reader(text, **csv_kwargs(self.profile.dialect))  # type: ignore[call-overload]
+            reader = csv_reader(text, self.profile.dialect)
             record = 1
             if self.profile.has_header:
                 next(reader, None)

@@ -124,9 +124,8 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
         )
 
     head_text = _decode_piece(head, 0, size, guess)
-    if not head_text.strip():
-        if size <= len(head):
-            raise FileError(f"the file holds no data, only blank space: {path}", code="empty")
+    if not head_text.strip() and size <= len(head):
+        raise FileError(f"the file holds no data, only blank space: {path}", code="empty")
     at_eof = len(head) >= size
     head_text = complete_records(head_text, at_eof)
 
@@ -221,9 +220,7 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
     return profile
 
 
-def _preview_value_issues(
-    profile: FileProfile, first: int, data: list[list[str]]
-) -> list[Issue]:
+def _preview_value_issues(profile: FileProfile, first: int, data: list[list[str]]) -> list[Issue]:
     import numpy as np
     import pandas as pd
 
