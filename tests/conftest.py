@@ -91,6 +91,7 @@ def memory_keyring(_isolated_config: MemoryKeyring) -> MemoryKeyring:
     """The in-memory keyring backend installed for this test."""
     return _isolated_config
 
+
 # ---------------------------------------------------------------- sandbox org (emulator)
 # A fresh sandbox org per test: empty (no sample lists), no faults, a rate limit generous
 # enough that only tests about the limit meet it. Tests that want the demo lists start their
