@@ -88,7 +88,7 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., tuple[GenesysClient,
             http_client=http,
             rate_limiter=limiter,
             sleep=clock.sleep,
-            jitter=lambda: 1.0,
+            jitter=kwargs.pop("jitter", lambda: 1.0),
             **kwargs,
         )
         made.append(client)
