@@ -138,5 +138,5 @@ def test_requests_in_flight_when_the_window_turns_count_in_the_new_one(clock: Fa
     for ticket in late:  # their answers cannot say which window counted them
         limiter.release(ticket, _headers(3, 3, 0))
     start = clock.now
-    limiter.acquire()
-    assert clock.now == pytest.approx(start + 1.0)
+    limiter.acquire()  # waits for the window end, polling for answers meanwhile
+    assert clock.now == pytest.approx(start + 1.0, abs=0.051)
