@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from outbound_desk.genesys import (
     ImportFailed,
     NotFound,
     PhoneColumn,
+    PkceFlow,
     RateLimiter,
     TokenProvider,
     fetch_client_credentials_token,
@@ -390,3 +392,46 @@ def test_a_shared_limiter_keeps_two_clients_under_one_allowance() -> None:
         assert len(done) == 45
         assert status_counts(sb, 429) - before <= 1
         assert limiter.stats().requests == 45 + limiter.stats().retries
+
+
+def test_pkce_sign_in_against_the_sandbox(sandbox: Sandbox) -> None:
+    region = sandbox_region(sandbox.base_url)
+    visits: list[threading.Thread] = []
+
+    def browser(url: str) -> bool:
+        def visit() -> None:
+            # The sandbox's one user is always signed in: it redirects straight back.
+            with httpx.Client(follow_redirects=True) as http:
+                http.get(url)
+
+        visits.append(threading.Thread(target=visit))
+        visits[-1].start()
+        return True
+
+    with httpx.Client() as http:
+        flow = PkceFlow(region, sandbox.client_id, http_client=http, open_browser=browser)
+        provider = TokenProvider(flow.token)
+        with GenesysClient(region, provider) as client:
+            assert client.contact_lists.list().total == 0
+            created = client.contact_lists.create(spec("By a person"))
+            assert client.contact_lists.wait_until_ready(created.id).name == "By a person"
+    for visit in visits:
+        visit.join()
+    assert len(visits) == 1
+
+
+def test_logs_carry_correlation_ids_and_never_the_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with Sandbox.start(seed=False) as sb, make_client(sb, max_retries=10) as client:
+        caplog.set_level(logging.DEBUG, logger="outbound_desk")
+        list_id = new_list(client, "Logged")
+        sb.set_faults(error_rate=0.5)
+        client.contacts.add(list_id, contacts(10))
+        sb.set_faults(error_rate=0.0)
+        with pytest.raises(NotFound):
+            client.contacts.get(list_id, "missing")
+        token = client.tokens.token().access_token.get()
+    assert "correlation id" in caplog.text
+    assert token not in caplog.text
+    assert sb.client_secret not in caplog.text
