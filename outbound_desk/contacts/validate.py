@@ -36,6 +36,11 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 HashArray = np.ndarray[Any, np.dtype[np.uint64]]
 
 
+#: Reader issues that a row rule decides better: the reader measures raw values of every file
+#: column, the rule measures the trimmed values that are really sent (excluded columns aside).
+_SUPERSEDED = frozenset({"value_too_long"})
+
+
 class DuplicatePolicy(enum.StrEnum):
     """Which row of a duplicated contact id is kept."""
 
@@ -434,6 +439,8 @@ class _Validation:
         # Structural errors of records still in the frame reject them too.
         structural: dict[int, list[Issue]] = {}
         for issue in chunk.issues:
+            if issue.code in _SUPERSEDED:
+                continue
             report.add_issue(issue)
             if issue.row is not None:
                 structural.setdefault(issue.row, []).append(issue)
