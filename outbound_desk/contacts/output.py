@@ -47,7 +47,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     line = line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
     offsets = np.frombuffer(line.buffers()[1], dtype=np.int64)
     lo, hi = int(offsets[line.offset]), int(offsets[line.offset + len(line)])
-    return line.buffers()[2].to_pybytes()[lo:hi]
+    data: bytes = line.buffers()[2].to_pybytes()
+    return data[lo:hi]
 
 
 class CsvSink:

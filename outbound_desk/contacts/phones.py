@@ -176,9 +176,7 @@ class _NanpRules:
             if leading is not None:
                 # re.match: anchored at the start only.
                 picked = np.asarray(
-                    pc.match_substring_regex(sub, f"^(?:{leading})").to_numpy(
-                        zero_copy_only=False
-                    ),
+                    pc.match_substring_regex(sub, f"^(?:{leading})").to_numpy(zero_copy_only=False),
                     dtype=bool,
                 )
                 if picked.any():
@@ -195,7 +193,7 @@ _NANP: _NanpRules | None = None
 
 
 def _nanp() -> _NanpRules:
-    global _NANP  # noqa: PLW0603 - built once per process from the installed metadata
+    global _NANP
     if _NANP is None:
         _NANP = _NanpRules()
     return _NANP

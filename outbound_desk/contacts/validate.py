@@ -126,9 +126,7 @@ class ValidationReport:
             "issue_counts": dict(sorted(self.issue_counts.items())),
             "issues_truncated": sum(self.issue_counts.values()) > len(self.issues),
             "duplicate_ids": self.duplicate_ids,
-            "duplicate_groups": [
-                {"id": k, "rows": v} for k, v in self.duplicate_groups.items()
-            ],
+            "duplicate_groups": [{"id": k, "rows": v} for k, v in self.duplicate_groups.items()],
             "blocked": self.blocked,
             "cancelled": self.cancelled,
             "list": self.schema.name,
@@ -188,7 +186,9 @@ class _DuplicatePlan:
     groups: list[IntArray]  # every record of each duplicated id, ascending
 
 
-def _plan_duplicates(hashes: HashArray, records: IntArray, policy: DuplicatePolicy) -> _DuplicatePlan:
+def _plan_duplicates(
+    hashes: HashArray, records: IntArray, policy: DuplicatePolicy
+) -> _DuplicatePlan:
     order = np.lexsort((records, hashes))
     sh, sr = hashes[order], records[order]
     eq = sh[1:] == sh[:-1]
@@ -397,9 +397,7 @@ class _Validation:
                 if policy is DuplicatePolicy.LAST
                 else "policy reject drops every row of it"
             )
-            msgs.append(
-                f"{label} {ids[i]!r} is also on row(s) {_rows_text(others)} ({keeps})"
-            )
+            msgs.append(f"{label} {ids[i]!r} is also on row(s) {_rows_text(others)} ({keeps})")
             groups = self.report.duplicate_groups
             if str(ids[i]) not in groups and len(groups) < self.options.max_duplicate_groups:
                 groups[str(ids[i])] = rows[:1000]
@@ -500,7 +498,10 @@ class _Validation:
         with PhoneNormaliser(self.options.region, workers=self.options.workers) as normaliser:
             try:
                 plan = None
-                if self.id_column is not None and self.options.duplicates is not DuplicatePolicy.FIRST:
+                if (
+                    self.id_column is not None
+                    and self.options.duplicates is not DuplicatePolicy.FIRST
+                ):
                     plan = self._prepass(normaliser, progress, cancelled)
                     self.report.duplicate_ids = len(plan.groups)
                 seen = _SeenIds()

@@ -49,9 +49,15 @@ def test_utf16_file_json_contract_and_outputs(schema_file: Path, tmp_path: Path)
     out, rej = tmp_path / "norm.csv", tmp_path / "rej.csv"
     code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--rejects", rej, "--json")
     assert code == 1
-    assert report is not None and KEYS <= report.keys()
+    assert report is not None
+    assert report.keys() >= KEYS
     assert set(report["schema_diff"]) >= {"matched", "missing", "extra", "renamed"}
-    assert (report["rows"], report["valid"], report["invalid"], report["duplicates"]) == (4, 2, 2, 1)
+    assert (report["rows"], report["valid"], report["invalid"], report["duplicates"]) == (
+        4,
+        2,
+        2,
+        1,
+    )
     assert report["issue_counts"] == {"duplicate_id": 1, "phone_too_short": 1}
     assert [i["row"] for i in report["issues"]] == [3, 4]
     rows = _read(out)
@@ -64,10 +70,12 @@ def test_utf16_file_json_contract_and_outputs(schema_file: Path, tmp_path: Path)
 
     assert hashlib.sha256(out.read_bytes()).hexdigest() == report["sha256_out"]
     rejects = _read(rej)
-    assert rejects[0][0] == "row" and rejects[0][-1] == "reasons"
+    assert rejects[0][0] == "row"
+    assert rejects[0][-1] == "reasons"
     assert rejects[1][:4] == ["3", "U2", "'=cmd", "12"]
     assert "phone_too_short" in rejects[1][-1]
-    assert rejects[2][:3] == ["4", "U1", "Dup"] and "duplicate of row 2" in rejects[2][-1]
+    assert rejects[2][:3] == ["4", "U1", "Dup"]
+    assert "duplicate of row 2" in rejects[2][-1]
 
 
 def test_cp1252_semicolon_all_valid_exits_zero(schema_file: Path, tmp_path: Path) -> None:
@@ -82,7 +90,8 @@ def test_cp1252_semicolon_all_valid_exits_zero(schema_file: Path, tmp_path: Path
     out = tmp_path / "n.csv"
     code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--json")
     assert code == 0, report
-    assert report is not None and report["invalid"] == 0
+    assert report is not None
+    assert report["invalid"] == 0
     assert _read(out)[1:] == [
         ["W1", "José", "+12125550123", "", "jose@example.com"],
         ["W2", "Chloé “Ch”", "+16045550100", "", ""],
@@ -95,10 +104,14 @@ def test_headerless_file_gets_the_list_header(schema_file: Path, tmp_path: Path)
     out = tmp_path / "n.csv"
     code, report, _ = _cli(src, "--schema", schema_file, "--no-header", "--out", out, "--json")
     assert code == 0
-    assert report is not None and report["schema_diff"]["has_header"] is False
+    assert report is not None
+    assert report["schema_diff"]["has_header"] is False
     rows = _read(out)
     assert rows[0] == ["customerId", "firstName", "phoneNumber", "homePhone", "emailAddress"]
-    assert rows[1:] == [["H1", "Ann", "+12125550123", "", ""], ["H2", "Bob", "+12125550124", "", ""]]
+    assert rows[1:] == [
+        ["H1", "Ann", "+12125550123", "", ""],
+        ["H2", "Bob", "+12125550124", "", ""],
+    ]
 
 
 def test_ragged_rows_go_to_rejects(schema_file: Path, tmp_path: Path) -> None:
@@ -111,7 +124,8 @@ def test_ragged_rows_go_to_rejects(schema_file: Path, tmp_path: Path) -> None:
     rej = tmp_path / "r.csv"
     code, report, _ = _cli(src, "--schema", schema_file, "--rejects", rej, "--json")
     assert code == 1
-    assert report is not None and (report["valid"], report["invalid"]) == (1, 2)
+    assert report is not None
+    assert (report["valid"], report["invalid"]) == (1, 2)
     rows = _read(rej)
     assert [r[0] for r in rows[1:]] == ["3", "4"]
     assert rows[1][1:3] == ["R2", "b"]
@@ -121,14 +135,23 @@ def test_unknown_column_blocks_until_mapped_or_excluded(schema_file: Path, tmp_p
     src = tmp_path / "extra.csv"
     src.write_text("customerId,Phone,notes\nA,2125550123,hello\n", encoding="utf-8")
     code, report, _ = _cli(src, "--schema", schema_file, "--json")
-    assert code == 1 and report is not None
+    assert code == 1
+    assert report is not None
     assert report["schema_diff"]["extra"] == ["notes"]
     assert [r["from"] for r in report["schema_diff"]["renamed"]] == ["Phone"]
     assert {i["code"] for i in report["issues"]} >= {"unknown_column", "missing_required"}
     out = tmp_path / "n.csv"
     code, report, _ = _cli(
-        src, "--schema", schema_file, "--map", "Phone=phoneNumber", "--exclude", "notes",
-        "--out", out, "--json",
+        src,
+        "--schema",
+        schema_file,
+        "--map",
+        "Phone=phoneNumber",
+        "--exclude",
+        "notes",
+        "--out",
+        out,
+        "--json",
     )
     assert code == 0, report
     assert _read(out)[1] == ["A", "", "+12125550123", "", ""]
@@ -138,17 +161,22 @@ def test_usage_errors_exit_two(schema_file: Path, tmp_path: Path) -> None:
     src = tmp_path / "a.csv"
     src.write_text("customerId,phoneNumber\nA,2125550123\n", encoding="utf-8")
     code, _, err = _cli(src, "--list", "Spring", "--json")
-    assert code == 2 and "needs a connection" in err
+    assert code == 2
+    assert "needs a connection" in err
     code, _, err = _cli(src, "--schema", tmp_path / "missing.json")
-    assert code == 2 and "cannot read schema" in err
+    assert code == 2
+    assert "cannot read schema" in err
     code, _, err = _cli(src, "--schema", schema_file, "--region", "XX")
-    assert code == 2 and "unknown region" in err
+    assert code == 2
+    assert "unknown region" in err
     code, _, err = _cli(src, "--schema", schema_file, "--map", "nope=phoneNumber")
-    assert code == 2 and "'nope' does not exist" in err
+    assert code == 2
+    assert "'nope' does not exist" in err
     code, _, err = _cli(src)
     assert code == 2
 
 
 def test_missing_file_is_a_clear_error(schema_file: Path, tmp_path: Path) -> None:
     code, _, err = _cli(tmp_path / "nope.csv", "--schema", schema_file)
-    assert code == 1 and "nope.csv" in err
+    assert code == 1
+    assert "nope.csv" in err

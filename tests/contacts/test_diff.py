@@ -64,8 +64,11 @@ def test_headerless_maps_positionally(schema: ListSchema) -> None:
     assert d.matched == tuple(cols)
     assert d.missing_optional == ("homePhone", "emailAddress")
     m = suggest_mapping(d, schema, cols)
-    assert m.sources == {"customerId": "column_1", "firstName": "column_2",
-                         "phoneNumber": "column_3"}
+    assert m.sources == {
+        "customerId": "column_1",
+        "firstName": "column_2",
+        "phoneNumber": "column_3",
+    }
     too_wide = [f"column_{i}" for i in range(1, 8)]
     d2 = diff_columns(too_wide, schema, has_header=False)
     assert d2.extra == ("column_6", "column_7")
@@ -74,8 +77,11 @@ def test_headerless_maps_positionally(schema: ListSchema) -> None:
 
 def test_mapping_apply_orders_and_fills(schema: ListSchema) -> None:
     frame = pd.DataFrame({"tel": ["1"], "id": ["x"], "junk": ["j"]})
-    m = ColumnMapping(("tel", "id", "junk"), tuple(schema.columns),
-                      {"tel": "phoneNumber", "id": "customerId", "junk": None})
+    m = ColumnMapping(
+        ("tel", "id", "junk"),
+        tuple(schema.columns),
+        {"tel": "phoneNumber", "id": "customerId", "junk": None},
+    )
     out = m.apply(frame)
     assert list(out.columns) == schema.columns
     assert out.iloc[0].tolist() == ["x", "", "1", "", ""]
@@ -89,8 +95,7 @@ def test_mapping_errors_name_the_problem(schema: ListSchema) -> None:
     with pytest.raises(MappingError, match="list column 'bogus'"):
         ColumnMapping(("a",), tuple(schema.columns), {"a": "bogus"})
     with pytest.raises(MappingError, match="both mapped"):
-        ColumnMapping(("a", "b"), tuple(schema.columns),
-                      {"a": "customerId", "b": "customerId"})
+        ColumnMapping(("a", "b"), tuple(schema.columns), {"a": "customerId", "b": "customerId"})
 
 
 def test_with_changes_moves_a_list_column_to_its_new_feeder(schema: ListSchema) -> None:

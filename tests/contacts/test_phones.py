@@ -40,8 +40,17 @@ def test_normalise_keeps_empty_and_reports_reasons() -> None:
 
 def _shapes(rnd: random.Random, nsn: str) -> list[str]:
     a, b, c = nsn[:3], nsn[3:6], nsn[6:]
-    return [nsn, f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"1{nsn}",
-            f"+1 {a} {b} {c}", f"+1{nsn}", f"1-{a}-{b}-{c}", f"+1 ({a}) {b}.{c}"]
+    return [
+        nsn,
+        f"({a}) {b}-{c}",
+        f"{a}-{b}-{c}",
+        f"{a}.{b}.{c}",
+        f"1{nsn}",
+        f"+1 {a} {b} {c}",
+        f"+1{nsn}",
+        f"1-{a}-{b}-{c}",
+        f"+1 ({a}) {b}.{c}",
+    ]
 
 
 @pytest.mark.parametrize("region", ["US", "CA"])

@@ -46,8 +46,11 @@ def test_from_genesys_round_trip_keeps_columns_and_types(schema: ListSchema) -> 
 
 def test_from_genesys_keeps_free_text_phone_types() -> None:
     s = ListSchema.from_genesys(
-        {"name": "L", "columnNames": ["a", "p"],
-         "phoneColumns": [{"columnName": "p", "type": "Mobile"}]}
+        {
+            "name": "L",
+            "columnNames": ["a", "p"],
+            "phoneColumns": [{"columnName": "p", "type": "Mobile"}],
+        }
     )
     assert s.field("p").phone_type == "Mobile"
     assert s.to_genesys()["phoneColumns"] == [{"columnName": "p", "type": "Mobile"}]
@@ -90,8 +93,10 @@ def test_load_schema_reports_json_position(tmp_path: Path) -> None:
 def test_from_header_guesses_phones_emails_and_id() -> None:
     s = ListSchema.from_header(
         ["CustomerID", "Name", "Mobile Phone", "HomeTel", "E-mail", "notes", "contact"],
-        samples={"contact": ["(212) 555-0123", "+1 416 555 0199", "646-555-0142"],
-                 "notes": ["call after 5", "vip", ""]},
+        samples={
+            "contact": ["(212) 555-0123", "+1 416 555 0199", "646-555-0142"],
+            "notes": ["call after 5", "vip", ""],
+        },
     )
     assert s.phone_columns == ["Mobile Phone", "HomeTel", "contact"]
     assert s.field("HomeTel").phone_type == "home"

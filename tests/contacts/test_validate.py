@@ -47,8 +47,12 @@ def _run(
     )
     out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
     report = validate_file(
-        profile, schema, mapping, ValidationOptions(**opts),  # type: ignore[arg-type]
-        out=out, rejects=rej,
+        profile,
+        schema,
+        mapping,
+        ValidationOptions(**opts),  # type: ignore[arg-type]
+        out=out,
+        rejects=rej,
     )
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8")))) if out.exists() else []
     rejects = list(csv.reader(io.StringIO(rej.read_text("utf-8"))))
@@ -79,7 +83,8 @@ def test_valid_rows_are_normalised_in_input_order(schema: ListSchema, tmp_path: 
     assert "not_a_number" in by_row["4"][-1]
     assert "invalid_email" in by_row["5"][-1]
     assert "missing_required" in by_row["6"][-1]
-    assert report.sha256_out is not None and len(report.sha256_out) == 64
+    assert report.sha256_out is not None
+    assert len(report.sha256_out) == 64
     assert report.as_dict()["issues"][0]["row"] == 4
 
 
@@ -110,8 +115,9 @@ def test_duplicate_policies(
     kept: list[str],
     rejected_rows: list[str],
 ) -> None:
-    report, rows, rejects = _run(_dup_file(tmp_path), schema, tmp_path, duplicates=policy,
-                                 chunk_rows=2)
+    report, rows, rejects = _run(
+        _dup_file(tmp_path), schema, tmp_path, duplicates=policy, chunk_rows=2
+    )
     assert [r[1] for r in rows[1:]] == kept
     assert [r[0] for r in rejects[1:]] == rejected_rows
     assert report.duplicates == len(rejected_rows)
@@ -121,8 +127,9 @@ def test_duplicate_policies(
 
 
 def test_phone_id_column_is_compared_in_e164_and_warned(tmp_path: Path) -> None:
-    schema = ListSchema("L", (Field("phone", required=True, format="E.164"), Field("n")),
-                        id_column="phone")
+    schema = ListSchema(
+        "L", (Field("phone", required=True, format="E.164"), Field("n")), id_column="phone"
+    )
     p = _write(tmp_path, "phone,n\n(212) 555-0123,a\n+1 212 555 0123,b\n")
     report, rows, _ = _run(p, schema, tmp_path)
     assert rows[1:] == [["+12125550123", "a"]]
@@ -140,7 +147,7 @@ def test_limits_value_too_long(schema: ListSchema, tmp_path: Path) -> None:
 def test_rejects_neutralise_formulas(schema: ListSchema, tmp_path: Path) -> None:
     p = _write(tmp_path, HEADER + '=HYPERLINK("x"),@cmd,-2+3,+12,\n')
     _report, _rows, rejects = _run(p, schema, tmp_path)
-    assert rejects[1][1:5] == ["'=HYPERLINK(\"x\")", "'@cmd", "'-2+3", "'+12"]
+    assert rejects[1][1:5] == ['\'=HYPERLINK("x")', "'@cmd", "'-2+3", "'+12"]
     assert neutralise("plain") == "plain"
     assert neutralise("\tx") == "'\tx"
 
@@ -150,14 +157,16 @@ def test_unknown_and_missing_columns_block_without_writing_out(
 ) -> None:
     p = _write(tmp_path, "customerId,Phone,notes\nA,2125550101,n\n")
     report, rows, _ = _run(p, schema, tmp_path)
-    assert report.blocked and not report.ok
+    assert report.blocked
+    assert not report.ok
     assert rows == []  # no normalised file that silently lost columns
     codes = {(i.code, i.column) for i in report.issues}
     assert ("unknown_column", "notes") in codes
     assert ("unknown_column", "Phone") in codes
     assert ("missing_required", "phoneNumber") in codes
     msg = next(i.message for i in report.issues if i.column == "Phone")
-    assert "phoneNumber" in msg and "--map" in msg
+    assert "phoneNumber" in msg
+    assert "--map" in msg
 
 
 def test_headerless_file_maps_onto_list_order(schema: ListSchema, tmp_path: Path) -> None:
@@ -172,7 +181,8 @@ def test_ragged_rows_are_rejected_with_their_values(schema: ListSchema, tmp_path
     p = _write(tmp_path, HEADER + "A1,a,2125550101,,\nA2,b,2125550102,,,extra,more\nA3,c\n")
     report, rows, rejects = _run(p, schema, tmp_path)
     assert [r[0] for r in rows[1:]] == ["A1"]
-    assert report.rows == 3 and report.invalid == 2
+    assert report.rows == 3
+    assert report.invalid == 2
     by_row = {r[0]: r for r in rejects[1:]}
     assert by_row["3"][1:3] == ["A2", "b"]
     assert by_row["3"][6] == '["extra", "more"]'
@@ -194,11 +204,17 @@ def test_cancel_leaves_no_output(schema: ListSchema, tmp_path: Path) -> None:
     mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
     calls: list[tuple[int, int, str]] = []
     report = validate_file(
-        profile, schema, mapping, ValidationOptions(chunk_rows=5),
-        out=tmp_path / "o.csv", rejects=tmp_path / "r.csv",
-        progress=lambda d, t, ph: calls.append((d, t, ph)), cancelled=lambda: True,
+        profile,
+        schema,
+        mapping,
+        ValidationOptions(chunk_rows=5),
+        out=tmp_path / "o.csv",
+        rejects=tmp_path / "r.csv",
+        progress=lambda d, t, ph: calls.append((d, t, ph)),
+        cancelled=lambda: True,
     )
-    assert report.cancelled and not report.ok
+    assert report.cancelled
+    assert not report.ok
     assert not (tmp_path / "o.csv").exists()
     assert not list(tmp_path.glob("*.partial"))
 
@@ -208,8 +224,7 @@ def test_iter_valid_chunks_yields_records_and_ids(schema: ListSchema, tmp_path: 
     mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
     holder: list[ValidationReport] = []
     chunks = list(
-        iter_valid_chunks(profile, schema, mapping, ValidationOptions(chunk_rows=2),
-                          report=holder)
+        iter_valid_chunks(profile, schema, mapping, ValidationOptions(chunk_rows=2), report=holder)
     )
     assert [r for c in chunks for r in c.records.tolist()] == [2, 3, 5]
     assert [i for c in chunks for i in (c.ids if c.ids is not None else [])] == ["X", "Y", "Z"]
