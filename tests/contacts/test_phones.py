@@ -128,3 +128,57 @@ def test_arrow_strip_equals_python_strip_for_every_whitespace() -> None:
     values = [f"{w}a{w}b{w}" for w in WHITESPACE] + ["\u200b x \u200b", "\ufeffx"]
     arrow = pd.Series(values).astype("str").str.strip().tolist()
     assert arrow == [v.strip() for v in values]
+
+
+def _examples() -> list[str]:
+    """phonenumbers' own example numbers of every region and type, written internationally,
+    plus random digits after every country code."""
+    import phonenumbers
+
+    rnd = random.Random(11)
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for t in (
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.TOLL_FREE,
+        ):
+            ex = phonenumbers.example_number_for_type(region, t)
+            if ex is not None:
+                out.append(
+                    phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                )
+                out.append(phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.E164))
+    for cc in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for n in (6, 8, 9, 10, 11):
+            out.append(f"+{cc} {rnd.randrange(10 ** (n - 1), 10**n)}")
+    return out
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "IN"])
+def test_international_fast_path_equals_phonenumbers_for_every_country(region: str) -> None:
+    values = _examples()
+    with PhoneNormaliser(region, workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+        assert n.stats["fast"] > len(values) // 3  # the fast path does real work
+    assert list(zip(e164, reason, strict=True)) == [classify(v, region) for v in values]
+
+
+@st.composite
+def intl_like(draw: st.DrawFn) -> str:
+    import phonenumbers
+
+    cc = draw(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)))
+    digits = draw(st.text("0123456789", min_size=3, max_size=14))
+    out = "+" + str(cc) + draw(st.sampled_from(["", " ", " (0)", "-", "("]))
+    for d in digits:
+        out += draw(_PUNCT) + d
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(intl_like(), min_size=1, max_size=30))
+def test_normaliser_equals_phonenumbers_on_international_shapes(values: list[str]) -> None:
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
