@@ -27,7 +27,8 @@ E164)``. :class:`PhoneNormaliser` gives those answers for a whole column at once
    processes when there are many.
 
 ``tests/contacts/test_phones.py`` checks both fast paths against ``phonenumbers`` on every area
-code, on phonenumbers' example numbers of every region, and on hypothesis-generated shapes, and the benchmark checks every row of its files.
+code, on phonenumbers' example numbers of every region and on hypothesis-generated shapes;
+the benchmark checks every row of its files.
 """
 
 from __future__ import annotations
