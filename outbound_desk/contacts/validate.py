@@ -282,6 +282,17 @@ class _Validation:
                 )
             )
             r.blocked = True
+        if schema.id_column is None:
+            r.add_issue(
+                Issue(
+                    None,
+                    None,
+                    "no_id_column",
+                    "the list has no id column: contacts get ids from the platform, so uploading "
+                    "this file twice duplicates every contact; choose one with --id-column",
+                    Severity.WARNING,
+                )
+            )
         if schema.id_column is not None and schema.field(schema.id_column).is_phone:
             r.add_issue(
                 Issue(

@@ -275,3 +275,32 @@ def test_normalising_changes_nothing_but_trim_and_e164(
         expected.append([a.strip(), b.strip(), e164])
     assert got == expected
     assert report.valid == len(expected)
+
+
+def test_progress_reports_phases_and_reaches_the_end(schema: ListSchema, tmp_path: Path) -> None:
+    p = _write(tmp_path, HEADER + "".join(f"P{i},n,2125550101,,\n" for i in range(30)))
+    profile = sniff(p)
+    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    calls: list[tuple[int, int, str]] = []
+    report = validate_file(
+        profile,
+        schema,
+        mapping,
+        ValidationOptions(chunk_rows=7, duplicates=DuplicatePolicy.LAST),
+        progress=lambda d, t, ph: calls.append((d, t, ph)),
+    )
+    assert report.valid == 30
+    phases = [ph for _d, _t, ph in calls]
+    assert phases.index("validate") > phases.index("duplicates")
+    assert "duplicates" not in phases[phases.index("validate") :]
+    done, total, _ = calls[-1]
+    assert done == total > 0
+
+
+def test_no_id_column_is_a_warning(tmp_path: Path) -> None:
+    schema = ListSchema("L", (Field("tel", format="E.164"),))
+    p = _write(tmp_path, "tel\n2125550101\n2125550101\n")
+    report, rows, _ = _run(p, schema, tmp_path)
+    assert report.ok
+    assert report.issue_counts == {"no_id_column": 1}
+    assert len(rows) == 3  # no id, no duplicates: both rows kept
