@@ -25,11 +25,19 @@ import numpy as np
 import pandas as pd
 
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
-from outbound_desk.contacts.output import CsvSink, neutralise
+from outbound_desk.contacts.output import CsvSink
 from outbound_desk.contacts.phones import PhoneNormaliser
 from outbound_desk.contacts.rules import check_rows, trim
 from outbound_desk.contacts.schema import ListSchema
-from outbound_desk.files import Cancelled, FileProfile, Issue, RecordChunk, Severity, iter_chunks
+from outbound_desk.files import (
+    Cancelled,
+    FileProfile,
+    Issue,
+    NormalisedWriter,
+    RecordChunk,
+    Severity,
+    iter_chunks,
+)
 
 Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -575,43 +583,41 @@ def validate_file(
     report = run.report
     width = len(profile.columns)
     out_sink = CsvSink(out, schema.columns) if out is not None and not report.blocked else None
-    rej_sink = (
-        CsvSink(rejects, ["row", *profile.columns, "extra_values", "reasons"])
-        if rejects is not None
-        else None
-    )
+    rej: NormalisedWriter | None = None
+    if rejects is not None:
+        rej = NormalisedWriter(rejects, neutralise_formulas=True)
+        rej.write_header(["row", *profile.columns, "extra_values", "reasons"])
+    finished = False
     try:
         for chunk in run.chunks(progress, cancelled):
             if out_sink is not None:
                 out_sink.write_frame(chunk.frame)
-            if rej_sink is not None and chunk.rejected:
+            if rej is not None and chunk.rejected:
                 rows = []
                 for r in chunk.rejected:
-                    vals = [neutralise(v) for v in r.values[:width]]
-                    vals += [""] * (width - len(vals))
+                    vals = r.values[:width] + [""] * (width - len(r.values))
                     extra = r.values[width:]
-                    rows.append(
-                        [
-                            str(r.record),
-                            *vals,
-                            neutralise(json.dumps(extra, ensure_ascii=False)) if extra else "",
-                            neutralise(" | ".join(r.reasons)),
-                        ]
-                    )
-                rej_sink.write_rows(rows)
+                    # Surplus fields of a ragged record, kept losslessly as a JSON list.
+                    extra_text = json.dumps(extra, ensure_ascii=False) if extra else ""
+                    rows.append([str(r.record), *vals, extra_text, " | ".join(r.reasons)])
+                rej.write_rows(rows)
         if report.cancelled:
             raise Cancelled
         if out_sink is not None:
             report.sha256_out = out_sink.close()
             report.rows_out = out_sink.rows
             report.out = str(out_sink.path)
-        if rej_sink is not None:
-            rej_sink.close()
-            report.rejects = str(rej_sink.path)
+        if rej is not None:
+            rej.close()
+            report.rejects = str(rejects)
+        finished = True
     except Cancelled:
         report.cancelled = True
     finally:
-        for sink in (out_sink, rej_sink):
-            if sink is not None and sink.sha256 is None:
-                sink.abort()
+        if out_sink is not None and out_sink.sha256 is None:
+            out_sink.abort()
+        if rej is not None and not finished:
+            # A half rejects file would look like the whole story: remove it.
+            rej.close()
+            Path(rej.path).unlink(missing_ok=True)
     return report

@@ -216,6 +216,7 @@ def test_cancel_leaves_no_output(schema: ListSchema, tmp_path: Path) -> None:
     assert report.cancelled
     assert not report.ok
     assert not (tmp_path / "o.csv").exists()
+    assert not (tmp_path / "r.csv").exists()
     assert not list(tmp_path.glob("*.partial"))
 
 
