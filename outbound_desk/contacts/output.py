@@ -38,6 +38,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
         if len(frame.columns) == 1:
             # A lone empty field would be a blank line, which readers skip: csv quotes it.
             needs = pc.or_(needs, pc.equal(pc.utf8_length(a), 0))
+        if not pc.any(needs).as_py():
+            cols.append(a)
+            continue
         quoted = pc.binary_join_element_wise(q, pc.replace_substring(a, '"', '""'), q, empty)
         cols.append(pc.if_else(needs, quoted, a))
     line = pc.binary_join_element_wise(*cols, pa.scalar(",", pa.large_string()))

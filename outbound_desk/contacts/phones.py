@@ -33,6 +33,7 @@ the benchmark checks every row of its files.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import re
@@ -77,7 +78,7 @@ _POSSIBLE_REASON = {
 
 #: Default regions for which the NANP fast path was proven equal to phonenumbers (tests).
 FAST_REGIONS = frozenset({"US", "CA"})
-_CLEAN = r"[ \-.()]"
+_CLEAN = " -.()"  # ASCII punctuation that phonenumbers drops, removed before the shape test
 _NANP_SHAPE = r"^(?:\+?1)?[2-9][0-9]{9}$"
 # Characters that occur in the metadata patterns we hand to RE2 (checked, not assumed).
 _SAFE_PATTERN = re.compile(r"[0-9\\d\[\]\-(?:)|{},$]*")
@@ -113,6 +114,34 @@ def reason_message(code: str) -> str:
 
 def reason_from_exception(exc: phonenumbers.NumberParseException) -> str:
     return _PARSE_REASON.get(exc.error_type, ("invalid_phone", ""))[1]
+
+
+#: Below this many values a metadata pattern runs in Python's re (compiled once and cached)
+#: rather than RE2, which Arrow compiles again on every call: the region walks hand small
+#: leftovers to dozens of patterns, and compiling them would cost more than matching.
+_SMALL = 256
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regex(arr: pa.Array, pattern: str, *, full: bool) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Does *pattern* match each value (entirely with *full*, else at its start)?
+
+    The patterns are the safe ones (:func:`_safe`) and the values ASCII digits, on which
+    ``re`` and RE2 accept the same strings.
+    """
+    if len(arr) <= _SMALL:
+        rx = _compiled(pattern)
+        test = rx.fullmatch if full else rx.match
+        return np.fromiter(
+            (test(v) is not None for v in arr.to_pylist()), dtype=bool, count=len(arr)
+        )
+    anchored = f"^(?:{pattern})$" if full else f"^(?:{pattern})"
+    hit = pc.match_substring_regex(arr, anchored)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # --------------------------------------------------------------------- the NANP fast path
@@ -167,8 +196,7 @@ class _NanpRules:
     def _full(arr: pa.Array, pattern: str | None) -> np.ndarray[Any, np.dtype[np.bool_]]:
         if pattern is None:
             return np.zeros(len(arr), dtype=bool)
-        out = pc.match_substring_regex(arr, f"^(?:{pattern})$")
-        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=bool)
+        return _regex(arr, pattern, full=True)
 
     def _type_ok(
         self, arr: pa.Array, general: str | None, any_type: str | None
@@ -190,10 +218,7 @@ class _NanpRules:
             sub = nsn.take(pa.array(pending))
             if leading is not None:
                 # re.match: anchored at the start only.
-                picked = np.asarray(
-                    pc.match_substring_regex(sub, f"^(?:{leading})").to_numpy(zero_copy_only=False),
-                    dtype=bool,
-                )
+                picked = _regex(sub, leading, full=False)
                 if picked.any():
                     chosen = pending[picked]
                     valid[chosen] = self._type_ok(sub.filter(pa.array(picked)), general, any_type)
@@ -214,6 +239,12 @@ def _nanp() -> _NanpRules:
     return _NANP
 
 
+def _clean(values: pa.Array) -> pa.Array:
+    for ch in _CLEAN:
+        values = pc.replace_substring(values, ch, "")
+    return values
+
+
 def _ls(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
 
@@ -225,7 +256,7 @@ def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, A
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     values = values.cast(pa.large_string())
     short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
-    cleaned = pc.replace_substring_regex(values, _CLEAN, "")
+    cleaned = _clean(values)
     shape = pc.and_(short, pc.match_substring_regex(cleaned, _NANP_SHAPE))
     idx = np.flatnonzero(np.asarray(shape.to_numpy(zero_copy_only=False), dtype=bool))
     if not len(idx):
@@ -297,8 +328,7 @@ class _CountryRules:
         ok = np.isin(lengths, possible) if possible else np.ones(len(arr), dtype=bool)
         if ok.any():
             idx = np.flatnonzero(ok)
-            hit = pc.match_substring_regex(arr.take(pa.array(idx)), f"^(?:{pattern})$")
-            ok[idx] = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+            ok[idx] = _regex(arr.take(pa.array(idx)), pattern, full=True)
         return ok
 
     def _type_ok(
@@ -323,8 +353,7 @@ class _CountryRules:
         to strip (its pattern does not match at the start) and no leading zero."""
         keep = ~np.asarray(pc.starts_with(nsn, "0").to_numpy(zero_copy_only=False), dtype=bool)
         if self.prefix is not None:
-            pm = pc.match_substring_regex(nsn, f"^(?:{self.prefix})")
-            keep &= ~np.asarray(pm.to_numpy(zero_copy_only=False), dtype=bool)
+            keep &= ~_regex(nsn, self.prefix, full=False)
         return keep
 
     def valid(self, nsn: pa.Array) -> Any:
@@ -341,8 +370,7 @@ class _CountryRules:
                 break
             sub, sub_len = nsn.take(pa.array(pending)), lengths[pending]
             if leading is not None:
-                hit = pc.match_substring_regex(sub, f"^(?:{leading})")
-                picked = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+                picked = _regex(sub, leading, full=False)
                 if picked.any():
                     pi = np.flatnonzero(picked)
                     valid[pending[pi]] = self._type_ok(
@@ -378,7 +406,7 @@ def intl_fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[A
     the default region: a leading + makes parse ignore it."""
     values = values.cast(pa.large_string())
     short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
-    cleaned = pc.replace_substring_regex(values, _CLEAN, "")
+    cleaned = _clean(values)
     shape = pc.and_(short, pc.match_substring_regex(cleaned, _INTL_SHAPE))
     idx = np.flatnonzero(np.asarray(shape.to_numpy(zero_copy_only=False), dtype=bool))
     if not len(idx):
