@@ -158,8 +158,14 @@ def hash_ids(values: np.ndarray[Any, Any]) -> HashArray:
 
 
 class _SeenIds:
-    """First record of every id hash seen so far: sorted runs merged like a binary counter,
-    16 bytes per id, lookups by binary search."""
+    """First record of every id hash seen so far, 16 bytes per id.
+
+    Sorted runs, merged like a binary counter so lookups stay a few binary searches; runs stop
+    growing at ``MAX_RUN`` ids so that a merge never holds more than two such runs twice over
+    (a 10-million-id file keeps about five big runs instead of one final 160 MB merge).
+    """
+
+    MAX_RUN = 2_000_000
 
     def __init__(self) -> None:
         self.runs: list[tuple[HashArray, IntArray]] = []
@@ -173,16 +179,33 @@ class _SeenIds:
             found[hit] = recs[pos[hit]]
         return found
 
+    @staticmethod
+    def _merge(
+        a: tuple[HashArray, IntArray], b: tuple[HashArray, IntArray]
+    ) -> tuple[HashArray, IntArray]:
+        (ka, ra), (kb, rb) = a, b
+        # Where each of b's keys lands in the merged order (keys are distinct across runs).
+        at = np.searchsorted(ka, kb) + np.arange(len(kb))
+        from_b = np.zeros(len(ka) + len(kb), dtype=bool)
+        from_b[at] = True
+        keys = np.empty(len(from_b), dtype=np.uint64)
+        recs = np.empty(len(from_b), dtype=np.int64)
+        keys[from_b], recs[from_b] = kb, rb
+        keys[~from_b], recs[~from_b] = ka, ra
+        return keys, recs
+
     def add(self, hashes: HashArray, records: IntArray) -> None:
         if not len(hashes):
             return
         order = np.argsort(hashes, kind="stable")
         self.runs.append((hashes[order], records[order]))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            (k2, r2), (k1, r1) = self.runs.pop(), self.runs.pop()
-            keys, recs = np.concatenate([k1, k2]), np.concatenate([r1, r2])
-            order = np.argsort(keys, kind="stable")
-            self.runs.append((keys[order], recs[order]))
+        while (
+            len(self.runs) > 1
+            and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
+            and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.MAX_RUN
+        ):
+            b, a = self.runs.pop(), self.runs.pop()
+            self.runs.append(self._merge(a, b))
 
 
 @dataclass

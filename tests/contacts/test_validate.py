@@ -305,3 +305,25 @@ def test_no_id_column_is_a_warning(tmp_path: Path) -> None:
     assert report.ok
     assert report.issue_counts == {"no_id_column": 1}
     assert len(rows) == 3  # no id, no duplicates: both rows kept
+
+
+def test_seen_ids_index_finds_first_records_across_runs() -> None:
+    import numpy as np
+
+    from outbound_desk.contacts.validate import _SeenIds
+
+    seen = _SeenIds()
+    seen.MAX_RUN = 50  # force several unmerged runs as well as merges
+    rnd = np.random.default_rng(5)
+    keys = rnd.permutation(np.arange(1, 400, dtype=np.uint64) * np.uint64(7919))
+    first = {}
+    for lo in range(0, len(keys), 13):
+        part = keys[lo : lo + 13]
+        recs = np.arange(lo, lo + len(part), dtype=np.int64) + 2
+        seen.add(part, recs)
+        first.update(zip(part.tolist(), recs.tolist(), strict=True))
+    assert len(seen.runs) > 1
+    assert all(np.all(k[:-1] < k[1:]) for k, _ in seen.runs)
+    probe = np.concatenate([keys[::3], np.array([1, 2, 3], dtype=np.uint64)])
+    got = seen.lookup(probe).tolist()
+    assert got == [first.get(k, -1) for k in probe.tolist()]
