@@ -458,7 +458,7 @@ class PhoneNormaliser:
         *,
         workers: int | None = None,
         pool_threshold: int = 2_000,
-        cache_size: int = 200_000,
+        cache_size: int = 50_000,
     ) -> None:
         region = region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:

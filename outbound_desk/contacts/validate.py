@@ -3,12 +3,12 @@
 One pass over the file in chunks (``files.iter_chunks``): map the file's columns onto the
 list's, trim, apply the row rules, normalise phones, track contact ids, write the valid rows
 (normalised) and the rejected rows (original values and every reason). Memory is bounded by
-the chunk size plus the id index (16 bytes per distinct id, see :class:`_SeenIds`).
+the chunk size plus the id index (12 bytes per distinct id, see :class:`_SeenIds`).
 
 Duplicate ids: ``first`` keeps the first row of an id and rejects the later ones, decided in
 the same single pass. ``last`` (keep the last row) and ``reject`` (reject every row of a
 duplicated id) cannot know a row's fate until the end of the file, so they make a first, cheap
-pass over the id column only, then the validating pass.
+pass over the id column only (with the same bounded id index), then the validating pass.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from outbound_desk.files import (
 Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 HashArray = np.ndarray[Any, np.dtype[np.uint64]]
+RecArray = np.ndarray[Any, np.dtype[np.uint32]]
 
 
 #: Reader issues that a row rule decides better: the reader measures raw values of every file
@@ -158,7 +159,8 @@ def hash_ids(values: np.ndarray[Any, Any]) -> HashArray:
 
 
 class _SeenIds:
-    """First record of every id hash seen so far, 16 bytes per id.
+    """First record of every id hash seen so far, 12 bytes per id (record numbers as uint32:
+    a file with more than 4 billion records would be far past any memory bound anyway).
 
     Sorted runs, merged like a binary counter so lookups stay a few binary searches; runs stop
     growing at ``MAX_RUN`` ids so that a merge never holds more than two such runs twice over
@@ -168,7 +170,7 @@ class _SeenIds:
     MAX_RUN = 2_000_000
 
     def __init__(self) -> None:
-        self.runs: list[tuple[HashArray, IntArray]] = []
+        self.runs: list[tuple[HashArray, RecArray]] = []
 
     def lookup(self, hashes: HashArray) -> IntArray:
         found = np.full(len(hashes), -1, dtype=np.int64)
@@ -176,20 +178,20 @@ class _SeenIds:
             pos = np.searchsorted(keys, hashes)
             pos[pos == len(keys)] = 0
             hit = (keys[pos] == hashes) & (found < 0)
-            found[hit] = recs[pos[hit]]
+            found[hit] = recs[pos[hit]].astype(np.int64)
         return found
 
     @staticmethod
     def _merge(
-        a: tuple[HashArray, IntArray], b: tuple[HashArray, IntArray]
-    ) -> tuple[HashArray, IntArray]:
+        a: tuple[HashArray, RecArray], b: tuple[HashArray, RecArray]
+    ) -> tuple[HashArray, RecArray]:
         (ka, ra), (kb, rb) = a, b
         # Where each of b's keys lands in the merged order (keys are distinct across runs).
         at = np.searchsorted(ka, kb) + np.arange(len(kb))
         from_b = np.zeros(len(ka) + len(kb), dtype=bool)
         from_b[at] = True
         keys = np.empty(len(from_b), dtype=np.uint64)
-        recs = np.empty(len(from_b), dtype=np.int64)
+        recs = np.empty(len(from_b), dtype=np.uint32)
         keys[from_b], recs[from_b] = kb, rb
         keys[~from_b], recs[~from_b] = ka, ra
         return keys, recs
@@ -197,8 +199,10 @@ class _SeenIds:
     def add(self, hashes: HashArray, records: IntArray) -> None:
         if not len(hashes):
             return
+        if records.max() > np.iinfo(np.uint32).max:
+            raise ValueError("more than 4 billion records: the id index cannot hold them")
         order = np.argsort(hashes, kind="stable")
-        self.runs.append((hashes[order], records[order]))
+        self.runs.append((hashes[order], records[order].astype(np.uint32)))
         while (
             len(self.runs) > 1
             and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
@@ -217,23 +221,30 @@ class _DuplicatePlan:
     groups: list[IntArray]  # every record of each duplicated id, ascending
 
 
-def _plan_duplicates(
-    hashes: HashArray, records: IntArray, policy: DuplicatePolicy
-) -> _DuplicatePlan:
-    order = np.lexsort((records, hashes))
-    sh, sr = hashes[order], records[order]
-    eq = sh[1:] == sh[:-1]
-    in_group = np.zeros(len(sh), dtype=bool)
-    in_group[1:] |= eq
-    in_group[:-1] |= eq
-    gh, gr = sh[in_group], sr[in_group]
-    if not len(gh):
+def first_occurrences(seen: _SeenIds, hashes: HashArray, records: IntArray) -> IntArray:
+    """For each row (id hash, record), the record of that id's first row in the file so far;
+    new ids go into *seen*. A row is a duplicate where the answer is not its own record."""
+    uniq, first_idx, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    first_rec = records[first_idx]
+    earlier = seen.lookup(uniq)
+    seen.add(uniq[earlier < 0], first_rec[earlier < 0])
+    group_first: IntArray = np.where(earlier >= 0, earlier, first_rec)
+    return group_first[inverse]
+
+
+def _plan_duplicates(firsts: IntArray, dups: IntArray, policy: DuplicatePolicy) -> _DuplicatePlan:
+    """Groups from (first record, duplicate record) pairs, and who loses under *policy*."""
+    if not len(dups):
         return _DuplicatePlan(np.zeros(0, dtype=np.int64), {}, [])
-    starts = np.flatnonzero(np.r_[True, gh[1:] != gh[:-1]])
-    groups = np.split(gr, starts[1:])
+    order = np.lexsort((dups, firsts))
+    firsts, dups = firsts[order], dups[order]
+    starts = np.flatnonzero(np.r_[True, firsts[1:] != firsts[:-1]])
+    groups: list[IntArray] = []
     group_of: dict[int, int] = {}
     losers: list[IntArray] = []
-    for gi, g in enumerate(groups):
+    for gi, (lo, hi) in enumerate(zip(starts, np.r_[starts[1:], len(dups)], strict=True)):
+        g = np.concatenate([firsts[lo : lo + 1], dups[lo:hi]])
+        groups.append(g)
         lose = g[:-1] if policy is DuplicatePolicy.LAST else g
         losers.append(lose)
         for r in lose.tolist():
@@ -356,8 +367,11 @@ class _Validation:
         progress: Progress | None,
         cancelled: Callable[[], bool] | None,
     ) -> _DuplicatePlan:
-        hashes: list[HashArray] = []
-        records: list[IntArray] = []
+        """Read the id column once: which rows share an id (same index as policy first, so
+        memory stays 12 bytes per distinct id plus 16 per duplicate row)."""
+        seen = _SeenIds()
+        firsts: list[IntArray] = []
+        dups: list[IntArray] = []
         sub = None if progress is None else (lambda d, t, _p: progress(d, t, "duplicates"))
         assert self.id_column is not None
         for chunk in iter_chunks(
@@ -369,12 +383,18 @@ class _Validation:
         ):
             ids = self._ids(chunk.frame, normaliser)
             has = ids != ""
-            hashes.append(hash_ids(ids[has]))
-            records.append(np.asarray(chunk.records, dtype=np.int64)[has])
-        if not hashes:
+            recs = np.asarray(chunk.records, dtype=np.int64)[has]
+            if not len(recs):
+                continue
+            row_first = first_occurrences(seen, hash_ids(ids[has]), recs)
+            dup = row_first != recs
+            firsts.append(row_first[dup])
+            dups.append(recs[dup])
+        del seen
+        if not dups:
             return _DuplicatePlan(np.zeros(0, dtype=np.int64), {}, [])
         return _plan_duplicates(
-            np.concatenate(hashes), np.concatenate(records), self.options.duplicates
+            np.concatenate(firsts), np.concatenate(dups), self.options.duplicates
         )
 
     def _duplicates_first(
@@ -383,15 +403,9 @@ class _Validation:
         has = np.flatnonzero(ids != "")
         if not len(has):
             return
-        h = hash_ids(ids[has])
         recs = records[has]
-        uniq, first_idx, inverse = np.unique(h, return_index=True, return_inverse=True)
-        first_rec = recs[first_idx]
-        earlier = seen.lookup(uniq)
-        group_first = np.where(earlier >= 0, earlier, first_rec)
-        row_first = group_first[inverse]
+        row_first = first_occurrences(seen, hash_ids(ids[has]), recs)
         dup = row_first != recs
-        seen.add(uniq[earlier < 0], first_rec[earlier < 0])
         if not dup.any():
             return
         mask = np.zeros(len(ids), dtype=bool)

@@ -327,3 +327,29 @@ def test_seen_ids_index_finds_first_records_across_runs() -> None:
     probe = np.concatenate([keys[::3], np.array([1, 2, 3], dtype=np.uint64)])
     got = seen.lookup(probe).tolist()
     assert got == [first.get(k, -1) for k in probe.tolist()]
+
+
+@pytest.mark.parametrize("policy", list(DuplicatePolicy))
+def test_duplicate_policies_match_a_plain_reference(
+    schema: ListSchema, tmp_path: Path, policy: DuplicatePolicy
+) -> None:
+    import random
+
+    rnd = random.Random(policy.value)
+    ids = [rnd.choice("ABCDEFGHIJ") + rnd.choice("12") for _ in range(60)]
+    body = "".join(f"{i},n{k},2125550101,,\n" for k, i in enumerate(ids))
+    report, rows, _ = _run(
+        _write(tmp_path, HEADER + body), schema, tmp_path, duplicates=policy, chunk_rows=7
+    )
+    positions: dict[str, list[int]] = {}
+    for k, i in enumerate(ids):
+        positions.setdefault(i, []).append(k)
+    keep = set()
+    for ks in positions.values():
+        if len(ks) == 1 or policy is DuplicatePolicy.FIRST:
+            keep.add(ks[0])
+        elif policy is DuplicatePolicy.LAST:
+            keep.add(ks[-1])
+    assert [r[1] for r in rows[1:]] == [f"n{k}" for k in sorted(keep)]
+    assert report.duplicate_ids == sum(len(ks) > 1 for ks in positions.values())
+    assert report.duplicates == len(ids) - len(keep)
