@@ -58,7 +58,8 @@ def test_row_from_api_reads_every_shown_field():
     assert row.phone_columns == (("phone", "cell"),)
     assert row.import_text == "Importing 40 %"
     assert row.division == "Home"
-    assert row.date_modified is not None and row.date_modified.year == 2024
+    assert row.date_modified is not None
+    assert row.date_modified.year == 2024
     assert row.column_role("phone") == "phone (cell)"
     assert row.column_role("email") == "email (work)"
     assert row.column_role("customerId") == "data"
@@ -93,7 +94,8 @@ def test_fetch_error_is_kept_and_stops_paging():
     assert store.error.startswith("You do not")
     assert not store.has_more
     store.reset()
-    assert store.error is None and store.has_more
+    assert store.error is None
+    assert store.has_more
 
 
 def test_duplicates_across_shifted_pages_are_not_shown_twice():
