@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from outbound_desk.genesys import ContactList
+
 PAGE_SIZE = 100  # the platform's maximum page size
 
 
@@ -87,6 +89,32 @@ class ListRow:
             if name == column:
                 return f"email ({kind})" if kind else "email"
         return "data"
+
+
+def row_from_model(model: ContactList) -> ListRow:
+    """A :class:`ListRow` from the client's ``ContactList``."""
+    status = model.import_status
+    types = {
+        str(spec.get("columnName")): str(spec.get("columnDataType"))
+        for spec in model.extra.get("columnDataTypeSpecifications") or ()
+        if isinstance(spec, dict) and spec.get("columnName") and spec.get("columnDataType")
+    }
+    percent = status.percent_complete if status is not None else None
+    return ListRow(
+        id=model.id,
+        name=model.name,
+        size=model.size,
+        columns=tuple(model.column_names),
+        phone_columns=tuple((p.column_name, p.type or "") for p in model.phone_columns),
+        email_columns=tuple((e.column_name, e.type or "") for e in model.email_columns),
+        import_state=(status.state or None) if status is not None else None,
+        import_percent=None if percent is None else int(percent),
+        import_failure=(status.failure_reason or None) if status is not None else None,
+        division=model.division_id,
+        date_modified=_parse_time(model.date_modified or model.date_created),
+        version=model.version,
+        data_types=types,
+    )
 
 
 def _int_or_none(value: Any) -> int | None:
