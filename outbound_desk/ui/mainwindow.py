@@ -284,8 +284,9 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_session_connected(self, connection: Connection) -> None:
         self.sign_out_action.setEnabled(True)
-        self.context.settings.preferences.last_profile = connection.profile.name
-        self.context.save_settings()
+        if self.context.settings.profile(connection.profile.name) is not None:
+            self.context.settings.preferences.last_profile = connection.profile.name
+            self.context.save_settings()
         self.setWindowTitle(f"Outbound Desk: {connection.profile.name}")
         self._update_status()
 
