@@ -25,9 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="run on an embedded sandbox org")
     parser.add_argument("--theme", choices=("system", "light", "dark"))
     parser.add_argument("--log-level", default="INFO")
-    parser.add_argument(
-        "--only-pane", help="show one pane only (the panes' own previews use it)"
-    )
+    parser.add_argument("--only-pane", help="show one pane only (the panes' own previews use it)")
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from PySide6.QtCore import Qt, Slot
@@ -193,10 +194,8 @@ class ConnectionDialog(QDialog):
             return
         self.context.settings.remove_profile(name)
         self.context.save_settings()
-        try:
+        with contextlib.suppress(NoKeyringError):  # nothing was stored without a keyring
             self.context.secrets.delete_secret(name)
-        except NoKeyringError:
-            pass  # nothing can be stored where there is no keyring
         self.context.session_secrets.delete_secret(name)
         self._fill_profiles()
 
@@ -281,7 +280,7 @@ class ConnectionDialog(QDialog):
         self._fill_profiles(select=profile.name)
         return profile
 
-    def _secret_for(self, profile: OrgProfile) -> str | None | bool:
+    def _secret_for(self, profile: OrgProfile) -> str | bool | None:
         """The secret to sign in with; False (and a message) when one is needed but missing."""
         if profile.auth_method != "client_credentials":
             return None

@@ -128,9 +128,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        self.connection_action = self._action(
-            "&Connection…", self.show_connection_dialog, "Ctrl+K"
-        )
+        self.connection_action = self._action("&Connection…", self.show_connection_dialog, "Ctrl+K")
         file_menu.addAction(self.connection_action)
         self.sign_out_action = self._action("Sign &out", self.context.session.sign_out)
         self.sign_out_action.setEnabled(False)
@@ -305,9 +303,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_work_changed(self, *_: object) -> None:
         busy = (
-            self.context.tasks.busy
-            or bool(self.context.jobs.running)
-            or self.context.session.busy
+            self.context.tasks.busy or bool(self.context.jobs.running) or self.context.session.busy
         )
         self.busy_bar.setVisible(busy)
 
@@ -364,7 +360,6 @@ class MainWindow(QMainWindow):
     def current_pane(self) -> Pane | None:
         widget = self.tabs.currentWidget()
         return widget if isinstance(widget, Pane) else None
-
 
 
 __all__ = ["MainWindow", "format_expiry"]

@@ -105,6 +105,7 @@ class ListsPane(Pane):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 240)
@@ -429,9 +430,7 @@ class ListsPane(Pane):
         schema = dialog.schema()
         self._start_job(
             f"Create {schema.name}",
-            lambda progress, cancelled: operations.create_list(
-                client, schema, progress, cancelled
-            ),
+            lambda progress, cancelled: operations.create_list(client, schema, progress, cancelled),
             self._on_list_created,
         )
 
@@ -498,9 +497,7 @@ class ListsPane(Pane):
         list_id = row.id
         self._start_job(
             f"Clear {row.name}",
-            lambda progress, cancelled: operations.clear_list(
-                client, list_id, progress, cancelled
-            ),
+            lambda progress, cancelled: operations.clear_list(client, list_id, progress, cancelled),
             self._on_list_changed,
         )
 
