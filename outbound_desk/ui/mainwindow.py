@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -109,7 +110,10 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     def _action(
-        self, text: str, slot: object, shortcut: QKeySequence | str | None = None
+        self,
+        text: str,
+        slot: Any,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
     ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -244,8 +248,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_theme_triggered(self) -> None:
         action = self.theme_group.checkedAction()
-        if action is None:
-            return
+        if action is None:  # PySide6's stubs say never None; Qt returns None when unchecked
+            return  # type: ignore[unreachable]
         theme = str(action.data())
         self.context.settings.preferences.theme = theme  # type: ignore[assignment]
         self.context.save_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
@@ -46,10 +46,12 @@ class ColumnTable(QTableWidget):
         self.setHorizontalHeaderLabels(headers)
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().hide()
-        self.on_change = lambda: None
+        self.on_change: Callable[[], None] = lambda: None
         self.itemChanged.connect(self._on_item_changed)
 
-    def add_row(self, name: str = "", role: str = "data", kind: str = "", required: bool = False):
+    def add_row(
+        self, name: str = "", role: str = "data", kind: str = "", required: bool = False
+    ) -> int:
         r = self.rowCount()
         self.blockSignals(True)  # the row is not complete until its widgets are set
         self.insertRow(r)
@@ -209,7 +211,9 @@ class CreateListDialog(QDialog):
     @Slot()
     def _on_add_clicked(self) -> None:
         r = self.table.add_row()
-        self.table.editItem(self.table.item(r, 0))
+        item = self.table.item(r, 0)
+        if item is not None:
+            self.table.editItem(item)
 
     @Slot()
     def _on_from_file_clicked(self) -> None:
@@ -313,7 +317,9 @@ class AddColumnsDialog(QDialog):
     @Slot()
     def _on_add_clicked(self) -> None:
         r = self.table.add_row()
-        self.table.editItem(self.table.item(r, 0))
+        item = self.table.item(r, 0)
+        if item is not None:
+            self.table.editItem(item)
 
     def problems(self) -> list[str]:
         problems = new_column_problems(self.existing, [r[0] for r in self.table.rows()])

@@ -518,7 +518,7 @@ class ListsPane(Pane):
         list_id = row.id
         self._start_job(
             f"Delete {row.name}",
-            lambda progress, cancelled: client.contact_lists.delete(list_id) or list_id,
+            lambda progress, cancelled: _delete(client, list_id),
             self._on_list_deleted,
         )
 
@@ -550,6 +550,11 @@ class ListsPane(Pane):
     def _on_exported(self, path: Path) -> None:
         self.job_label.setText(f"Exported to {path}")
         self.job_label.show()
+
+
+def _delete(client: GenesysClient, list_id: str) -> str:
+    client.contact_lists.delete(list_id)
+    return list_id
 
 
 if __name__ == "__main__":  # STYLE rule 4: the pane on its own, over a sandbox org
