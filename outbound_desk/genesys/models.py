@@ -201,6 +201,8 @@ class ContactList:
     date_modified: str | None = None
     division_id: str | None = None
     extra: Json = field(default_factory=dict)
+    #: The division's display name (read-only: a ``PUT`` sends the division by id).
+    division_name: str | None = None
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> ContactList:
@@ -219,6 +221,7 @@ class ContactList:
             date_modified=_opt_str(body.get("dateModified")),
             division_id=_opt_str(division.get("id")) if isinstance(division, dict) else None,
             extra=_rest(body, _LIST_KNOWN),
+            division_name=_opt_str(division.get("name")) if isinstance(division, dict) else None,
         )
 
     def to_api(self) -> Json:

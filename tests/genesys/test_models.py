@@ -35,7 +35,8 @@ def test_contact_list_round_trip_keeps_unknown_fields() -> None:
     out = cl.to_api()
     assert out["automaticTimeZoneMapping"] is True
     assert out["version"] == 4
-    assert out["division"] == {"id": "d1"}
+    assert (cl.division_id, cl.division_name) == ("d1", "Home")
+    assert out["division"] == {"id": "d1"}  # the name is read-only: the id is what a PUT needs
     assert "size" not in out
     assert "importStatus" not in out
     assert cl.has_columns(["PH", "A"])

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
+from outbound_desk.ui.lists.model import COLUMNS
 from outbound_desk.ui.lists.pane import ListsPane
 from outbound_desk.ui.mainwindow import MainWindow
 
@@ -117,6 +118,10 @@ def test_details_show_columns_with_roles(qtbot, sandbox, sandbox_token, context,
     assert roles == {"customerId": "data", "phone": "phone (cell)", "firstName": "data"}
     qtbot.waitUntil(lambda: pane.details.size_label.text() == "7")
     assert pane.details.import_label.text() == "Ready"
+    # The division by its name (the sandbox org has only "Home"), never its id.
+    division = pane.model.index(0, [key for key, _ in COLUMNS].index("division"))
+    assert pane.model.data(division) == "Home"
+    assert pane.details.division_label.text() == "Home"
 
 
 def test_create_a_list_with_the_schema_editor(qtbot, sandbox, context, pane):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -33,7 +34,7 @@ class ListDetails(QWidget):
         self.import_label = QLabel()
         self.import_label.setWordWrap(True)
         self.id_label = QLabel()
-        self.id_label.setTextInteractionFlags(self.id_label.textInteractionFlags())
+        self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.division_label = QLabel()
         self.modified_label = QLabel()
         form = QFormLayout()

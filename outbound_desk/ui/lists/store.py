@@ -110,7 +110,7 @@ def row_from_model(model: ContactList) -> ListRow:
         import_state=(status.state or None) if status is not None else None,
         import_percent=None if percent is None else int(percent),
         import_failure=(status.failure_reason or None) if status is not None else None,
-        division=model.division_id,
+        division=model.division_name or model.division_id,
         date_modified=_parse_time(model.date_modified or model.date_created),
         version=model.version,
         data_types=types,
