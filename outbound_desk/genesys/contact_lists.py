@@ -16,7 +16,13 @@ from outbound_desk.genesys.errors import (
     ServerError,
     VersionConflict,
 )
-from outbound_desk.genesys.models import ContactList, ContactListSpec, Page, PhoneColumn
+from outbound_desk.genesys.models import (
+    ContactList,
+    ContactListSpec,
+    EmailColumn,
+    Page,
+    PhoneColumn,
+)
 
 if TYPE_CHECKING:
     from outbound_desk.genesys._client import GenesysClient
@@ -166,6 +172,7 @@ class ContactLists:
         column_names: Sequence[str] | None = None,
         phone_columns: Sequence[PhoneColumn] | None = None,
         attempts: int = 5,
+        email_columns: Sequence[EmailColumn] | None = None,
     ) -> ContactList:
         """Apply a change with ``PUT`` and the list's version.
 
@@ -182,6 +189,8 @@ class ContactLists:
                 fields["column_names"] = tuple(column_names)
             if phone_columns is not None:
                 fields["phone_columns"] = tuple(phone_columns)
+            if email_columns is not None:
+                fields["email_columns"] = tuple(email_columns)
             return replace(updated, **fields)
 
         current = contact_list
@@ -207,18 +216,31 @@ class ContactLists:
         columns: Sequence[str],
         *,
         phone_columns: Sequence[PhoneColumn] = (),
+        email_columns: Sequence[EmailColumn] = (),
     ) -> ContactList:
-        """Add the *columns* the list lacks (and *phone_columns*), keeping everything else."""
+        """Add the *columns* the list lacks (and *phone_columns*, *email_columns*), keeping
+        everything else. A phone or email column that is not among *columns* is added too.
+
+        The change is applied to the list as it is when the ``PUT`` goes out, so on a version
+        conflict the columns someone else added meanwhile are kept.
+        """
+        wanted = [*columns]
+        for extra in (*phone_columns, *email_columns):
+            if extra.column_name.casefold() not in {c.casefold() for c in wanted}:
+                wanted.append(extra.column_name)
 
         def change(current: ContactList) -> ContactList:
             have = {c.casefold() for c in current.column_names}
-            new = [c for c in columns if c.casefold() not in have]
+            new = [c for c in wanted if c.casefold() not in have]
             phones = {p.column_name.casefold() for p in current.phone_columns}
             added = [p for p in phone_columns if p.column_name.casefold() not in phones]
+            emails = {e.column_name.casefold() for e in current.email_columns}
+            mailed = [e for e in email_columns if e.column_name.casefold() not in emails]
             return replace(
                 current,
                 column_names=current.column_names + tuple(new),
                 phone_columns=current.phone_columns + tuple(added),
+                email_columns=current.email_columns + tuple(mailed),
             )
 
         return self.update(self.get(list_id), change=change)

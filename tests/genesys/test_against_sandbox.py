@@ -19,6 +19,7 @@ from outbound_desk.genesys import (
     ClientCredentials,
     Contact,
     ContactListSpec,
+    EmailColumn,
     GenesysClient,
     ImportFailed,
     NotFound,
@@ -357,6 +358,44 @@ def test_racing_updates_both_land() -> None:
         assert set(final.column_names) == {*COLUMNS, "zip", "email"}
         assert final.version == (stale.version or 0) + 2
         assert status_counts(sb, 409) >= 1
+
+
+def test_add_email_columns_survives_a_version_conflict(sandbox: Sandbox) -> None:
+    """Another writer changes the list between our read and our PUT: nothing is lost."""
+    competed: list[bool] = []
+
+    def interloper(request: httpx.Request) -> None:
+        # Just before our first PUT leaves, someone else adds a column (a real 409 follows).
+        if request.method == "PUT" and not competed:
+            with make_client(sandbox) as other:
+                current = other.contact_lists.get(list_id)
+                other.contact_lists.update(
+                    current,
+                    change=lambda cur: replace(cur, column_names=(*cur.column_names, "zip")),
+                )
+            competed.append(True)
+
+    with (
+        httpx.Client(event_hooks={"request": [interloper]}) as http,
+        make_client(sandbox, http_client=http) as client,
+    ):
+        list_id = new_list(client, "Mailable")
+        before = status_counts(sandbox, 409)
+        updated = client.contact_lists.add_columns(
+            list_id,
+            ["city"],
+            email_columns=[EmailColumn("email", "work"), EmailColumn("altEmail", "personal")],
+        )
+        final = client.contact_lists.get(list_id)
+    assert competed, "the competing update did not run"
+    assert status_counts(sandbox, 409) - before == 1
+    assert final.column_names == (*COLUMNS, "zip", "city", "email", "altEmail")
+    assert [(e.column_name, e.type) for e in final.email_columns] == [
+        ("email", "work"),
+        ("altEmail", "personal"),
+    ]
+    assert final.phone_columns == (PhoneColumn("phone", "cell"),)
+    assert updated.version == final.version
 
 
 def test_the_404_window_after_creation() -> None:

@@ -179,16 +179,28 @@ def test_add_columns(qtbot, sandbox, sandbox_token, context, pane):
     dialog.table.removeRow(0)
     dialog.table.add_row("city")
     dialog.table.add_row("workPhone", "phone", "work")
-    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    dialog.table.add_row("email", "email", "personal")
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled(), dialog.problems_label.text()
+    ok.click()
     wait_job(qtbot, pane)
     assert context.prompter.errors() == []
     with api(sandbox, sandbox_token) as http:
         body = http.get(f"/api/v2/outbound/contactlists/{list_id}").json()
-    assert body["columnNames"] == ["customerId", "phone", "firstName", "city", "workPhone"]
+    assert body["columnNames"] == ["customerId", "phone", "firstName", "city", "workPhone", "email"]
     assert {"columnName": "workPhone", "type": "work"} in [
         {k: p[k] for k in ("columnName", "type")} for p in body["phoneColumns"]
     ]
-    qtbot.waitUntil(lambda: pane.details.columns.rowCount() == 5)
+    assert [{k: e[k] for k in ("columnName", "type")} for e in body["emailColumns"]] == [
+        {"columnName": "email", "type": "personal"}
+    ]
+    qtbot.waitUntil(lambda: pane.details.columns.rowCount() == 6)
+    roles = {
+        pane.details.columns.item(r, 0).text(): pane.details.columns.item(r, 1).text()
+        for r in range(6)
+    }
+    assert roles["email"] == "email (personal)"
+    assert roles["workPhone"] == "phone (work)"
 
 
 def test_clear_asks_then_waits_until_empty(qtbot, sandbox, sandbox_token, context, pane):

@@ -272,7 +272,7 @@ def schema_from_file(path: str) -> ListSchema:
 
 
 class AddColumnsDialog(QDialog):
-    """New columns for an existing list (a phone column may be added too)."""
+    """New columns for an existing list: data, phone or email columns with their types."""
 
     def __init__(
         self, list_name: str, existing: Sequence[str], parent: QWidget | None = None
@@ -322,10 +322,7 @@ class AddColumnsDialog(QDialog):
             self.table.editItem(item)
 
     def problems(self) -> list[str]:
-        problems = new_column_problems(self.existing, [r[0] for r in self.table.rows()])
-        if any(role == "email" for _, role, _, _ in self.table.rows()):
-            problems.append("Email columns cannot be added here yet; add them as data columns.")
-        return problems
+        return new_column_problems(self.existing, [r[0] for r in self.table.rows()])
 
     def _refresh(self) -> None:
         problems = self.problems()
@@ -337,3 +334,6 @@ class AddColumnsDialog(QDialog):
 
     def phone_columns(self) -> list[tuple[str, str]]:
         return [(name, kind) for name, role, kind, _ in self.table.rows() if role == "phone"]
+
+    def email_columns(self) -> list[tuple[str, str]]:
+        return [(name, kind) for name, role, kind, _ in self.table.rows() if role == "email"]

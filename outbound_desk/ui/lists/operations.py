@@ -91,6 +91,8 @@ def add_columns(
     phone_columns: list[tuple[str, str]],
     progress: Progress,
     cancelled: CancelCheck,
+    *,
+    email_columns: list[tuple[str, str]] | None = None,
 ) -> ListRow:
     """Add columns with a versioned update (the client refetches and retries on a conflict)."""
     progress(0, 1, "adding columns")
@@ -98,6 +100,7 @@ def add_columns(
         list_id,
         columns,
         phone_columns=[PhoneColumn(name, kind or "cell") for name, kind in phone_columns],
+        email_columns=[EmailColumn(name, kind or "work") for name, kind in email_columns or ()],
     )
     row = fetch_details(client, list_id)
     progress(1, 1, "done")

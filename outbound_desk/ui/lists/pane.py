@@ -465,10 +465,11 @@ class ListsPane(Pane):
         if not isinstance(dialog, AddColumnsDialog) or row is None or client is None:
             return
         columns, phones, list_id = dialog.columns(), dialog.phone_columns(), row.id
+        emails = dialog.email_columns()
         self._start_job(
             f"Add columns to {row.name}",
             lambda progress, cancelled: operations.add_columns(
-                client, list_id, columns, phones, progress, cancelled
+                client, list_id, columns, phones, progress, cancelled, email_columns=emails
             ),
             self._on_list_changed,
         )
