@@ -297,3 +297,44 @@ def test_operations_are_disabled_until_signed_in(qtbot, context, pane):
     assert not pane.new_action.isEnabled()
     assert not pane.delete_action.isEnabled()
     assert pane.model.data(pane.model.index(0, 0), Qt.ItemDataRole.DisplayRole) is None
+
+
+def test_first_list_is_selected_and_the_selection_survives_a_refresh(
+    qtbot, sandbox, sandbox_token, context, pane
+):
+    with api(sandbox, sandbox_token) as http:
+        for name in ("Charlie", "Alpha", "Bravo", "Delta"):
+            make_list(http, name, contacts=2)
+    sign_in(qtbot, context, sandbox)
+    wait_loaded(qtbot, pane)
+    # Nobody clicked: the first list is selected and its details are filled in.
+    assert pane.selected() is not None
+    assert pane.selected().name == "Alpha"
+    assert pane.details.title.text() == "Alpha"
+    qtbot.waitUntil(lambda: pane.details.size_label.text() == "2", timeout=15_000)
+    assert pane.delete_action.isEnabled()
+
+    select(qtbot, pane, "Charlie")
+    pane.refresh()
+    assert pane.store.rows == []  # really reloaded, not kept
+    wait_loaded(qtbot, pane)
+    assert pane.selected().name == "Charlie"
+    assert pane.details.title.text() == "Charlie"
+
+    # A filter without the selected list falls back to its first row.
+    pane.filter_edit.setText("B")
+    qtbot.waitUntil(lambda: pane.store.name_filter == "B", timeout=5_000)
+    wait_loaded(qtbot, pane)
+    assert [r.name for r in pane.store.rows] == ["Bravo"]
+    assert pane.selected().name == "Bravo"
+
+    pane.filter_edit.setText("")
+    qtbot.waitUntil(lambda: pane.store.name_filter == "", timeout=5_000)
+    wait_loaded(qtbot, pane)
+    assert pane.selected().name == "Bravo"
+    pane.delete_list()
+    wait_job(qtbot, pane)
+    # The list after the deleted one takes its place in the details.
+    assert [r.name for r in pane.store.rows] == ["Alpha", "Charlie", "Delta"]
+    assert pane.selected().name == "Charlie"
+    assert pane.details.title.text() == "Charlie"

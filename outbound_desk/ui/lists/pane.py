@@ -29,7 +29,14 @@ from outbound_desk.ui.lists import operations
 from outbound_desk.ui.lists.details import ListDetails
 from outbound_desk.ui.lists.dialogs import AddColumnsDialog, CreateListDialog
 from outbound_desk.ui.lists.model import ListTableModel
-from outbound_desk.ui.lists.store import PAGE_SIZE, ListPage, ListRow, ListStore, PageRequest
+from outbound_desk.ui.lists.store import (
+    PAGE_SIZE,
+    ListPage,
+    ListRow,
+    ListStore,
+    PageRequest,
+    StoreEvent,
+)
 from outbound_desk.ui.messages import describe
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.qstate import from_text, to_text
@@ -59,8 +66,11 @@ class ListsPane(Pane):
         self.store.subscribe(self._on_store_changed)
         self.job: JobHandle | None = None
         self._details_task = 0
+        # The list to select when the next first page arrives (the one selected before a
+        # refresh, or one just created); when it is not there, the first row is selected.
         self._select_after_load: str | None = None
-        self.store.subscribe(self._select_when_loaded)
+        self._pick_after_load = False
+        self.store.subscribe(self._select_when_loaded, self._on_store_about_to_change)
 
         # -- toolbar row
         self.filter_edit = QLineEdit()
@@ -441,11 +451,29 @@ class ListsPane(Pane):
         self._select_after_load = row.id
         self._load_next_page()
 
-    def _select_when_loaded(self, *_: object) -> None:
-        # A list just created is selected as soon as its page arrives.
+    def _on_store_about_to_change(self, event: StoreEvent, *_: object) -> None:
+        if event is StoreEvent.RESET:
+            # The view's selection is gone after the reset: remember it by list id.
+            current = self.selected()
+            if current is not None and self._select_after_load is None:
+                self._select_after_load = current.id
+            self._pick_after_load = True
+
+    def _select_when_loaded(self, event: StoreEvent, *_: object) -> None:
+        """After a (re)load, select the remembered list, else the first: never an empty pane."""
+        if event is StoreEvent.RESET or not self._pick_after_load:
+            return
         target = self._select_after_load
         if target and self.select_list(target):
             self._select_after_load = None
+            self._pick_after_load = False
+            return
+        if event is StoreEvent.STATE and not self.store.loading and self.store.total is not None:
+            # The first page is in (or the load failed) and the remembered list is not on it.
+            self._pick_after_load = False
+            self._select_after_load = None
+            if self.store.rows and self.selected() is None:
+                self.table.selectRow(0)
 
     @Slot()
     def add_columns(self) -> AddColumnsDialog | None:
@@ -524,7 +552,11 @@ class ListsPane(Pane):
         )
 
     def _on_list_deleted(self, list_id: str) -> None:
+        index = self.store.index_of(list_id)
         self.store.remove(list_id)
+        if index is not None and self.store.rows:
+            # The list that took its place (or the new last one) keeps the details filled.
+            self.table.selectRow(min(index, len(self.store.rows) - 1))
         self.details.show_row(self.selected())
 
     @Slot()
