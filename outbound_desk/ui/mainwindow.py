@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from outbound_desk.ui.session import Connection
 log = logging.getLogger(__name__)
 
 FILE_FILTER = "Contact files (*.csv *.txt *.tsv);;All files (*)"
+RATE_TOOLTIP = "Requests left in the platform's current rate-limit window"
 
 
 def format_expiry(seconds_left: float) -> str:
@@ -80,7 +82,7 @@ class MainWindow(QMainWindow):
         context.tasks.busy_changed.connect(self._on_work_changed)
         context.jobs.running_changed.connect(self._on_work_changed)
         self._status_timer = QTimer(self)
-        self._status_timer.setInterval(1000)
+        self._status_timer.setInterval(500)
         self._status_timer.timeout.connect(self._update_status)
         self._status_timer.start()
         self._restore_layout()
@@ -104,7 +106,7 @@ class MainWindow(QMainWindow):
         self.token_label.setObjectName("tokenLabel")
         self.rate_label = QLabel()
         self.rate_label.setObjectName("rateLabel")
-        self.rate_label.setToolTip("Requests left in the platform's current rate-limit window")
+        self.rate_label.setToolTip(RATE_TOOLTIP)
         bar.addPermanentWidget(self.busy_bar)
         for label in (self.org_label, self.identity_label, self.token_label, self.rate_label):
             bar.addPermanentWidget(label)
@@ -325,6 +327,20 @@ class MainWindow(QMainWindow):
         self.identity_label.setText(conn.identity)
         expires = conn.watch.token_expires_at
         self.token_label.setText("" if expires is None else format_expiry(expires - time.time()))
+        stats = conn.client.rate_stats()
+        if stats.paused_s > 0:
+            # After a 429 the client's limiter holds every request until Retry-After: say so,
+            # or the app just looks stuck.
+            self.rate_label.setText(f"Rate limited: waiting {math.ceil(stats.paused_s)} s")
+            self.rate_label.setStyleSheet("color: #d35400; font-weight: bold")
+            self.rate_label.setToolTip(
+                "Genesys Cloud answered 429 (too many requests) "
+                f"{stats.rate_limited} time{'s' if stats.rate_limited != 1 else ''}; requests "
+                "go on by themselves when the wait is over."
+            )
+            return
+        self.rate_label.setStyleSheet("")
+        self.rate_label.setToolTip(RATE_TOOLTIP)
         remaining = conn.watch.remaining()
         self.rate_label.setText(
             "" if remaining is None else f"{remaining[0]}/{remaining[1]} requests left"

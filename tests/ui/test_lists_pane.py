@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
@@ -338,3 +340,61 @@ def test_first_list_is_selected_and_the_selection_survives_a_refresh(
     assert [r.name for r in pane.store.rows] == ["Alpha", "Charlie", "Delta"]
     assert pane.selected().name == "Charlie"
     assert pane.details.title.text() == "Charlie"
+
+
+def spend_the_window(sandbox, token):
+    """Spend the token's rate-limit window from outside the app (another tool on the token)."""
+    with api(sandbox, token) as other:
+        for _ in range(50):
+            reply = other.get("/api/v2/outbound/contactlists", params={"pageSize": 1})
+            if reply.status_code == 429:
+                return int(reply.headers["Retry-After"])
+    raise AssertionError("the sandbox never answered 429")
+
+
+def app_token(context):
+    return context.session.connection.client.tokens.token().access_token.get()
+
+
+def test_a_429_pause_is_shown_then_the_lists_load(
+    qtbot, sandbox, sandbox_token, context, window, pane
+):
+    with api(sandbox, sandbox_token) as http:
+        make_list(http, "Alpha")
+    sign_in(qtbot, context, sandbox)
+    wait_loaded(qtbot, pane)
+    qtbot.waitUntil(lambda: not context.tasks.busy, timeout=15_000)  # details are in
+    sandbox.set_rate_limit(2, 3.0)
+    assert spend_the_window(sandbox, app_token(context)) >= 1
+    pane.refresh()
+    # The client's limiter holds the request until Retry-After: the status bar says why.
+    qtbot.waitUntil(lambda: "Rate limited: waiting" in window.rate_label.text(), timeout=10_000)
+    assert "429" in window.rate_label.toolTip()
+    assert context.session.connection.client.rate_stats().rate_limited >= 1
+    wait_loaded(qtbot, pane)
+    assert [r.name for r in pane.store.rows] == ["Alpha"]
+    assert pane.error_label.isHidden()
+    qtbot.waitUntil(lambda: "Rate limited" not in window.rate_label.text(), timeout=10_000)
+    assert "requests left" in window.rate_label.text()
+
+
+def test_a_429_after_the_retries_is_explained_in_place(
+    qtbot, sandbox, sandbox_token, context, window, pane
+):
+    context.session.client_options = {"max_retries": 0}
+    with api(sandbox, sandbox_token) as http:
+        make_list(http, "Alpha")
+    sign_in(qtbot, context, sandbox)
+    wait_loaded(qtbot, pane)
+    qtbot.waitUntil(lambda: not context.tasks.busy, timeout=15_000)
+    sandbox.set_rate_limit(1, 30.0)
+    spend_the_window(sandbox, app_token(context))
+    pane.refresh()
+    qtbot.waitUntil(lambda: not pane.error_label.isHidden(), timeout=10_000)
+    text = pane.error_label.text()
+    assert "rate limiting this connection (HTTP 429" in text
+    assert re.search(r"Press Retry in about \d+ s", text), text
+    assert "same OAuth client" in text
+    assert not pane.retry_button.isHidden()
+    assert pane.model.rowCount() == 0
+    qtbot.waitUntil(lambda: "Rate limited: waiting" in window.rate_label.text(), timeout=5_000)

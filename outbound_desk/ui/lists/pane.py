@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.config import UiState
-from outbound_desk.genesys import GenesysClient, VersionConflict
+from outbound_desk.genesys import GenesysClient, RateLimited, VersionConflict
 from outbound_desk.ui.context import AppContext
 from outbound_desk.ui.lists import operations
 from outbound_desk.ui.lists.details import ListDetails
@@ -293,7 +294,7 @@ class ListsPane(Pane):
         self.context.tasks.run(
             lambda: self.store.fetch(request),
             lambda page: self.store.finish_fetch(request, page),
-            lambda exc: self.store.fail_fetch(request, describe(exc)),
+            lambda exc: self.store.fail_fetch(request, failure_text(exc)),
         )
 
     def _on_store_changed(self, *_: object) -> None:
@@ -347,7 +348,7 @@ class ListsPane(Pane):
             self.details.show_row(row)
 
     def _on_details_failed(self, exc: BaseException) -> None:
-        self.details.import_label.setText(f"Could not load the details: {describe(exc)}")
+        self.details.import_label.setText(f"Could not load the details: {failure_text(exc)}")
 
     def _update_actions(self) -> None:
         signed_in = self.client() is not None
@@ -391,7 +392,7 @@ class ListsPane(Pane):
 
     def _on_job_failed(self, exc: BaseException) -> None:
         name = self.job.name if self.job is not None else "The operation"
-        text = describe(exc)
+        text = failure_text(exc)
         if isinstance(exc, VersionConflict):
             text = (
                 "Someone else kept changing this list while the columns were being added; "
@@ -583,6 +584,20 @@ class ListsPane(Pane):
     def _on_exported(self, path: Path) -> None:
         self.job_label.setText(f"Exported to {path}")
         self.job_label.show()
+
+
+def failure_text(exc: BaseException) -> str:
+    """What to tell the user about a failed request, with what to do about a rate limit."""
+    if isinstance(exc, RateLimited):
+        when = f"in about {math.ceil(exc.retry_after)} s" if exc.retry_after else "in a minute"
+        where = f" (correlation id {exc.correlation_id})" if exc.correlation_id else ""
+        return (
+            "Genesys Cloud is rate limiting this connection (HTTP 429, too many requests) and "
+            f"the app's retries ran out{where}. Press Retry {when}. If it keeps happening, "
+            "another app or script is spending the same OAuth client's allowance: pause it, "
+            "or use an OAuth client of its own for it."
+        )
+    return describe(exc)
 
 
 def _delete(client: GenesysClient, list_id: str) -> str:
