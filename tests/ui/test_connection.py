@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import httpx
 import keyring
 from keyring.backends import fail
 
@@ -72,3 +75,73 @@ def test_wrong_secret_is_explained_in_place(qtbot, sandbox, context):
         dialog.sign_in_button.click()
     assert "client id and secret" in dialog.result_label.text()
     assert "not-the-secret" not in dialog.result_label.text()
+
+
+class Browser:
+    """Stands in for the system browser: follows the authorize URL's redirects with httpx.
+
+    The sandbox's one user is always signed in, so /oauth/authorize redirects straight back to
+    the app's loopback server with a code, as Genesys does once the person has signed in.
+    """
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.pages: list[str] = []
+        self.threads: list[threading.Thread] = []
+
+    def open(self, url: str) -> bool:
+        # A browser does not block the app: the app's loopback server answers it meanwhile.
+        self.urls.append(url)
+        thread = threading.Thread(target=self._visit, args=(url,), name="browser")
+        self.threads.append(thread)
+        thread.start()
+        return True
+
+    def _visit(self, url: str) -> None:
+        with httpx.Client(follow_redirects=True, timeout=10) as http:
+            self.pages.append(http.get(url).text)
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(10)
+
+
+def test_browser_sign_in_with_pkce_through_the_dialog(qtbot, sandbox, context, memory_keyring):
+    browser = Browser()
+    context.session.open_browser = browser.open
+    dialog = ConnectionDialog(context)
+    qtbot.addWidget(dialog)
+    dialog.name_edit.setText("A person")
+    dialog.region_combo.setCurrentIndex(dialog.region_combo.findData("sandbox"))
+    dialog.sandbox_edit.setText(sandbox.base_url)
+    dialog.client_id_edit.setText(sandbox.client_id)
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("pkce"))
+    assert not dialog.secret_edit.isEnabled()  # no secret on the desktop
+
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=15_000)
+    assert "Connection works" in dialog.result_label.text(), dialog.result_label.text()
+    assert "browser sign-in" in dialog.result_label.text()
+
+    with qtbot.waitSignal(context.session.connected, timeout=15_000) as signed_in:
+        dialog.sign_in_button.click()
+    browser.join()
+    connection = signed_in.args[0]
+    assert connection.profile.auth_method == "pkce"
+    assert connection.identity == f"browser sign-in, client {sandbox.client_id}"
+    assert connection.client.contact_lists.list().total == 0  # the token works
+    assert dialog.result() == ConnectionDialog.DialogCode.Accepted
+
+    assert len(browser.urls) == 2  # one for Test connection, one for Sign in
+    authorize = httpx.URL(browser.urls[-1])
+    assert authorize.path == "/oauth/authorize"
+    query = dict(authorize.params)
+    assert query["code_challenge_method"] == "S256"
+    assert query["response_type"] == "code"
+    assert query["client_id"] == sandbox.client_id
+    assert query["state"]
+    assert httpx.URL(query["redirect_uri"]).host in ("localhost", "127.0.0.1")
+    assert all("Signed in to Genesys Cloud" in page for page in browser.pages)
+    # The profile is saved without any secret: nothing went to the keyring.
+    assert context.settings.profile("A person").auth_method == "pkce"
+    assert memory_keyring.entries == {}
