@@ -225,9 +225,11 @@ class ContactLists:
         conflict the columns someone else added meanwhile are kept.
         """
         wanted = [*columns]
-        for extra in (*phone_columns, *email_columns):
-            if extra.column_name.casefold() not in {c.casefold() for c in wanted}:
-                wanted.append(extra.column_name)
+        role_columns = [p.column_name for p in phone_columns]
+        role_columns += [e.column_name for e in email_columns]
+        for name in role_columns:
+            if name.casefold() not in {c.casefold() for c in wanted}:
+                wanted.append(name)
 
         def change(current: ContactList) -> ContactList:
             have = {c.casefold() for c in current.column_names}
