@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.rate_label.setToolTip(RATE_TOOLTIP)
         bar.addPermanentWidget(self.busy_bar)
         for label in (self.org_label, self.identity_label, self.token_label, self.rate_label):
+            label.setContentsMargins(6, 0, 6, 0)  # a little air between the facts
             bar.addPermanentWidget(label)
 
     def _action(

@@ -119,8 +119,10 @@ class ListsPane(Pane):
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 240)
-        self.table.setColumnWidth(3, 200)
+        # Default widths that fit every column, "Last modified" included, in a 1280 px
+        # window next to the details (the user's own widths are restored over these).
+        for column, width in enumerate((220, 80, 70, 190, 90, 90)):
+            self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.details = ListDetails()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
