@@ -240,3 +240,9 @@ class ListBusy(UploadError):
     """Another upload (of this app or an import on the platform) holds the list."""
 
     exit_code = 3
+
+
+class UploadCancelled(UploadError):
+    """The caller asked to stop; the upload is left resumable."""
+
+    exit_code = 3
