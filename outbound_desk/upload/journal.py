@@ -45,9 +45,13 @@ class Journal:
             """
         )
 
+    @staticmethod
+    def path_for(ledger_path: Path, upload_id: str) -> Path:
+        return ledger_path.parent / "journals" / f"{upload_id}.sqlite"
+
     @classmethod
     def for_upload(cls, ledger_path: Path, upload_id: str) -> Journal:
-        return cls(ledger_path.parent / "journals" / f"{upload_id}.sqlite")
+        return cls(cls.path_for(ledger_path, upload_id))
 
     def close(self) -> None:
         self._db.close()

@@ -7,7 +7,8 @@ and the tests share one vocabulary and nothing here knows about threads, Qt or H
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,6 +124,17 @@ class UploadOptions:
             if isinstance(value, Path):
                 out[key] = str(value)
         return out
+
+    @classmethod
+    def from_json(cls, text: str) -> UploadOptions:
+        """Options saved with :meth:`as_json` (keys this version does not know are ignored)."""
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        for key in ("file", "schema_path", "report_path"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
