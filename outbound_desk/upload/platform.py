@@ -82,8 +82,8 @@ def resolve_list(
             # A rerun of an upload that created this list (or crashed right after creating it:
             # then the list is still empty and has exactly the schema's columns) goes on with it.
             empty_same = (existing.size or 0) == 0 and existing.has_columns(schema.columns)
-            if _created_by_us(ledger, existing.id) or empty_same:
-                return Target(existing.id, existing.name, True, existing, schema)
+            if empty_same or _created_by_us(ledger, existing.id):
+                return Target(existing.id, existing.name, empty_same, existing, schema)
             raise UploadRejected(
                 f"a contact list named {opts.list!r} already exists (id {existing.id}, "
                 f"{existing.size or 0} contacts) and this app did not create it; upload into it "

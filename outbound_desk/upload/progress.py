@@ -98,18 +98,16 @@ class ProgressTracker:
             requests, retries, limited = r - b[0], t - b[1], lim - b[2]
         else:
             limited = self.state.rate_limited
-        while self._samples and now - self._samples[0][0] > RATE_WINDOW_S:
-            if len(self._samples) == 1:
-                break
+        # The oldest sample kept is the base: the newest one at least a window old, or the start.
+        while len(self._samples) >= 2 and now - self._samples[1][0] >= RATE_WINDOW_S:
             self._samples.popleft()
         rate = 0.0
-        if len(self._samples) >= 2:
-            (t0, c0), (t1, c1) = self._samples[0], self._samples[-1]
-            if t1 > t0:
-                rate = (c1 - c0) / (t1 - t0)
-        elif self._samples:
-            elapsed = now - self._started
-            rate = self._samples[-1][1] / elapsed if elapsed > 0 else 0.0
+        if self._samples:
+            t0, c0 = self._samples[0]
+            if len(self._samples) == 1 or now - t0 < RATE_WINDOW_S:
+                t0, c0 = self._started, 0
+            if now > t0:
+                rate = (self.state.confirmed - c0) / (now - t0)
         s = self.state
         remaining = s.planned - s.confirmed - s.unchanged - s.rejected
         eta = remaining / rate if rate > 0 and remaining >= 0 else None
