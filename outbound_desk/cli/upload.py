@@ -43,7 +43,9 @@ def register(subparsers: Any) -> None:
         help="upload a file without an id column (the platform makes ids; a rerun duplicates)",
     )
     p.add_argument("--via", choices=("api", "file", "auto"), default=None, help="transport")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="contacts per request (<= 1000)")
+    p.add_argument(
+        "--batch-size", type=int, default=None, metavar="N", help="contacts per request (<= 1000)"
+    )
     p.add_argument("--concurrency", type=int, default=None, metavar="N", help="requests in flight")
     p.add_argument("--replace", action="store_true", help="clear the list first")
     p.add_argument("--yes", action="store_true", help="do not ask before --replace")
@@ -65,8 +67,13 @@ def register(subparsers: Any) -> None:
         help="wait this long for another upload into the same list (default: stop at once; "
         "-1: wait as long as it takes)",
     )
-    p.add_argument("--import-timeout", type=float, default=None, metavar="SECONDS",
-                   help="report a CSV import that makes no progress for this long")
+    p.add_argument(
+        "--import-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="report a CSV import that makes no progress for this long",
+    )
     p.add_argument("--no-reconcile", action="store_true", help="skip reading sent contacts back")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -166,7 +173,9 @@ def _resume_options(args: argparse.Namespace, ledger_path: Path) -> UploadOption
         record = ledger.get_upload(args.resume)
     journal_path = Journal.path_for(ledger_path, record.id)
     if not journal_path.exists():
-        raise ValueError(f"upload {record.id} left no journal at {journal_path}; run it again instead")
+        raise ValueError(
+            f"upload {record.id} left no journal at {journal_path}; run it again instead"
+        )
     with Journal(journal_path) as journal:
         saved = journal.get_meta("options")
     if saved is None:
@@ -197,8 +206,7 @@ def _confirm_replace(opts: UploadOptions, args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outbound_desk.config import ledger_path
-    from outbound_desk.config import SettingsStore
+    from outbound_desk.config import SettingsStore, ledger_path
     from outbound_desk.upload.ledger import Ledger, LedgerError
     from outbound_desk.upload.model import UploadError
     from outbound_desk.upload.runner import run_upload
@@ -215,7 +223,9 @@ def run(args: argparse.Namespace) -> int:
             opts = _resume_options(args, path)
         else:
             if args.file is None or not args.target:
-                return error("upload needs FILE and --list NAME_OR_ID (or --resume ID)", ExitCode.USAGE)
+                return error(
+                    "upload needs FILE and --list NAME_OR_ID (or --resume ID)", ExitCode.USAGE
+                )
             opts = _options(args)
         if not _confirm_replace(opts, args):
             return error("not replacing: nothing was changed", ExitCode.USAGE)
@@ -267,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.as_json())
     else:
         print(
-            f"{result.status}: {result.rows:,} rows into list {result.list_name} ({result.list_id}): "
+            f"{result.status}: {result.rows:,} rows into list {result.list_name} "
+            f"({result.list_id}): "
             f"{result.created:,} created, {result.updated:,} updated, {result.unchanged:,} "
             f"unchanged, {result.rejected:,} rejected, {result.missing:,} missing, "
             f"{result.pending:,} pending in {result.duration_s:.1f} s via {result.transport}"

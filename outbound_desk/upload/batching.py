@@ -64,7 +64,9 @@ def send_batch(
             client.contacts.add(list_id, contact_bodies(list_id, batch, idx))
         except BadRequest as exc:
             if len(idx) == 1:
-                result.rejected.append((batch.contact_ids[idx[0]], f"refused by the platform: {exc.message}"))
+                result.rejected.append(
+                    (batch.contact_ids[idx[0]], f"refused by the platform: {exc.message}")
+                )
                 return
             half = len(idx) // 2
             go(idx[:half])

@@ -105,8 +105,15 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         path.unlink(missing_ok=True)
     tr.phase(Phase.RECONCILING, "reading the imported contacts back")
     reconcile(
-        job.client, st.list_id, plan, journal, job.ledger,
-        tracker=tr, cancelled=job.cancelled, states=(SENT,), confirm=True,
+        job.client,
+        st.list_id,
+        plan,
+        journal,
+        job.ledger,
+        tracker=tr,
+        cancelled=job.cancelled,
+        states=(SENT,),
+        confirm=True,
         concurrency=opts.concurrency,
     )
 
@@ -140,7 +147,8 @@ def _follow(job: UploadJob, expected_size: int, count: int) -> ImportStatus:
             )
         pct = status.percent_complete
         tr.message(
-            f"importing: {pct:.0f}% of {count} contacts" if pct is not None and status.in_progress
+            f"importing: {pct:.0f}% of {count} contacts"
+            if pct is not None and status.in_progress
             else f"importing: list holds {size} of {expected_size}",
             force=False,
         )

@@ -230,7 +230,7 @@ class UploadError(Exception):
         self.upload_id = upload_id
 
 
-class UploadRejected(UploadError):
+class UploadRejected(UploadError):  # noqa: N818 - named for the outcome
     """The file, the schema or the target list does not allow the upload as asked."""
 
     exit_code = 1
@@ -248,13 +248,13 @@ class UploadPlatformError(UploadError):
     exit_code = 3
 
 
-class ListBusy(UploadError):
+class ListBusy(UploadError):  # noqa: N818 - named for the outcome
     """Another upload (of this app or an import on the platform) holds the list."""
 
     exit_code = 3
 
 
-class UploadCancelled(UploadError):
+class UploadCancelled(UploadError):  # noqa: N818 - named for the outcome
     """The caller asked to stop; the upload is left resumable."""
 
     exit_code = 3

@@ -71,7 +71,8 @@ class Plan:
     def __init__(
         self, options: UploadOptions, profile: FileProfile, create_schema: ListSchema | None
     ) -> None:
-        assert profile.sha256 is not None and profile.rows is not None
+        assert profile.sha256 is not None
+        assert profile.rows is not None
         self.options = options
         self.profile = profile
         self.sha256: str = profile.sha256
@@ -109,7 +110,8 @@ class Plan:
             lacking_id = [c for c in profile.columns if c.casefold() == id_column.casefold()]
             if not lacking_id:
                 raise UploadRejected(
-                    f"the id column {id_column!r} is neither in the file ({', '.join(profile.columns)}) "
+                    f"the id column {id_column!r} is neither in the file "
+                    f"({', '.join(profile.columns)}) "
                     f"nor in list {schema.name!r}; choose the CRM key column with --id-column"
                 )
         schema = schema.with_id_column(id_column if id_column in schema.columns else None)
@@ -141,7 +143,8 @@ class Plan:
             self.anonymous = True
         elif id_column not in fed:
             raise UploadRejected(
-                f"the id column {id_column!r} gets no value from the file; map a file column onto it"
+                f"the id column {id_column!r} gets no value from the file; "
+                "map a file column onto it"
             )
         self.schema, self.mapping, self.id_column = schema, mapping, id_column
         return []
@@ -171,7 +174,8 @@ class Plan:
     # ------------------------------------------------------------------ streaming
     def chunks(self, *, cancelled: Callable[[], bool] | None = None) -> Iterator[PlannedChunk]:
         """Validated, normalised chunks in file order (a second call reads the file again)."""
-        assert self.schema is not None and self.mapping is not None, "bind() the plan first"
+        assert self.schema is not None, "bind() the plan first"
+        assert self.mapping is not None
         opts, schema = self.options, self.schema
         vopts = ValidationOptions(region=opts.region, duplicates=DuplicatePolicy(opts.duplicates))
         reports: list[ValidationReport] = []

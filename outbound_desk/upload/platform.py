@@ -29,7 +29,9 @@ from outbound_desk.upload.progress import ProgressTracker
 if TYPE_CHECKING:
     from outbound_desk.upload.plan import Plan
 
-_LIST_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_LIST_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 #: How long a new list may stay unreadable (the platform's eventual consistency) before we say so.
 LIST_READY_TIMEOUT_S = 120.0
 CLEAR_TIMEOUT_S = 600.0
@@ -148,7 +150,10 @@ def check_columns(
     expected = [*target.contact_list.column_names, *lacking]
     try:
         ready = client.contact_lists.wait_until_ready(
-            target.id, expected_columns=expected, timeout_s=LIST_READY_TIMEOUT_S, cancelled=cancelled
+            target.id,
+            expected_columns=expected,
+            timeout_s=LIST_READY_TIMEOUT_S,
+            cancelled=cancelled,
         )
     except NotReady:
         raise UploadPlatformError(
@@ -184,7 +189,9 @@ def wait_not_busy(
         status = client.imports.status(list_id)
         if not status.in_progress:
             return
-        pct = f" ({status.percent_complete:.0f}% done)" if status.percent_complete is not None else ""
+        pct = (
+            f" ({status.percent_complete:.0f}% done)" if status.percent_complete is not None else ""
+        )
         tracker.phase(
             Phase.WAITING_BUSY,
             f"an import is running on this list{pct}; waiting for it to finish, next look in "

@@ -72,11 +72,12 @@ def reconcile(
             wanted = [i for i, cid in enumerate(ids) if jstates.get(cid, ("", None))[0] in states]
             groups = [wanted[s : s + READ_BATCH] for s in range(0, len(wanted), READ_BATCH)]
 
-            def read(group: list[int]) -> dict[str, Mapping[str, str]]:
-                found = client.contacts.get_many(list_id, [ids[i] for i in group])
+            def read(wanted_ids: list[str]) -> dict[str, Mapping[str, str]]:
+                found = client.contacts.get_many(list_id, wanted_ids)
                 return {c.id: c.data for c in found if c.id}
 
-            for group, stored in zip(groups, pool.map(read, groups), strict=True):
+            asked = [[ids[i] for i in g] for g in groups]
+            for group, stored in zip(groups, pool.map(read, asked), strict=True):
                 good: list[str] = []
                 bad: list[tuple[str, str]] = []
                 for i in group:
@@ -94,5 +95,7 @@ def reconcile(
                     journal.set_outcome((cid, Outcome.MISSING, why) for cid, why in bad)
                 matching += len(good)
                 missing += len(bad)
-                tracker.message(f"checked {matching + missing} contacts, {missing} missing", force=False)
+                tracker.message(
+                    f"checked {matching + missing} contacts, {missing} missing", force=False
+                )
     return matching, missing

@@ -22,7 +22,9 @@ def _safe(cell: str) -> str:
     Phone-like ids (``+14155550100``) stay as they are: a sign followed by digits is a number to
     a spreadsheet, not a formula, and rewriting ids would make the report lie.
     """
-    if cell[:1] in ("=", "@", "\t", "\r") or (cell[:1] in ("+", "-") and not _NUMBER.fullmatch(cell)):
+    if cell[:1] in ("=", "@", "\t", "\r") or (
+        cell[:1] in ("+", "-") and not _NUMBER.fullmatch(cell)
+    ):
         return "'" + cell
     return cell
 

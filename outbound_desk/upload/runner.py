@@ -134,7 +134,11 @@ class UploadJob:
         plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
         self.tracker.add(rejected=0)
         target = platform.resolve_list(
-            self.client, opts, plan, tracker=self.tracker, ledger=self.ledger,
+            self.client,
+            opts,
+            plan,
+            tracker=self.tracker,
+            ledger=self.ledger,
             cancelled=self.cancelled,
         )
         st = self.state
@@ -186,7 +190,9 @@ class UploadJob:
         if record is not None:
             st.resumed = True
             self.ledger.set_status(record.id, "running")
-            self.tracker.message(f"resuming upload {record.id} started {record.started_at:%Y-%m-%d %H:%M}")
+            self.tracker.message(
+                f"resuming upload {record.id} started {record.started_at:%Y-%m-%d %H:%M}"
+            )
         else:
             record = self.ledger.begin_upload(
                 file_path=opts.file.resolve(),
@@ -212,8 +218,13 @@ class UploadJob:
                 if opts.reconcile and not plan.anonymous and st.transport == "api":
                     self.tracker.phase(Phase.RECONCILING, "reading the sent contacts back")
                     reconcile(
-                        self.client, st.list_id, plan, journal, self.ledger,
-                        tracker=self.tracker, cancelled=self.cancelled,
+                        self.client,
+                        st.list_id,
+                        plan,
+                        journal,
+                        self.ledger,
+                        tracker=self.tracker,
+                        cancelled=self.cancelled,
                     )
             except UploadCancelled as exc:
                 # A cancel is an answer, not a failure: the caller gets the counts so far.
@@ -236,7 +247,9 @@ class UploadJob:
     # ------------------------------------------------------------------ list preparation
     def _prepare_list(self, plan: Plan, target: platform.Target, journal: Journal) -> None:
         opts, st = self.options, self.state
-        platform.check_columns(self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled)
+        platform.check_columns(
+            self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
+        )
         platform.wait_not_busy(self.client, st.list_id, opts.busy_poll_s, self.tracker, self.sleep)
         if opts.replace and journal.get_meta("cleared") is None:
             self.tracker.phase(Phase.CLEARING, f"clearing list {st.list_name}")
@@ -266,7 +279,9 @@ class UploadJob:
                 st.transport = "api"
         self._send_json(plan, journal)
 
-    def iter_to_send(self, plan: Plan, journal: Journal) -> Iterator[tuple[PlannedChunk, list[int]]]:
+    def iter_to_send(
+        self, plan: Plan, journal: Journal
+    ) -> Iterator[tuple[PlannedChunk, list[int]]]:
         """Each planned chunk with the positions of its rows that still have to be sent.
 
         Journals every row, counts rejects and "unchanged" rows, and settles rows a crashed
@@ -291,16 +306,16 @@ class UploadJob:
                 h = chunk.hashes[i]
                 jstate = jstates.get(cid, ("pending", None))[0]
                 same = confirmed.get(cid) == h
-                if jstate in _DONE_STATES and same:
-                    already += 1
-                elif jstate == str(Outcome.REJECTED):
+                if (jstate in _DONE_STATES and same) or jstate == str(Outcome.REJECTED):
                     already += 1
                 elif jstate == SENT and same:
                     settle.append(cid)
                 elif jstate == str(Outcome.UNCHANGED) or (
                     same and jstate == str(Outcome.PENDING) and not opts.replace
                 ):
-                    unchanged.append((cid, Outcome.UNCHANGED, "same data already confirmed in this list"))
+                    unchanged.append(
+                        (cid, Outcome.UNCHANGED, "same data already confirmed in this list")
+                    )
                 else:
                     send.append(i)
             if unchanged:
@@ -317,7 +332,11 @@ class UploadJob:
     def existed(self, ids: list[str], *, always_look: bool = False) -> dict[str, bool]:
         """Whether each id is in the list now, before this upload sends it (decides
         created/updated). A list that was empty when this upload began needs no look."""
-        if not ids or self.options.allow_no_id or (self.state.initial_size == 0 and not always_look):
+        if (
+            not ids
+            or self.options.allow_no_id
+            or (self.state.initial_size == 0 and not always_look)
+        ):
             return dict.fromkeys(ids, False)
         found = platform.existing_ids(self.client, self.state.list_id, ids)
         return {cid: cid in found for cid in ids}
@@ -340,7 +359,9 @@ class UploadJob:
             nonlocal failure
             if not inflight:
                 return
-            done, _ = wait(list(inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            done, _ = wait(
+                list(inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED
+            )
             for fut in done:
                 batch = inflight.pop(fut)
                 try:
@@ -406,7 +427,9 @@ class UploadJob:
             self.ledger.mark_rejected(st.list_id, res.rejected)
             journal.set_outcome((cid, Outcome.REJECTED, why) for cid, why in res.rejected)
             if not res.confirmed:
-                self.ledger.mark_confirmed(st.list_id, [], upload_id=st.upload.id, batch_no=res.batch.batch_no)
+                self.ledger.mark_confirmed(
+                    st.list_id, [], upload_id=st.upload.id, batch_no=res.batch.batch_no
+                )
         self.tracker.add(confirmed=len(res.confirmed), rejected=len(res.rejected))
 
     # ------------------------------------------------------------------ the end
@@ -505,6 +528,12 @@ def run_upload(
     (rejected input 1, usage 2, platform/busy/cancelled 3), leaving it resumable.
     """
     return UploadJob(
-        client, options, ledger, progress=progress, cancelled=cancelled, paused=paused,
-        lock_dir=lock_dir, profile=profile,
+        client,
+        options,
+        ledger,
+        progress=progress,
+        cancelled=cancelled,
+        paused=paused,
+        lock_dir=lock_dir,
+        profile=profile,
     ).run()
