@@ -28,7 +28,7 @@ from outbound_desk.contacts import (
     load_schema,
     suggest_mapping,
 )
-from outbound_desk.files import FileError, FileProfile, scan, sniff
+from outbound_desk.files import Cancelled, FileError, FileProfile, scan, sniff
 from outbound_desk.upload.ledger import payload_hash
 from outbound_desk.upload.model import (
     Outcome,
@@ -232,6 +232,8 @@ def open_plan(
         profile = scan(sniff(options.file), progress=progress, cancelled=cancelled)
     except FileError as exc:
         raise UploadRejected(f"{options.file}: {exc}") from None
+    except Cancelled:
+        raise UploadCancelled("the upload was cancelled before anything was sent") from None
     create_schema = None
     if options.create:
         assert options.schema_path is not None

@@ -179,6 +179,16 @@ class UploadJob:
         record = None
         if opts.resume_id:
             record = self.ledger.get_upload(opts.resume_id)
+            if record.file_sha256 != plan.sha256:
+                raise UploadRejected(
+                    f"{opts.file} changed since upload {record.id} started (its SHA-256 "
+                    "differs); run it as a new upload instead of resuming"
+                )
+            if record.list_id != st.list_id:
+                raise UploadRejected(
+                    f"upload {record.id} went into list {record.list_name or record.list_id}, "
+                    f"not {st.list_name}; resume it with its own list"
+                )
             if record.status == "done":
                 raise UploadRejected(
                     f"upload {record.id} already finished; run the upload again without --resume "
