@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Statuses that mean "this upload path is not offered here" (rather than "it failed").
 _REFUSED = {403, 404, 405, 501}
+#: How long a FAILED status left from an earlier import is taken for "ours has not started".
+STALE_FAILURE_S = 15.0
 
 
 class FileRefused(Exception):  # noqa: N818 - an outcome the runner turns into a fallback
@@ -95,11 +97,12 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         batch_no = job.next_batch_no(journal)
         job.ledger.plan_batch(st.upload.id, batch_no, ids, f"file-sha256:{digest}")
         size_before = platform.list_size(job.client, st.list_id)
+        status_before = job.client.imports.status(st.list_id)
         job.ledger.mark_sent(st.list_id, st.upload.id, batch_no)
         tr.phase(Phase.IMPORTING, f"uploading {len(ids)} contacts as a CSV file")
         how = _upload(job, path, None if plan.anonymous else plan.id_column)
         tr.message(f"uploaded ({how}); waiting for the import")
-        _follow(job, size_before + new, len(ids))
+        _follow(job, size_before + new, len(ids), status_before)
         job.ledger.mark_confirmed(st.list_id, [], upload_id=st.upload.id, batch_no=batch_no)
     finally:
         path.unlink(missing_ok=True)
@@ -118,22 +121,37 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
     )
 
 
-def _follow(job: UploadJob, expected_size: int, count: int) -> ImportStatus:
-    """Poll the import until it is finished; a failure or a stall is an error, not a hang."""
+def _follow(job: UploadJob, expected_size: int, count: int, before: ImportStatus) -> ImportStatus:
+    """Poll the import until it is finished; a failure or a stall is an error, not a hang.
+
+    The status is per list, not per import: until our import starts, it still shows the
+    previous one, so a ``FAILED`` identical to the one seen before our upload is stale.
+    """
     opts, tr, list_id = job.options, job.tracker, job.state.list_id
     seen = False
     last_done = -1
-    last_move = time.monotonic()
+    started = last_move = time.monotonic()
     while True:
         status = job.client.imports.status(list_id)
-        if status.failed:
+        # ... but not for ever: an import of ours that failed the same way looks the same.
+        stale = (
+            before.failed
+            and not seen
+            and status.to_api() == before.to_api()
+            and time.monotonic() - started < min(opts.import_stall_timeout_s, STALE_FAILURE_S)
+        )
+        if status.failed and not stale:
             raise UploadPlatformError(
                 f"the import into list {job.state.list_name} failed: "
                 f"{status.failure_reason or 'no reason given'}; fix that and rerun the upload"
             )
         size = platform.list_size(job.client, list_id)
         seen = seen or status.in_progress
-        if is_import_finished(status, size, expected_size, seen_progress=seen):
+        if stale:
+            finished = size >= expected_size
+        else:
+            finished = is_import_finished(status, size, expected_size, seen_progress=seen)
+        if finished:
             return status
         done = status.completed_records if status.in_progress else None
         progress = done if done is not None else size

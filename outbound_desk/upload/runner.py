@@ -128,6 +128,14 @@ class UploadJob:
 
     # ------------------------------------------------------------------ run
     def run(self) -> UploadResult:
+        try:
+            return self._run()
+        except GenesysError as exc:
+            # Before the upload was recorded (finding or creating the list): nothing to resume,
+            # but still one line that says what failed.
+            raise UploadPlatformError(f"{exc} Nothing was sent; run the upload again.") from None
+
+    def _run(self) -> UploadResult:
         opts = self.options
         started = time.monotonic()
         self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")

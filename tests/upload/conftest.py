@@ -90,9 +90,8 @@ class Uploader:
             r = helpers.row(i, tag=tag)
             r["phoneNumber"] = helpers.e164(i)
             want[r["customerId"]] = r
-        assert set(held) == set(want), (
-            f"missing {sorted(set(want) - set(held))[:5]}, extra {sorted(set(held) - set(want))[:5]}"
-        )
+        missing, extra = sorted(set(want) - set(held)), sorted(set(held) - set(want))
+        assert not missing and not extra, f"missing {missing[:5]}, extra {extra[:5]}"
         for cid, data in want.items():
             assert {k: held[cid].get(k, "") for k in data} == data
 

@@ -1,0 +1,128 @@
+"""Uploads through a misbehaving platform: each ends with the list holding exactly the file's
+valid rows and a report that accounts for every row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from outbound_desk.emulator import Sandbox
+from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region
+from outbound_desk.upload.model import Phase, UploadPlatformError, UploadProgress, UploadResult
+
+from .conftest import Uploader, read_report
+
+BAD = frozenset({7, 400})
+
+
+def _accounts_for_every_row(result: UploadResult, rows: int) -> None:
+    report = read_report(result.report)
+    assert [int(r["row"]) for r in report] == list(range(2, rows + 2))
+    outcomes = [r["outcome"] for r in report]
+    assert outcomes.count("rejected") == len(BAD)
+    assert outcomes.count("created") == rows - len(BAD)
+    assert result.status == "done"
+
+
+def _upload(uploader: Uploader, rows: int, **kw: Any) -> UploadResult:
+    f = uploader.csv(rows, bad_rows=BAD)
+    result = uploader.run(uploader.options(f, **kw))
+    uploader.assert_holds_exactly(result.list_id, [i for i in range(rows) if i not in BAD])
+    _accounts_for_every_row(result, rows)
+    return result
+
+
+def test_a_429_storm_is_ridden_out_without_a_retry_storm(uploader: Uploader) -> None:
+    sb = uploader.sandbox
+    sb.set_rate_limit(20, 2.0)
+    result = _upload(uploader, 4_000, batch_size=250, concurrency=4)
+    # The limiter learns the allowance from the first answers; after that it keeps under it.
+    assert sb.store.throttled <= 3
+    assert result.rate_limited == sb.store.throttled
+
+
+def test_5xx_bursts(uploader: Uploader) -> None:
+    # The token is fetched first: these faults are about the API calls, and the client does not
+    # retry a failed token request (see the report).
+    uploader.client.tokens.token()
+    uploader.sandbox.set_faults(error_rate=0.3)
+    result = _upload(uploader, 3_000, batch_size=200)
+    assert result.retries > 0
+
+
+def test_dropped_connections(uploader: Uploader) -> None:
+    uploader.client.tokens.token()
+    uploader.sandbox.set_faults(drop_rate=0.2)
+    result = _upload(uploader, 3_000, batch_size=200)
+    assert result.retries > 0
+
+
+def test_token_expiry_mid_run(uploader: Uploader) -> None:
+    uploader.sandbox.set_faults(token_ttl_s=1.0, latency_ms=20)
+    renewals_before = uploader.client.tokens.renewals
+    _upload(uploader, 3_000, batch_size=100, concurrency=2)
+    assert uploader.client.tokens.renewals - renewals_before >= 2
+
+
+def test_the_404_window_after_creation(uploader: Uploader) -> None:
+    uploader.sandbox.set_faults(create_404_ms=1_500)
+    _upload(uploader, 1_000)
+    assert any(e.phase is Phase.WAITING_FOR_LIST for e in uploader.events)
+    assert any(m == "GET" and s == 404 for m, _p, s in uploader.sandbox.request_log), (
+        "the sandbox never hid the new list"
+    )
+
+
+def test_csv_import_transport(uploader: Uploader) -> None:
+    result = _upload(uploader, 5_000, via="file")
+    assert result.transport == "file"
+    assert any(
+        p.startswith("/uploads/") or p.endswith("/contactlists/uploads")
+        for _m, p, _s in uploader.sandbox.request_log
+    )
+
+
+def test_auto_picks_the_csv_import_above_the_threshold(uploader: Uploader) -> None:
+    result = _upload(uploader, 1_500, via="auto", file_threshold=1_000)
+    assert result.transport == "file"
+
+
+def test_a_failed_import_surfaces_its_reason_and_a_rerun_completes(
+    uploader: Uploader, sandbox: Sandbox
+) -> None:
+    f = uploader.csv(2_000, bad_rows=BAD)
+    other = GenesysClient(
+        sandbox_region(sandbox.base_url),
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+    )
+    changed = []
+
+    def meddle(p: UploadProgress) -> None:
+        # Someone adds a column while our file is on its way: its header no longer matches.
+        if p.phase is Phase.IMPORTING and not changed and uploader.events[-2:]:
+            lists = [x for x in sandbox.store.lists() if x["name"] == "Spring Renewals"]
+            if lists:
+                other.contact_lists.add_columns(lists[0]["id"], ["region"])
+                changed.append(True)
+
+    with other, pytest.raises(UploadPlatformError, match="COLUMN_MISMATCH"):
+        uploader.run(uploader.options(f, via="file"), progress=meddle)
+    assert changed
+    again = uploader.run(uploader.options(f, via="file"))
+    assert again.resumed
+    uploader.assert_holds_exactly(again.list_id, [i for i in range(2_000) if i not in BAD])
+    _accounts_for_every_row(again, 2_000)
+
+
+def test_a_stalled_import_is_reported_not_awaited_forever(uploader: Uploader) -> None:
+    uploader.sandbox.set_faults(import_stall_s=4)
+    f = uploader.csv(1_000, bad_rows=BAD)
+    with pytest.raises(UploadPlatformError, match="no progress"):
+        uploader.run(uploader.options(f, via="file", import_stall_timeout_s=1.0))
+    uploader.sandbox.set_faults(import_stall_s=0)
+    # The stalled import still holds the list: the rerun waits for it, then checks and goes on.
+    again = uploader.run(uploader.options(f, via="file"))
+    assert again.resumed
+    uploader.assert_holds_exactly(again.list_id, [i for i in range(1_000) if i not in BAD])
+    _accounts_for_every_row(again, 1_000)
