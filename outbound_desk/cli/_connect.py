@@ -15,7 +15,7 @@ from outbound_desk.cli._common import ExitCode
 
 if TYPE_CHECKING:
     from outbound_desk.config import OrgProfile
-    from outbound_desk.genesys import GenesysClient, Region
+    from outbound_desk.genesys import GenesysClient, RateLimiter, Region
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's public, well-known secret
@@ -44,6 +44,12 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _limiter() -> RateLimiter:
+    from outbound_desk.upload.ratelimit import UploadRateLimiter
+
+    return UploadRateLimiter()
+
+
 def region_of(profile: OrgProfile) -> Region:
     from outbound_desk.genesys import region_for, sandbox_region
 
@@ -62,7 +68,7 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
         except ValueError as exc:
             raise ConnectError(str(exc), ExitCode.USAGE) from None
         creds = ClientCredentials(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
-        return GenesysClient(region, creds), f"sandbox {region.api_base}"
+        return GenesysClient(region, creds, rate_limiter=_limiter()), f"sandbox {region.api_base}"
 
     from outbound_desk.config import CredentialStore, NoKeyringError, SettingsStore
 
@@ -93,7 +99,10 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
 
         http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
         flow = PkceFlow(region, profile.client_id, http_client=http)
-        return GenesysClient(region, TokenProvider(flow.token), http_client=http), name
+        client = GenesysClient(
+            region, TokenProvider(flow.token), http_client=http, rate_limiter=_limiter()
+        )
+        return client, name
     try:
         secret = CredentialStore().get_secret(name)
     except NoKeyringError as exc:
@@ -107,4 +116,5 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
             f"'outbound-desk login --profile {name} --region {profile.region}' first",
             ExitCode.USAGE,
         )
-    return GenesysClient(region, ClientCredentials(profile.client_id, secret)), name
+    creds = ClientCredentials(profile.client_id, secret)
+    return GenesysClient(region, creds, rate_limiter=_limiter()), name

@@ -372,6 +372,10 @@ class UploadJob:
         pool = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="upload-batch")
         inflight: dict[Future[BatchResult], Batch] = {}
         failure: BaseException | None = None
+        # Batches queued beyond those being sent keep the workers busy while this thread
+        # validates the next chunk; queued ones are not sent yet, so a crash cannot send them
+        # twice, and a cancel or an error withdraws them.
+        backlog = opts.concurrency * 3
 
         def collect(block: bool) -> None:
             nonlocal failure
@@ -382,6 +386,11 @@ class UploadJob:
             )
             for fut in done:
                 batch = inflight.pop(fut)
+                if fut.cancelled():  # queued, never sent: back to pending
+                    self.ledger.mark_batch_failed(upload_id, batch.batch_no)
+                    journal.set_outcome((cid, Outcome.PENDING, "") for cid in batch.contact_ids)
+                    tr.add(sent=-len(batch.contact_ids))
+                    continue
                 try:
                     res = fut.result()
                 except BaseException as exc:  # recorded; raised once the pool is drained
@@ -408,7 +417,7 @@ class UploadJob:
                     if len(pending.contact_ids) < size:
                         continue
                     collect(block=False)
-                    while len(inflight) >= opts.concurrency and failure is None:
+                    while len(inflight) >= backlog and failure is None:
                         collect(block=True)
                     if failure is not None:
                         break
@@ -425,8 +434,10 @@ class UploadJob:
             while inflight:
                 collect(block=True)
         finally:
-            # A cancel or an error: let the batches in flight finish and record them, so the
-            # ledger says exactly what the platform has.
+            # A cancel or an error: withdraw the queued batches, let those being sent finish
+            # and record them, so the ledger says exactly what the platform has.
+            for fut in inflight:
+                fut.cancel()
             while inflight:
                 collect(block=True)
             pool.shutdown(wait=True)
