@@ -94,7 +94,8 @@ def main() -> int:
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert server.stdin is not None and server.stdout is not None
+    assert server.stdin is not None
+    assert server.stdout is not None
     base_url = json.loads(server.stdout.readline())["base_url"]
     marks: dict[str, float] = {}
     confirmed_at_end = 0
@@ -147,9 +148,8 @@ def main() -> int:
         f"concurrency {args.concurrency}"
     )
     print(f"ceiling:    {ceiling:,.0f} contacts/s")
-    print(
-        f"upload:     {rate:,.0f} contacts/s over {upload_s:.1f} s = {rate / ceiling:.1%} of ceiling"
-    )
+    share = rate / ceiling
+    print(f"upload:     {rate:,.0f} contacts/s over {upload_s:.1f} s = {share:.1%} of ceiling")
     print(f"end to end: {total:.1f} s (validation, upload, reconciliation, report)")
     print(
         f"requests:   {stats.requests:,} by the client, {stats.retries} retries, "

@@ -91,7 +91,8 @@ class Uploader:
             r["phoneNumber"] = helpers.e164(i)
             want[r["customerId"]] = r
         missing, extra = sorted(set(want) - set(held)), sorted(set(held) - set(want))
-        assert not missing and not extra, f"missing {missing[:5]}, extra {extra[:5]}"
+        assert not missing, f"missing {missing[:5]}"
+        assert not extra, f"extra {extra[:5]}"
         for cid, data in want.items():
             assert {k: held[cid].get(k, "") for k in data} == data
 
