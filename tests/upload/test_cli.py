@@ -138,7 +138,7 @@ def test_resume_by_id(
             "--ledger",
             str(ledger_path),
             "--json",
-        ]  # fmt: skip
+        ]
     )
     out = json.loads(capsys.readouterr().out)
     assert code == 1
@@ -173,7 +173,7 @@ def _login(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, secret: str, *more
             sandbox.base_url,
             "--secret-stdin",
             *more,
-        ]  # fmt: skip
+        ]
     )
 
 
