@@ -76,8 +76,8 @@ class Gate:
         # Half the drops happen after the work is done: the client cannot tell whether a
         # dropped POST took effect, which is what makes idempotent ids matter.
         if drop and org.rng.random() < 0.5:
-            await abort_connection(send)
             org.store.record_request(method, path, 0)
+            await abort_connection(send)
             return
 
         token = bearer_token(scope)
@@ -129,6 +129,7 @@ class Gate:
             if message["type"] == "http.response.start":
                 if drop:
                     outcome["dropped"] = True
+                    org.store.record_request(method, path, 0)
                     await abort_connection(send)
                     return
                 outcome["status"] = message["status"]
@@ -136,7 +137,8 @@ class Gate:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-        org.store.record_request(method, path, 0 if drop else int(outcome["status"]))
+        if not outcome["dropped"]:
+            org.store.record_request(method, path, int(outcome["status"]))
 
     async def _error(
         self,
