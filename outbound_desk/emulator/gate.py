@@ -121,7 +121,7 @@ class Gate:
             return
 
         extra = _header_list(verdict, correlation_id)
-        outcome = {"status": 0, "dropped": False}
+        outcome = {"dropped": False}
 
         async def send_with_headers(message: Message) -> None:
             if outcome["dropped"]:
@@ -132,13 +132,11 @@ class Gate:
                     org.store.record_request(method, path, 0)
                     await abort_connection(send)
                     return
-                outcome["status"] = message["status"]
+                org.store.record_request(method, path, message["status"])
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-        if not outcome["dropped"]:
-            org.store.record_request(method, path, int(outcome["status"]))
 
     async def _error(
         self,
@@ -159,9 +157,10 @@ class Gate:
             *_header_list(verdict, correlation_id),
             *((k.lower().encode(), v.encode()) for k, v in (extra or {}).items()),
         ]
+        # Counted before the answer leaves, so a test reading the store after it sees it.
+        self.org.store.record_request(scope["method"], scope["path"], status)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        self.org.store.record_request(scope["method"], scope["path"], status)
 
 
 def _header_list(verdict: Verdict, correlation_id: str) -> list[tuple[bytes, bytes]]:

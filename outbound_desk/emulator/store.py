@@ -101,6 +101,10 @@ class Store:
                 self.throttled += 1
             self.request_log.append((method, path, status))
 
+    def recent_requests(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return list(self.request_log)
+
     # ------------------------------------------------------------------ lists: reads
     def list_ids(self) -> list[str]:
         with self._lock:
