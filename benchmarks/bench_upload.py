@@ -78,7 +78,6 @@ def main() -> int:
     from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region
     from outbound_desk.upload.ledger import Ledger
     from outbound_desk.upload.model import Phase, UploadOptions, UploadProgress
-    from outbound_desk.upload.ratelimit import UploadRateLimiter
     from outbound_desk.upload.runner import run_upload
 
     csv_path, schema_path = tmp / "contacts.csv", tmp / "schema.json"
@@ -114,7 +113,6 @@ def main() -> int:
             GenesysClient(
                 region,
                 ClientCredentials("sandbox-client", "sandbox-secret"),
-                rate_limiter=UploadRateLimiter(),
             ) as client,
             Ledger(tmp / "ledger.sqlite3") as ledger,
         ):

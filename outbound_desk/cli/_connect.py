@@ -15,7 +15,7 @@ from outbound_desk.cli._common import ExitCode
 
 if TYPE_CHECKING:
     from outbound_desk.config import OrgProfile
-    from outbound_desk.genesys import GenesysClient, RateLimiter, Region
+    from outbound_desk.genesys import GenesysClient, Region
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's public, well-known secret
@@ -44,12 +44,6 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _limiter() -> RateLimiter:
-    from outbound_desk.upload.ratelimit import UploadRateLimiter
-
-    return UploadRateLimiter()
-
-
 def region_of(profile: OrgProfile) -> Region:
     from outbound_desk.genesys import region_for, sandbox_region
 
@@ -68,7 +62,7 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
         except ValueError as exc:
             raise ConnectError(str(exc), ExitCode.USAGE) from None
         creds = ClientCredentials(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
-        return GenesysClient(region, creds, rate_limiter=_limiter()), f"sandbox {region.api_base}"
+        return GenesysClient(region, creds), f"sandbox {region.api_base}"
 
     from outbound_desk.config import CredentialStore, NoKeyringError, SettingsStore
 
@@ -99,9 +93,7 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
 
         http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
         flow = PkceFlow(region, profile.client_id, http_client=http)
-        client = GenesysClient(
-            region, TokenProvider(flow.token), http_client=http, rate_limiter=_limiter()
-        )
+        client = GenesysClient(region, TokenProvider(flow.token), http_client=http)
         return client, name
     try:
         secret = CredentialStore().get_secret(name)
@@ -117,4 +109,4 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
             ExitCode.USAGE,
         )
     creds = ClientCredentials(profile.client_id, secret)
-    return GenesysClient(region, creds, rate_limiter=_limiter()), name
+    return GenesysClient(region, creds), name
