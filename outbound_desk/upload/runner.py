@@ -235,15 +235,20 @@ class UploadJob:
                 self._send(plan, journal, want)
                 if opts.reconcile and not plan.anonymous and st.transport == "api":
                     self.tracker.phase(Phase.RECONCILING, "reading the sent contacts back")
-                    reconcile(
-                        self.client,
-                        st.list_id,
-                        plan,
-                        journal,
-                        self.ledger,
-                        tracker=self.tracker,
-                        cancelled=self.cancelled,
-                    )
+                    try:
+                        reconcile(
+                            self.client,
+                            st.list_id,
+                            plan,
+                            journal,
+                            self.ledger,
+                            tracker=self.tracker,
+                            cancelled=self.cancelled,
+                        )
+                    except UploadCancelled:
+                        # Everything was sent and confirmed by the platform's answers; only
+                        # the read-back check was cut short.
+                        st.warnings.append("reconciliation was cancelled: contacts not read back")
             except UploadCancelled as exc:
                 # A cancel is an answer, not a failure: the caller gets the counts so far.
                 return self._finish(record, journal, "cancelled", started, str(exc))
@@ -376,17 +381,18 @@ class UploadJob:
         # validates the next chunk; queued ones are not sent yet, so a crash cannot send them
         # twice, and a cancel or an error withdraws them.
         backlog = opts.concurrency * 3
+        withdrawn = 0
 
         def collect(block: bool) -> None:
-            nonlocal failure
+            nonlocal failure, withdrawn
             if not inflight:
                 return
-            done, _ = wait(
-                list(inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED
-            )
+            # Short waits, so that a cancel also withdraws the batches still queued.
+            done, _ = wait(list(inflight), timeout=0.1 if block else 0, return_when=FIRST_COMPLETED)
             for fut in done:
                 batch = inflight.pop(fut)
                 if fut.cancelled():  # queued, never sent: back to pending
+                    withdrawn += 1
                     self.ledger.mark_batch_failed(upload_id, batch.batch_no)
                     journal.set_outcome((cid, Outcome.PENDING, "") for cid in batch.contact_ids)
                     tr.add(sent=-len(batch.contact_ids))
@@ -398,6 +404,11 @@ class UploadJob:
                     failure = failure or exc
                     continue
                 self._record(res, journal)
+
+        def withdraw_if_stopping() -> None:
+            if failure is not None or self.cancelled():
+                for fut in inflight:
+                    fut.cancel()
 
         def submit(batch: Batch) -> None:
             ex = self.existed(batch.contact_ids)
@@ -418,6 +429,7 @@ class UploadJob:
                         continue
                     collect(block=False)
                     while len(inflight) >= backlog and failure is None:
+                        self._check_cancel()
                         collect(block=True)
                     if failure is not None:
                         break
@@ -432,6 +444,7 @@ class UploadJob:
                 self._hold_while_paused()
                 submit(replace(pending, batch_no=self.next_batch_no(journal)))
             while inflight:
+                withdraw_if_stopping()
                 collect(block=True)
         finally:
             # A cancel or an error: withdraw the queued batches, let those being sent finish
@@ -443,6 +456,8 @@ class UploadJob:
             pool.shutdown(wait=True)
         if failure is not None:
             raise failure
+        if withdrawn:
+            raise UploadCancelled("the upload was cancelled; rerun it to continue where it stopped")
 
     def _record(self, res: BatchResult, journal: Journal) -> None:
         st = self.state

@@ -157,6 +157,7 @@ def test_another_upload_holding_the_list_stops_this_one(uploader: Uploader) -> N
 def test_cancel_stops_between_batches_and_a_rerun_resumes(uploader: Uploader) -> None:
     f = uploader.csv(3_000)
     stop = threading.Event()
+    uploader.sandbox.set_faults(latency_ms=100)  # so that batches are still queued at the cancel
 
     def watch(p: object) -> None:
         if getattr(p, "confirmed", 0) >= 1_000:
@@ -172,6 +173,7 @@ def test_cancel_stops_between_batches_and_a_rerun_resumes(uploader: Uploader) ->
     assert len(report) == 3_000
     assert {r["outcome"] for r in report} == {"created", "pending"}
 
+    uploader.sandbox.set_faults(latency_ms=0)
     resumed = uploader.run(uploader.options(f, batch_size=500, concurrency=1))
     assert resumed.resumed
     assert resumed.upload_id == cancelled.upload_id
