@@ -488,7 +488,7 @@ class UploadJob:
         opts, st = self.options, self.state
         self.tracker.phase(Phase.REPORTING, "writing the outcome report")
         report_path = opts.report_path or data_dir() / "reports" / f"{record.id}.csv"
-        counts = write_report(journal, report_path)
+        counts = write_report(journal, report_path, anonymous=opts.allow_no_id)
         rows = sum(counts.values())
         if status == "done" and (counts[str(Outcome.PENDING)] or counts[str(Outcome.MISSING)]):
             # Every row must be accounted for before an upload counts as done; a rerun settles

@@ -16,6 +16,7 @@ from outbound_desk.upload.model import (
     UploadRejected,
     UploadUsageError,
 )
+from outbound_desk.upload.report import ANONYMOUS_NOTE
 
 from . import helpers
 from .conftest import Uploader, read_report
@@ -99,6 +100,9 @@ def test_file_without_id_column_is_refused_unless_allowed(uploader: Uploader) ->
     result = uploader.run(uploader.options(f, create=False, allow_no_id=True))
     assert result.created == 20
     assert any("a second time" in w for w in result.warnings)
+    report = read_report(result.report)
+    assert {r["reason"] for r in report} == {ANONYMOUS_NOTE}
+    assert {r["contact_id"] for r in report} == {""}
     assert len(uploader.contacts(result.list_id)) == 30
 
 
@@ -241,3 +245,25 @@ def test_create_refuses_a_foreign_list_with_the_same_name(uploader: Uploader) ->
     )
     with pytest.raises(UploadRejected, match="already exists"):
         uploader.run(uploader.options(uploader.csv(5)))
+
+
+def test_reconciliation_reports_a_contact_that_vanished_and_a_rerun_sends_it(
+    uploader: Uploader,
+) -> None:
+    f = uploader.csv(1_500)
+
+    def meddle(p: object) -> None:
+        # Someone deletes a contact right after it was stored, before the read-back.
+        if getattr(p, "phase", None) is Phase.RECONCILING:
+            lists = [x for x in uploader.sandbox.store.lists() if x["name"] == "Spring Renewals"]
+            uploader.sandbox.store.delete_contacts(lists[0]["id"], ["C0000042"])
+
+    first = uploader.run(uploader.options(f), progress=meddle)
+    assert (first.status, first.missing, first.created) == ("failed", 1, 1_499)
+    row = next(r for r in read_report(first.report) if r["contact_id"] == "C0000042")
+    assert (row["outcome"], row["reason"]) == ("missing", "not in the list after the upload")
+
+    again = uploader.run(uploader.options(f))
+    assert again.resumed
+    assert (again.status, again.created, again.missing) == ("done", 1_500, 0)
+    uploader.assert_holds_exactly(again.list_id, range(1_500))
