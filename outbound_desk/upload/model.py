@@ -108,7 +108,7 @@ class UploadOptions:
         return {
             "list": self.list,
             "create": self.create,
-            "schema": str(self.schema_path) if self.schema_path else None,
+            "schema": str(self.schema_path.resolve()) if self.schema_path else None,
             "id_column": self.id_column,
             "allow_no_id": self.allow_no_id,
             "replace": self.replace,

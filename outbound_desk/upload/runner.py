@@ -16,6 +16,14 @@ The order of things, and why:
 
 A failure or a cancel leaves the ledger and the journal saying exactly what was sent, so
 rerunning continues where this run stopped.
+
+"Created" against "updated": a contact id the list did not hold before this upload first sent
+it is created, otherwise updated. When the list was empty as the upload began (just created,
+or cleared for ``replace``) nothing existed, and no read is needed. Otherwise each batch's ids
+are read with ``contacts/bulk`` just before it is sent (one extra request per batch), and the
+answer is journalled before the send, so a resumed run keeps the first answer even though its
+own earlier send has since put the contact there. It is exact unless someone else adds or
+deletes the same ids between that read and our send.
 """
 
 from __future__ import annotations
