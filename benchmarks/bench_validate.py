@@ -213,15 +213,12 @@ def main() -> int:
     runs = [m for m in ("parse", "ours", "naive") if m in a.runs.split(",")]
     results = {m: child(m, path, schema, work) for m in runs}
     print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB), cpus: {os.cpu_count()}")
-    print(
-        f"{'run':<8}{'rows':>10}{'valid':>10}{'seconds':>9}{'rows/s':>11}{'RSS MB':>8}"
-        f"{'workers':>9}"
-    )
+    print(f"{'run':<8}{'rows':>10}{'valid':>10}{'seconds':>9}{'rows/s':>11}{'RSS MB':>8}")
     for m, r in results.items():
         rate = float(r["rows"]) / float(r["seconds"])  # type: ignore[arg-type]
         print(
             f"{m:<8}{r['rows']:>10}{r['valid'] if r['valid'] is not None else '-':>10}"
-            f"{r['seconds']:>9.2f}{rate:>11,.0f}{r['rss_mb']:>8.0f}{r['workers_rss_mb']:>9.0f}"
+            f"{r['seconds']:>9.2f}{rate:>11,.0f}{r['rss_mb']:>8.0f}"
         )
     same = True
     if "ours" in results:

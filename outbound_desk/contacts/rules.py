@@ -86,6 +86,18 @@ def trim(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
+
+
+def _excel_hint(value: str) -> str:
+    if _SCIENTIFIC.fullmatch(value):
+        return (
+            "; it looks like a number Excel wrote in scientific notation, which lost its last "
+            "digits: export the column as text from the source system"
+        )
+    return ""
+
+
 def _short(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
@@ -145,7 +157,7 @@ def check_rows(
                         code,
                         [
                             f"{label} {_short(v)} {reason_message(code)} "
-                            f"(default region {normaliser.region})"
+                            f"(default region {normaliser.region}){_excel_hint(v)}"
                             for v in values[mask].tolist()
                         ],
                     )

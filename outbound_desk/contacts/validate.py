@@ -279,6 +279,7 @@ class _Validation:
         self.labels = {lc: sources.get(lc, lc) for lc in schema.columns}
         self.id_column = schema.id_column if schema.id_column in self.fed else None
         self._dup_firsts: set[int] = set()
+        self._file_issues: set[tuple[str, str | None, str]] = set()
         self._schema_issues()
 
     def _schema_issues(self) -> None:
@@ -495,6 +496,12 @@ class _Validation:
         for issue in chunk.issues:
             if issue.code in _SUPERSEDED:
                 continue
+            if issue.row is None:
+                # The reader repeats file-wide issues in every chunk of a block: report once.
+                key = (issue.code, issue.column, issue.message)
+                if key in self._file_issues:
+                    continue
+                self._file_issues.add(key)
             report.add_issue(issue)
             if issue.row is not None:
                 structural.setdefault(issue.row, []).append(issue)

@@ -164,6 +164,23 @@ def test_international_fast_path_equals_phonenumbers_for_every_country(region: s
     assert list(zip(e164, reason, strict=True)) == [classify(v, region) for v in values]
 
 
+@pytest.mark.parametrize("small", [0, 10**9])
+def test_both_regex_engines_give_the_same_answers(
+    small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Metadata patterns run in RE2 for big batches and in re for small ones: force each."""
+    from outbound_desk.contacts import phones
+
+    monkeypatch.setattr(phones, "_SMALL", small)
+    rnd = random.Random(5)
+    values = _examples() + [
+        rnd.choice(_shapes(rnd, f"{npa}{rnd.randrange(10**7):07d}")) for npa in range(200, 1000)
+    ]
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
+
+
 @st.composite
 def intl_like(draw: st.DrawFn) -> str:
     import phonenumbers

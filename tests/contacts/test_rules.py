@@ -32,3 +32,12 @@ def test_email_examples() -> None:
     assert not looks_like_email("ann@localhost")
     assert not looks_like_email("ann lee@example.com")
     assert not looks_like_email("a@@b.com")
+
+
+def test_scientific_notation_phone_gets_an_excel_hint() -> None:
+    schema = ListSchema("L", (Field("tel", format="E.164"),))
+    with PhoneNormaliser("US", workers=1) as n:
+        _out, problems = check_rows(pd.DataFrame({"tel": ["1.61756E+10", "abc"]}), schema, n)
+    messages = {pos: msgs for pos, msgs in problems.by_row().items()}
+    assert "scientific notation" in messages[0][0][2]
+    assert "scientific notation" not in messages[1][0][2]
