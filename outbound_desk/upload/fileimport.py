@@ -9,12 +9,12 @@ confirmed by reading them back (:func:`~outbound_desk.upload.reconcile.reconcile
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outbound_desk.config.paths import cache_dir
+from outbound_desk.files import NormalisedWriter
 from outbound_desk.genesys import GenesysError, ImportStatus, is_import_finished
 from outbound_desk.upload import platform
 from outbound_desk.upload.journal import SENT, Journal
@@ -35,13 +35,19 @@ class FileRefused(Exception):  # noqa: N818 - an outcome the runner turns into a
     """Neither CSV upload path is available to this client or org."""
 
 
-def _write_csv(job: UploadJob, plan: Plan, journal: Journal, path: Path) -> tuple[list[str], int]:
-    """Write the rows still to send; returns their ids and how many are new to the list."""
+def _write_csv(
+    job: UploadJob, plan: Plan, journal: Journal, path: Path
+) -> tuple[list[str], int, str]:
+    """Write the rows still to send (UTF-8, comma, the list's columns as header).
+
+    Returns their ids, how many are new to the list, and the file's SHA-256.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    assert plan.schema is not None
     ids: list[str] = []
     new = 0
-    first = True
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with NormalisedWriter(path) as writer:
+        writer.write_header(plan.schema.columns)
         for chunk, send in job.iter_to_send(plan, journal):
             if not send:
                 continue
@@ -49,20 +55,10 @@ def _write_csv(job: UploadJob, plan: Plan, journal: Journal, path: Path) -> tupl
             existed = job.existed(part, always_look=job.state.resumed)
             journal.mark_sent(existed)
             new += sum(1 for v in existed.values() if not v)
-            frame = chunk.frame.iloc[send]
-            frame.to_csv(fh, index=False, header=first, lineterminator="\n")
-            first = False
+            writer.write_frame(chunk.frame.iloc[send])
             ids.extend(part)
             job.tracker.add(sent=len(part))
-    return ids, new
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return ids, new, writer.sha256
 
 
 def _upload(job: UploadJob, path: Path, id_column: str | None) -> str:
@@ -89,11 +85,10 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
     st, opts, tr = job.state, job.options, job.tracker
     assert st.upload is not None
     path = cache_dir() / "uploads" / f"{st.upload.id}.csv"
-    ids, new = _write_csv(job, plan, journal, path)
+    ids, new, digest = _write_csv(job, plan, journal, path)
     try:
         if not ids:
             return
-        digest = _sha256(path)
         batch_no = job.next_batch_no(journal)
         job.ledger.plan_batch(st.upload.id, batch_no, ids, f"file-sha256:{digest}")
         size_before = platform.list_size(job.client, st.list_id)
@@ -118,6 +113,7 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         states=(SENT,),
         confirm=True,
         concurrency=opts.concurrency,
+        via=opts.reconcile_via,
     )
 
 

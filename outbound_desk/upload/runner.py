@@ -252,6 +252,8 @@ class UploadJob:
                             self.ledger,
                             tracker=self.tracker,
                             cancelled=self.cancelled,
+                            concurrency=opts.concurrency,
+                            via=opts.reconcile_via,
                         )
                     except UploadCancelled:
                         # Everything was sent and confirmed by the platform's answers; only

@@ -126,3 +126,40 @@ def test_a_stalled_import_is_reported_not_awaited_forever(uploader: Uploader) ->
     assert again.resumed
     uploader.assert_holds_exactly(again.list_id, [i for i in range(1_000) if i not in BAD])
     _accounts_for_every_row(again, 1_000)
+
+
+def test_a_lost_network_fails_the_upload_and_a_rerun_completes(uploader: Uploader) -> None:
+    f = uploader.csv(3_000, bad_rows=BAD)
+    uploader.client.tokens.token()
+
+    def cut(p: UploadProgress) -> None:
+        if p.confirmed >= 1_000:
+            uploader.sandbox.set_faults(drop_rate=1.0)
+
+    with pytest.raises(UploadPlatformError, match="rerun") as failed:
+        uploader.run(uploader.options(f, batch_size=250), progress=cut)
+    assert failed.value.upload_id
+    uploader.sandbox.set_faults(drop_rate=0.0)
+    again = uploader.run(uploader.options(f, batch_size=250))
+    assert again.resumed
+    assert again.upload_id == failed.value.upload_id
+    uploader.assert_holds_exactly(again.list_id, [i for i in range(3_000) if i not in BAD])
+    _accounts_for_every_row(again, 3_000)
+
+
+def test_reconciliation_by_export_reads_only_what_the_export_lacks(uploader: Uploader) -> None:
+    f = uploader.csv(2_000)
+    gone: list[str] = []
+
+    def meddle(p: UploadProgress) -> None:
+        if p.phase is Phase.RECONCILING and not gone:
+            lists = [x for x in uploader.sandbox.store.lists() if x["name"] == "Spring Renewals"]
+            uploader.sandbox.store.delete_contacts(lists[0]["id"], ["C0000042"])
+            gone.append("C0000042")
+
+    result = uploader.run(uploader.options(f, reconcile_via="export"), progress=meddle)
+    assert (result.missing, result.created) == (1, 1_999)
+    log = uploader.sandbox.request_log
+    assert any(m == "POST" and p.endswith("/export") for m, p, _s in log)
+    bulk_reads = [p for m, p, _s in log if m == "POST" and p.endswith("/contacts/bulk")]
+    assert len(bulk_reads) == 1  # only the contact the export did not show
