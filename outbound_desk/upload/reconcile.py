@@ -14,6 +14,8 @@ lags behind the list can cost reads, never a false "missing".
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
@@ -124,18 +126,33 @@ def reconcile(
 def _exported_hashes(
     client: GenesysClient, list_id: str, plan: Plan, cancelled: Callable[[], bool]
 ) -> dict[str, str]:
-    """``contact id -> payload hash`` of the list's contacts, over the columns we send."""
-    from outbound_desk.genesys import GenesysError, NotReady
+    """``contact id -> payload hash`` of the list's contacts, over the columns we send.
+
+    The export is read as a stream of records into hashes only (not a table of rows), so a
+    big list costs its file's bytes and one hash per contact.
+    """
+    from outbound_desk.genesys import ID_COLUMN, GenesysError, NotReady
 
     assert plan.schema is not None
     columns = plan.schema.columns
     try:
-        table = client.exports.export(list_id, timeout_s=EXPORT_TIMEOUT_S, cancelled=cancelled)
-    except (NotReady, GenesysError, ValueError):
+        client.exports.start(list_id)
+        info = client.exports.wait_ready(list_id, timeout_s=EXPORT_TIMEOUT_S, cancelled=cancelled)
+        data = client.exports.download(info.uri)
+    except (NotReady, GenesysError):
         return {}  # no export: every contact is read with contacts/bulk instead
-    folded = {c.casefold(): c for c in table.columns}
-    names = {c: folded.get(c.casefold(), c) for c in columns}
-    return {
-        row.contact_id: payload_hash({c: row.values.get(names[c], "") for c in columns})
-        for row in table.rows
-    }
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    del data
+    header = [h.strip().casefold() for h in next(reader, [])]
+    if ID_COLUMN not in header:
+        return {}
+    at = header.index(ID_COLUMN)
+    picks = [(c, header.index(c.casefold()) if c.casefold() in header else -1) for c in columns]
+    out: dict[str, str] = {}
+    for record in reader:
+        if len(record) <= at:
+            continue
+        out[record[at]] = payload_hash(
+            {c: record[i] if 0 <= i < len(record) else "" for c, i in picks}
+        )
+    return out
