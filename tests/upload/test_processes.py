@@ -118,9 +118,9 @@ def test_two_processes_uploading_into_one_list(sandbox: Sandbox, tmp_path: Path)
     assert made.returncode == 0, made.stderr
     list_id = json.loads(made.stdout)["list_id"]
 
-    a_file = helpers.write_csv(tmp_path / "a.csv", 10_000, start=1_000)
+    a_file = helpers.write_csv(tmp_path / "a.csv", 20_000, start=1_000)
     b_file = helpers.write_csv(tmp_path / "b.csv", 500, start=50_000)
-    sandbox.set_faults(latency_ms=40)  # keeps upload A busy for a couple of seconds
+    sandbox.set_faults(latency_ms=50)  # keeps upload A busy for several seconds
     more = ["--id-column", "customerId", "--batch-size", "250", "--concurrency", "1"]
     a = subprocess.Popen(
         _cmd(str(a_file), "--list", "Shared", *more, *common),
@@ -148,7 +148,7 @@ def test_two_processes_uploading_into_one_list(sandbox: Sandbox, tmp_path: Path)
     assert a.returncode == 0, a_err
     assert waiting.returncode == 0, waiting.stderr
     assert json.loads(waiting.stdout)["created"] == 500
-    assert json.loads(a_out)["created"] == 10_000
+    assert json.loads(a_out)["created"] == 20_000
     held = {c["id"] for c in sandbox.store.all_contacts(list_id)}
-    want = {f"C{i:07d}" for i in [*range(10), *range(1_000, 11_000), *range(50_000, 50_500)]}
+    want = {f"C{i:07d}" for i in [*range(10), *range(1_000, 21_000), *range(50_000, 50_500)]}
     assert held == want
