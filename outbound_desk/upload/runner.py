@@ -148,7 +148,6 @@ class UploadJob:
         started = time.monotonic()
         self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")
         plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
-        self.tracker.add(rejected=0)
         target = platform.resolve_list(
             self.client,
             opts,
@@ -413,7 +412,7 @@ class UploadJob:
                     self.ledger.mark_batch_failed(upload_id, batch.batch_no)
                     failure = failure or exc
                     continue
-                self._record(res, journal)
+                tr.add(confirmed=len(res.confirmed), rejected=len(res.rejected))
 
         def withdraw_if_stopping() -> None:
             if failure is not None or self.cancelled():
@@ -426,33 +425,68 @@ class UploadJob:
             self.ledger.plan_batch(upload_id, batch.batch_no, batch.contact_ids, uuid.uuid4().hex)
             self.ledger.mark_sent(st.list_id, upload_id, batch.batch_no)
             tr.add(sent=len(batch.contact_ids))
-            inflight[pool.submit(send_batch, self.client, st.list_id, batch)] = batch
+            inflight[pool.submit(self._send_and_record, batch, journal)] = batch
+
+        def ready_to_submit() -> bool:
+            """Make room (collecting answers) and honour cancel and pause; False on failure."""
+            collect(block=False)
+            while len(inflight) >= backlog and failure is None:
+                self._check_cancel()
+                collect(block=True)
+            if failure is not None:
+                return False
+            self._check_cancel()
+            self._hold_while_paused()
+            return True
+
+        # A resumed upload sends the batches it had planned but not confirmed again as the
+        # same batches (same number, contact ids and request id), so the ledger counts their
+        # attempts; their contacts are collected from the stream as they come.
+        unconfirmed = {b.batch_no: b for b in self.ledger.unconfirmed_batches(upload_id)}
+        owner = {cid: no for no, b in unconfirmed.items() for cid in b.contact_ids}
+        replays: dict[int, Batch] = {}
+
+        def add(batch: Batch, chunk: PlannedChunk, i: int) -> None:
+            batch.contact_ids.append(chunk.contact_ids[i])
+            batch.hashes.append(chunk.hashes[i])
+            batch.payloads.append(chunk.payload(i))
 
         try:
             pending = Batch(-1, [], [], [], anonymous=plan.anonymous)
             for chunk, send in self.iter_to_send(plan, journal):
                 for i in send:
-                    pending.contact_ids.append(chunk.contact_ids[i])
-                    pending.hashes.append(chunk.hashes[i])
-                    pending.payloads.append(chunk.payload(i))
+                    no = owner.get(chunk.contact_ids[i])
+                    if no is not None:
+                        replay = replays.setdefault(
+                            no, Batch(no, [], [], [], anonymous=plan.anonymous)
+                        )
+                        add(replay, chunk, i)
+                        if len(replay.contact_ids) < len(unconfirmed[no].contact_ids):
+                            continue
+                        del replays[no]
+                        if not ready_to_submit():
+                            break
+                        submit(replay)
+                        continue
+                    add(pending, chunk, i)
                     if len(pending.contact_ids) < size:
                         continue
-                    collect(block=False)
-                    while len(inflight) >= backlog and failure is None:
-                        self._check_cancel()
-                        collect(block=True)
-                    if failure is not None:
+                    if not ready_to_submit():
                         break
-                    self._check_cancel()
-                    self._hold_while_paused()
                     submit(replace(pending, batch_no=self.next_batch_no(journal)))
                     pending = Batch(-1, [], [], [], anonymous=plan.anonymous)
                 if failure is not None:
                     break
-            if failure is None and pending.contact_ids:
-                self._check_cancel()
-                self._hold_while_paused()
-                submit(replace(pending, batch_no=self.next_batch_no(journal)))
+            # What is left: the last part-batch, and replays some of whose contacts needed no
+            # second send after all.
+            for batch in [*replays.values(), pending]:
+                if failure is not None or not batch.contact_ids:
+                    continue
+                if not ready_to_submit():
+                    break
+                if batch.batch_no < 0:
+                    batch = replace(batch, batch_no=self.next_batch_no(journal))
+                submit(batch)
             while inflight:
                 withdraw_if_stopping()
                 collect(block=True)
@@ -469,6 +503,17 @@ class UploadJob:
         if withdrawn:
             raise UploadCancelled("the upload was cancelled; rerun it to continue where it stopped")
 
+    def _send_and_record(self, batch: Batch, journal: Journal) -> BatchResult:
+        """On a worker: send one batch and record the answer at once (ledger, then journal).
+
+        Recording here rather than when the runner thread gets round to it keeps the gap
+        between "the platform stored it" and "the ledger says so" to the answer's own way
+        back, so a crash costs at most the batches being sent at that moment.
+        """
+        res = send_batch(self.client, self.state.list_id, batch)
+        self._record(res, journal)
+        return res
+
     def _record(self, res: BatchResult, journal: Journal) -> None:
         st = self.state
         assert st.upload is not None
@@ -484,7 +529,6 @@ class UploadJob:
                 self.ledger.mark_confirmed(
                     st.list_id, [], upload_id=st.upload.id, batch_no=res.batch.batch_no
                 )
-        self.tracker.add(confirmed=len(res.confirmed), rejected=len(res.rejected))
 
     # ------------------------------------------------------------------ the end
     def _finish(
