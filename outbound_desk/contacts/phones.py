@@ -112,10 +112,6 @@ def reason_message(code: str) -> str:
     return REASONS.get(code, REASONS["invalid_phone"])
 
 
-def reason_from_exception(exc: phonenumbers.NumberParseException) -> str:
-    return _PARSE_REASON.get(exc.error_type, ("invalid_phone", ""))[1]
-
-
 #: Below this many values a metadata pattern runs in Python's re (compiled once and cached)
 #: rather than RE2, which Arrow compiles again on every call: the region walks hand small
 #: leftovers to dozens of patterns, and compiling them would cost more than matching.
