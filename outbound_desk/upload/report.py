@@ -29,7 +29,10 @@ def _safe(cell: str) -> str:
     return cell
 
 
-ANONYMOUS_NOTE = "no contact id column: the platform made the id, so a rerun adds it again"
+ANONYMOUS_NOTE = (
+    "no contact id column: the platform made the id, so uploading this contact again "
+    "from an edited or another file adds it a second time"
+)
 
 
 def write_report(journal: Journal, path: Path, *, anonymous: bool = False) -> Counter[str]:

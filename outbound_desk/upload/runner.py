@@ -567,8 +567,8 @@ class UploadJob:
         warnings = list(st.warnings)
         if opts.allow_no_id:
             warnings.append(
-                "the file has no contact id column: the platform made the ids, so running this "
-                "upload again will add every contact a second time"
+                "the file has no contact id column: the platform made the ids, so uploading "
+                "these contacts again (an edited file, another export) adds them a second time"
             )
         phase = {"done": Phase.DONE, "cancelled": Phase.CANCELLED, "failed": Phase.FAILED}[status]
         self.tracker.phase(phase, error or "")

@@ -104,6 +104,12 @@ def test_file_without_id_column_is_refused_unless_allowed(uploader: Uploader) ->
     assert {r["reason"] for r in report} == {ANONYMOUS_NOTE}
     assert {r["contact_id"] for r in report} == {""}
     assert len(uploader.contacts(result.list_id)) == 30
+    same = uploader.run(uploader.options(f, create=False, allow_no_id=True))
+    assert (same.unchanged, same.created) == (20, 0)  # the very same file: skipped by row
+    edited = helpers.write_csv(uploader.tmp / "noid2.csv", 20, start=100, columns=cols, tag="e")
+    by_file = uploader.run(uploader.options(edited, create=False, allow_no_id=True, via="file"))
+    assert (by_file.transport, by_file.created, by_file.status) == ("file", 20, "done")
+    assert len(uploader.contacts(result.list_id)) == 50  # duplicated, as the report warned
 
 
 def test_columns_the_list_lacks_stop_the_upload_or_are_added(uploader: Uploader) -> None:
