@@ -189,6 +189,11 @@ class UploadJob:
 
     def _run_locked(self, plan: Plan, target: platform.Target, started: float) -> UploadResult:
         opts, st = self.options, self.state
+        # The file must fit the list (or the list be made to fit it) before the upload is
+        # recorded: a refused schema leaves no half-begun upload behind.
+        platform.check_columns(
+            self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
+        )
         identity = {**opts.identity(), "list": st.list_id}
         record = None
         if opts.resume_id:
@@ -237,7 +242,7 @@ class UploadJob:
             status: Literal["done", "cancelled", "failed"] = "done"
             error: str | None = None
             try:
-                self._prepare_list(plan, target, journal)
+                self._prepare_list(journal)
                 self._send(plan, journal, want)
                 if opts.reconcile and not plan.anonymous and st.transport == "api":
                     self.tracker.phase(Phase.RECONCILING, "reading the sent contacts back")
@@ -276,11 +281,8 @@ class UploadJob:
             journal.close()
 
     # ------------------------------------------------------------------ list preparation
-    def _prepare_list(self, plan: Plan, target: platform.Target, journal: Journal) -> None:
+    def _prepare_list(self, journal: Journal) -> None:
         opts, st = self.options, self.state
-        platform.check_columns(
-            self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
-        )
         platform.wait_not_busy(self.client, st.list_id, opts.busy_poll_s, self.tracker, self.sleep)
         if opts.replace and journal.get_meta("cleared") is None:
             self.tracker.phase(Phase.CLEARING, f"clearing list {st.list_name}")

@@ -123,6 +123,7 @@ def test_columns_the_list_lacks_stop_the_upload_or_are_added(uploader: Uploader)
     opts = uploader.options(f, create=False, id_column="customerId")
     with pytest.raises(UploadRejected, match="loyaltyTier"):
         uploader.run(opts)
+    assert len(uploader.ledger.history(10)) == 1  # the refused upload was never begun
     assert uploader.contacts(first.list_id)["C0000001"].get("loyaltyTier") is None
 
     result = uploader.run(
