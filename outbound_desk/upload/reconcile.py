@@ -1,7 +1,8 @@
 """Reading sent contacts back and comparing them with what was sent.
 
-After JSON batches this is a check: a contact that is not in the list, or holds other data,
-becomes ``missing`` in the report and is left unconfirmed in the ledger, so the next run sends
+After JSON batches this is a check of every row that should be in the list (sent, or skipped
+as unchanged): a contact that is not in the list, or holds other data, becomes ``missing`` in
+the report and is left unconfirmed in the ledger, so the next run sends
 it again. After a CSV import it is the confirmation itself: the import reports progress per
 list, not per contact, so only reading the contacts back says which rows landed.
 
@@ -33,7 +34,9 @@ READ_BATCH = 1_000
 #: From this many contacts to check, an export is cheaper than ``contacts/bulk`` reads.
 EXPORT_MIN = 50_000
 EXPORT_TIMEOUT_S = 600.0
-_DONE = (str(Outcome.CREATED), str(Outcome.UPDATED))
+#: Rows checked after JSON batches: those sent, and those skipped as unchanged (the ledger's
+#: memory of the list could be stale, e.g. after a clear outside this app).
+_DONE = (str(Outcome.CREATED), str(Outcome.UPDATED), str(Outcome.UNCHANGED))
 
 
 def _short(value: str, limit: int = 40) -> str:
