@@ -87,13 +87,17 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
     except ValueError as exc:
         raise ConnectError(f"profile {name!r}: {exc}", ExitCode.USAGE) from None
     if profile.auth_method == "pkce":
-        import httpx
+        from outbound_desk.genesys import PkceFlow, Token, TokenProvider
 
-        from outbound_desk.genesys import PkceFlow, TokenProvider
+        flows: list[PkceFlow] = []
 
-        http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
-        flow = PkceFlow(region, profile.client_id, http_client=http)
-        client = GenesysClient(region, TokenProvider(flow.token), http_client=http)
+        def sign_in() -> Token:
+            # The flow shares the client's own httpx client (made just below), so closing the
+            # client closes everything.
+            return flows[0].token()
+
+        client = GenesysClient(region, TokenProvider(sign_in))
+        flows.append(PkceFlow(region, profile.client_id, http_client=client.http))
         return client, name
     try:
         secret = CredentialStore().get_secret(name)
