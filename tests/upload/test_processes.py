@@ -120,7 +120,7 @@ def test_two_processes_uploading_into_one_list(sandbox: Sandbox, tmp_path: Path)
 
     a_file = helpers.write_csv(tmp_path / "a.csv", 20_000, start=1_000)
     b_file = helpers.write_csv(tmp_path / "b.csv", 500, start=50_000)
-    sandbox.set_faults(latency_ms=50)  # keeps upload A busy for several seconds
+    sandbox.set_faults(latency_ms=80)  # keeps upload A busy for several seconds
     more = ["--id-column", "customerId", "--batch-size", "250", "--concurrency", "1"]
     a = subprocess.Popen(
         _cmd(str(a_file), "--list", "Shared", *more, *common),
