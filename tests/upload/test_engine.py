@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -285,3 +286,19 @@ def test_an_unchanged_row_the_list_lost_is_reported_and_sent_again(uploader: Upl
     third = uploader.run(uploader.options(uploader.csv(500)))
     assert third.status == "done"
     uploader.assert_holds_exactly(first.list_id, range(500))
+
+
+def test_a_waiting_upload_says_whom_it_waits_for(uploader: Uploader) -> None:
+    first = uploader.run(uploader.options(uploader.csv(10)))
+    holder = ListLock(first.list_id, list_name="Spring Renewals")
+    holder.acquire()
+    later = threading.Timer(1.5, holder.release)
+    later.start()
+    try:
+        result = uploader.run(uploader.options(uploader.csv(30, name="b.csv"), lock_timeout_s=None))
+    finally:
+        later.join()
+    waits = [e for e in uploader.events if e.phase is Phase.WAITING_LOCK]
+    assert waits
+    assert f"pid {os.getpid()}" in waits[0].message
+    assert result.created == 20
