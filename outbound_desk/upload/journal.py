@@ -175,11 +175,20 @@ class Journal:
 
     def iter_rows(self) -> Iterator[tuple[int, str | None, str, str]]:
         """Every row in input order: ``(record, contact_id, state, reason)``."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT record, contact_id, state, reason FROM rows ORDER BY record"
-            ).fetchall()
-        yield from rows
+        last = -1
+        while True:
+            # Pages by record number (the key), so memory stays bounded and the lock is held
+            # only per page.
+            with self._lock:
+                page = self._db.execute(
+                    "SELECT record, contact_id, state, reason FROM rows WHERE record > ? "
+                    "ORDER BY record LIMIT 10000",
+                    (last,),
+                ).fetchall()
+            if not page:
+                return
+            yield from page
+            last = page[-1][0]
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
