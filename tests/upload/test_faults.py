@@ -3,12 +3,16 @@ valid rows and a report that accounts for every row."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from outbound_desk.emulator import Sandbox
+from outbound_desk.emulator import Limits, Sandbox, SandboxConfig
 from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region
+from outbound_desk.upload.ledger import Ledger
 from outbound_desk.upload.model import Phase, UploadPlatformError, UploadProgress, UploadResult
 
 from .conftest import Uploader, read_report
@@ -163,3 +167,45 @@ def test_reconciliation_by_export_reads_only_what_the_export_lacks(uploader: Upl
     assert any(m == "POST" and p.endswith("/export") for m, p, _s in log)
     bulk_reads = [p for m, p, _s in log if m == "POST" and p.endswith("/contacts/bulk")]
     assert len(bulk_reads) == 1  # only the contact the export did not show
+
+
+@contextlib.contextmanager
+def _limited_uploader(tmp_path: Path, ledger: Ledger, **limits: int) -> Iterator[Uploader]:
+    config = SandboxConfig(limits=Limits(**limits), seed=False, rate_limit=(10_000, 60.0))
+    with Sandbox.start(config) as sb:
+        region = sandbox_region(sb.base_url)
+        with GenesysClient(region, ClientCredentials(sb.client_id, sb.client_secret)) as client:
+            yield Uploader(sb, client, ledger, tmp_path)
+
+
+def test_contacts_the_platform_refuses_are_isolated_and_rejected(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    with _limited_uploader(tmp_path, ledger, max_value_chars=40) as up:
+        f = up.csv(1_000)
+        text = f.read_text(encoding="utf-8")
+        for i in (17, 600):  # our rules allow 512 characters; this platform only 40
+            text = text.replace(f"First{i},", f"First{i}{'x' * 40},", 1)
+        f.write_text(text, encoding="utf-8")
+        result = up.run(up.options(f))
+        assert (result.created, result.rejected, result.status) == (998, 2, "done")
+        up.assert_holds_exactly(result.list_id, [i for i in range(1_000) if i not in (17, 600)])
+        reasons = {r["contact_id"]: r["reason"] for r in read_report(result.report)}
+        assert reasons["C0000017"].startswith("refused by the platform")
+        assert reasons["C0000600"].startswith("refused by the platform")
+        posts = [
+            p for m, p, _s in up.sandbox.request_log if m == "POST" and p.endswith("/contacts")
+        ]
+        assert len(posts) <= 1 + 2 * 2 * 10  # about 2 x log2(1000) per refused contact
+
+
+def test_a_refusal_about_the_list_stops_the_upload_instead_of_splitting(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    with _limited_uploader(tmp_path, ledger, max_contacts_per_list=500) as up:
+        with pytest.raises(UploadPlatformError, match="500"):
+            up.run(up.options(up.csv(800), batch_size=200, concurrency=1))
+        posts = [
+            p for m, p, _s in up.sandbox.request_log if m == "POST" and p.endswith("/contacts")
+        ]
+        assert len(posts) <= 4  # 200 + 200 stored, then one refusal: no splitting
