@@ -63,7 +63,7 @@ def test_dropped_connections(uploader: Uploader) -> None:
 
 
 def test_token_expiry_mid_run(uploader: Uploader) -> None:
-    uploader.sandbox.set_faults(token_ttl_s=1.0, latency_ms=20)
+    uploader.sandbox.set_faults(token_ttl_s=0.5, latency_ms=30)
     renewals_before = uploader.client.tokens.renewals
     _upload(uploader, 3_000, batch_size=100, concurrency=2)
     assert uploader.client.tokens.renewals - renewals_before >= 2
