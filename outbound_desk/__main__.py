@@ -17,7 +17,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from outbound_desk import cli
 
     if cli.wants_cli(args):
-        return cli.main(args)
+        code = cli.main(args)
+        if code == 0 and args[:1] == ["--self-test"] and "--json" not in args:
+            # The flag form checks the whole install, the desktop half included; the
+            # `self-test` command alone checks the engine (it must not need Qt's libraries).
+            selfcheck = importlib.import_module("outbound_desk.ui.selfcheck")
+            code = int(selfcheck.run())
+        return code
     try:
         app = importlib.import_module("outbound_desk.ui.app")
     except ImportError as exc:  # the app's own modules are missing: say so, do not trace back

@@ -39,7 +39,7 @@ def people(n: int, seed: int) -> list[list[str]]:
                 first,
                 last,
                 f"+1617555{rng.randrange(10_000):04d}",
-                f"+1857{rng.randrange(10**7):07d}",
+                f"+1857{rng.randrange(200, 1000)}{rng.randrange(10_000):04d}",  # exchanges start 2-9
                 f"{first.lower()}.{i}@example.com",
                 city,
                 zip_code,
