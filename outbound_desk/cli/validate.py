@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
+
+if TYPE_CHECKING:
+    from outbound_desk.contacts import ListSchema
 
 
 def register(subparsers: Any) -> None:
@@ -51,6 +55,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--delimiter", help="force the delimiter (\\t for tab)")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    add_connection_args(p)
     p.set_defaults(handler=run)
 
 
@@ -71,18 +76,36 @@ def _summary(report: Any) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.list is not None:
-        import importlib.util
+def _schema_of_list(args: argparse.Namespace) -> ListSchema | int:
+    """The schema of the list ``--list`` names, read from the org; or an exit code."""
+    from outbound_desk.genesys import GenesysError
+    from outbound_desk.upload.platform import find_list, schema_of
 
-        # The seam for the Genesys client: once outbound_desk.genesys exists, --list reads the
-        # list and ListSchema.from_genesys() turns it into the schema validation takes.
-        if importlib.util.find_spec("outbound_desk.genesys") is None:
-            return fail(
-                "--list needs a connection; coming with the Genesys client. Use --schema.",
-                ExitCode.USAGE,
-            )
-        return fail("--list is not wired to the Genesys client yet; use --schema", ExitCode.USAGE)
+    try:
+        client, label = connect(args)
+    except ConnectError as exc:
+        return fail(str(exc), exc.code)
+    try:
+        with client:
+            found = find_list(client, args.list)
+    except GenesysError as exc:
+        return fail(f"{label}: {exc}", ExitCode.PLATFORM)
+    if found is None:
+        return fail(
+            f"no contact list named (or with id) {args.list!r} in {label}; check the name or "
+            "use --schema SCHEMA.json",
+            ExitCode.USAGE,
+        )
+    return schema_of(found)
+
+
+def run(args: argparse.Namespace) -> int:
+    list_schema: ListSchema | None = None
+    if args.list is not None:
+        got = _schema_of_list(args)
+        if isinstance(got, int):
+            return got
+        list_schema = got
 
     import phonenumbers
 
@@ -110,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             return fail(f"--map {item!r}: write it FILECOLUMN=LISTCOLUMN", ExitCode.USAGE)
         mapped[fc] = lc
     try:
-        schema = load_schema(args.schema)
+        schema = list_schema if list_schema is not None else load_schema(args.schema)
         if args.id_column is not None:
             schema = schema.with_id_column(args.id_column)
     except SchemaError as exc:

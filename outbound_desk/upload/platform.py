@@ -48,8 +48,18 @@ class Target:
     schema: ListSchema
 
 
-def _schema_of(contact_list: ContactList) -> ListSchema:
+def schema_of(contact_list: ContactList) -> ListSchema:
     return ListSchema.from_genesys(contact_list.to_api())
+
+
+def find_list(client: GenesysClient, name_or_id: str) -> ContactList | None:
+    """The list with this id (when it looks like one) or else this exact name, with its size."""
+    if _LIST_ID.match(name_or_id):
+        try:
+            return client.contact_lists.get(name_or_id, include_size=True)
+        except NotFound:
+            pass
+    return client.contact_lists.find_by_name(name_or_id, include_size=True)
 
 
 def _spec(name: str, schema: ListSchema) -> ContactListSpec:
@@ -87,7 +97,7 @@ def resolve_list(
             if empty_same or _created_by_us(ledger, existing.id):
                 # The list as it is now (columns may have been added since), with the rules
                 # (required, formats, id column) of the schema file.
-                merged = _merge_schema(schema, _schema_of(existing))
+                merged = _merge_schema(schema, schema_of(existing))
                 return Target(existing.id, existing.name, empty_same, existing, merged)
             raise UploadRejected(
                 f"a contact list named {opts.list!r} already exists (id {existing.id}, "
@@ -111,20 +121,13 @@ def resolve_list(
             ) from None
         return Target(ready.id, ready.name, True, ready, schema)
 
-    found: ContactList | None = None
-    if _LIST_ID.match(opts.list):
-        try:
-            found = client.contact_lists.get(opts.list, include_size=True)
-        except NotFound:
-            found = None
-    if found is None:
-        found = client.contact_lists.find_by_name(opts.list, include_size=True)
+    found = find_list(client, opts.list)
     if found is None:
         raise UploadRejected(
             f"no contact list named (or with id) {opts.list!r} in this org; check the name, or "
             "create it with --create --schema SCHEMA.json"
         )
-    return Target(found.id, found.name, False, found, _schema_of(found))
+    return Target(found.id, found.name, False, found, schema_of(found))
 
 
 def check_columns(
@@ -163,7 +166,7 @@ def check_columns(
             f"column(s) {', '.join(lacking)} were added to list {target.name} but it does not show "
             "them yet; rerun the upload in a minute"
         ) from None
-    still = plan.bind(_merge_schema(target.schema, _schema_of(ready)))
+    still = plan.bind(_merge_schema(target.schema, schema_of(ready)))
     if still:
         raise UploadRejected(
             f"list {target.name} still lacks column(s) {', '.join(still)} after adding them; "

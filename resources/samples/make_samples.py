@@ -39,7 +39,8 @@ def people(n: int, seed: int) -> list[list[str]]:
                 first,
                 last,
                 f"+1617555{rng.randrange(10_000):04d}",
-                f"+1857{rng.randrange(200, 1000)}{rng.randrange(10_000):04d}",  # exchanges start 2-9
+                # NANP exchanges start with 2-9: a clean sample holds only valid numbers.
+                f"+1857{rng.randrange(200, 1000)}{rng.randrange(10_000):04d}",
                 f"{first.lower()}.{i}@example.com",
                 city,
                 zip_code,

@@ -161,8 +161,8 @@ def test_usage_errors_exit_two(schema_file: Path, tmp_path: Path) -> None:
     src = tmp_path / "a.csv"
     src.write_text("customerId,phoneNumber\nA,2125550123\n", encoding="utf-8")
     code, _, err = _cli(src, "--list", "Spring", "--json")
-    assert code == 2
-    assert "needs a connection" in err
+    assert code == 2  # no --sandbox, no --profile, no profile in settings: nothing to connect to
+    assert "--profile" in err
     code, _, err = _cli(src, "--schema", tmp_path / "missing.json")
     assert code == 2
     assert "cannot read schema" in err
@@ -180,3 +180,26 @@ def test_missing_file_is_a_clear_error(schema_file: Path, tmp_path: Path) -> Non
     code, _, err = _cli(tmp_path / "nope.csv", "--schema", schema_file)
     assert code == 1
     assert "nope.csv" in err
+
+
+def test_list_reads_the_schema_from_the_org(tmp_path: Path) -> None:
+    from outbound_desk.emulator import Sandbox
+
+    src = tmp_path / "spring.csv"
+    src.write_text(
+        "customerId,firstName,lastName,phoneNumber,mobile,email,city,zip\n"
+        "A1,Ann,Lee,(212) 555-0123,,ann@example.com,Boston,02134\n"
+        "A2,Bo,Kim,12,,bo@example.com,Austin,78701\n",
+        encoding="utf-8",
+    )
+    with Sandbox.start(seed=True) as sb:
+        code, out, err = _cli(src, "--list", "Spring Renewals", "--sandbox", sb.base_url, "--json")
+        assert code == 1, err  # row A2's phone is rejected
+        report = out
+        assert report is not None
+        assert report["valid"] == 1
+        assert report["invalid"] == 1
+        assert set(report["schema_diff"]["matched"]) >= {"customerId", "phoneNumber"}
+        code, _, err = _cli(src, "--list", "No Such List", "--sandbox", sb.base_url)
+        assert code == 2
+        assert "no contact list named" in err
