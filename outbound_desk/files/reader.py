@@ -483,7 +483,9 @@ def block_bytes_for(profile: FileProfile, chunk_rows: int) -> int:
             per_record *= 4
     else:
         per_record = 100.0
-    return int(min(max(per_record * 1.2 * chunk_rows, MIN_BLOCK_BYTES), MAX_BLOCK_BYTES))
+    # A little under chunk_rows records per block: most blocks are then one chunk, not a full
+    # chunk and a small remainder, each with its own per-chunk costs downstream.
+    return int(min(max(per_record * 0.9 * chunk_rows, MIN_BLOCK_BYTES), MAX_BLOCK_BYTES))
 
 
 class _Blanks:
