@@ -9,6 +9,12 @@ Duplicate ids: ``first`` keeps the first row of an id and rejects the later ones
 the same single pass. ``last`` (keep the last row) and ``reject`` (reject every row of a
 duplicated id) cannot know a row's fate until the end of the file, so they make a first, cheap
 pass over the id column only (with the same bounded id index), then the validating pass.
+
+Two cores: for a large file (``ValidationOptions.parallel_min_bytes``) one worker process applies
+the row rules (mapping, trim, required, lengths, emails, phones) to chunks while this process
+reads the next chunks and finishes the checked ones in file order (ids, rejects, writing); when
+the worker falls behind, this process checks a chunk itself. Both run the same functions, so
+the answers cannot depend on who checked a chunk (tests/contacts/test_validate.py proves it).
 """
 
 from __future__ import annotations
