@@ -247,21 +247,30 @@ def _ls(text: str) -> pa.Scalar:
 
 def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Indices of *values* the NANP fast path answers (all valid), and their E.164 forms."""
+    idx, e164 = _nanp_arrow(values)
+    return idx, np.asarray(e164.to_numpy(zero_copy_only=False), dtype=object)
+
+
+_NO_E164 = pa.array([], type=pa.large_string())
+
+
+def _nanp_arrow(values: pa.Array) -> tuple[np.ndarray[Any, Any], pa.Array]:
+    """``fast_path`` with the E.164 forms left in Arrow."""
     rules = _nanp()
     if not rules.usable or len(values) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+        return np.zeros(0, dtype=np.int64), _NO_E164
     values = values.cast(pa.large_string())
     short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
     cleaned = _clean(values)
     shape = pc.and_(short, pc.match_substring_regex(cleaned, _NANP_SHAPE))
     idx = np.flatnonzero(np.asarray(shape.to_numpy(zero_copy_only=False), dtype=bool))
     if not len(idx):
-        return idx, np.zeros(0, dtype=object)
+        return idx, _NO_E164
     nsn = pc.utf8_slice_codeunits(cleaned.take(pa.array(idx)), -10)
     ok = rules.valid(nsn)
     idx = idx[ok]
     e164 = pc.binary_join_element_wise(_ls("+1"), nsn.filter(pa.array(ok)), _ls(""))
-    return idx, np.asarray(e164.to_numpy(zero_copy_only=False), dtype=object)
+    return idx, e164
 
 
 # --------------------------------------------------------------------- "+<cc> <nsn>" shapes
@@ -400,18 +409,24 @@ def intl_fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[A
     """Indices of *values* written ``+<country code><number>`` (with the punctuation
     phonenumbers strips) that phonenumbers finds valid, and their E.164 forms. Independent of
     the default region: a leading + makes parse ignore it."""
+    idx, e164 = _intl_arrow(values)
+    return idx, np.asarray(e164.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _intl_arrow(values: pa.Array) -> tuple[np.ndarray[Any, Any], pa.Array]:
+    """``intl_fast_path`` with the E.164 forms left in Arrow."""
     values = values.cast(pa.large_string())
     short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
     cleaned = _clean(values)
     shape = pc.and_(short, pc.match_substring_regex(cleaned, _INTL_SHAPE))
     idx = np.flatnonzero(np.asarray(shape.to_numpy(zero_copy_only=False), dtype=bool))
     if not len(idx):
-        return idx, np.zeros(0, dtype=object)
+        return idx, _NO_E164
     split = [_split_cc(v[1:]) for v in cleaned.take(pa.array(idx)).to_pylist()]
     ccs = np.fromiter((cc for cc, _ in split), dtype=np.int64, count=len(split))
     nsns = np.array([n for _, n in split], dtype=object)
     out_idx: list[np.ndarray[Any, Any]] = []
-    out_e164: list[np.ndarray[Any, Any]] = []
+    out_e164: list[pa.Array] = []
     for cc in np.unique(ccs).tolist():
         if cc == 0:
             continue
@@ -425,11 +440,11 @@ def intl_fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[A
         ok = rules.valid(nsn)
         out_idx.append(idx[sel[ok]])
         out_e164.append(
-            np.asarray([f"+{cc}{n}" for n in nsn.filter(pa.array(ok)).to_pylist()], dtype=object)
+            pc.binary_join_element_wise(_ls(f"+{cc}"), nsn.filter(pa.array(ok)), _ls(""))
         )
     if not out_idx:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    return np.concatenate(out_idx), np.concatenate(out_e164)
+        return np.zeros(0, dtype=np.int64), _NO_E164
+    return np.concatenate(out_idx), pa.concat_arrays(out_e164)
 
 
 # --------------------------------------------------------------------- the normaliser
@@ -512,30 +527,51 @@ class PhoneNormaliser:
         Returns two object Series on *values*' index: the E.164 number ("" when empty or
         invalid) and the reason code ("" when valid or empty). Empty stays empty.
         """
-        n = len(values)
-        e164 = np.full(n, "", dtype=object)
-        reason = np.full(n, "", dtype=object)
-        arr = pa.array(values.astype("str")).cast(pa.large_string())
-        nonempty = np.flatnonzero(
+        e164, reason = self.normalise_arrow(pa.array(values.astype("str")))
+        return (
+            pd.Series(e164.to_numpy(zero_copy_only=False), index=values.index, dtype=object),
+            pd.Series(reason.to_numpy(zero_copy_only=False), index=values.index, dtype=object),
+        )
+
+    def normalise_arrow(self, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+        """``normalise`` on an Arrow string array, answering in Arrow (``large_string``).
+
+        The answers of every path are gathered with one ``take`` instead of being scattered
+        into Python objects, which would cost more than finding them.
+        """
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        arr = values.cast(pa.large_string())
+        n = len(arr)
+        empty = pa.array([""], type=pa.large_string())
+        # Where each value's answer is in the concatenation of the paths' answers (0: "").
+        at = np.zeros(n, dtype=np.int64)
+        found: list[pa.Array] = [empty]
+        size = 1
+        todo = np.flatnonzero(
             np.asarray(pc.greater(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False))
         )
-        todo = nonempty
-        paths = [fast_path] if self.fast else []
-        for path in [*paths, intl_fast_path]:
+        paths = [_nanp_arrow] if self.fast else []
+        for path in [*paths, _intl_arrow]:
             if not len(todo):
                 break
             idx, fast_e164 = path(arr.take(pa.array(todo)))
-            e164[todo[idx]] = fast_e164
+            at[todo[idx]] = size + np.arange(len(idx))
+            found.append(fast_e164)
+            size += len(idx)
             self.stats["fast"] += len(idx)
             keep = np.ones(len(todo), dtype=bool)
             keep[idx] = False
             todo = todo[keep]
+        reason_at = np.zeros(n, dtype=np.int64)
+        reasons: list[pa.Array] = [empty]
         if len(todo):
-            raw = values.iloc[todo].tolist()
+            raw = arr.take(pa.array(todo)).to_pylist()
             answers = self.classify_unique(raw)
-            e164[todo] = [answers[v][0] for v in raw]
-            reason[todo] = [answers[v][1] for v in raw]
-        return (
-            pd.Series(e164, index=values.index, dtype=object),
-            pd.Series(reason, index=values.index, dtype=object),
-        )
+            found.append(pa.array([answers[v][0] for v in raw], type=pa.large_string()))
+            at[todo] = size + np.arange(len(todo))
+            reasons.append(pa.array([answers[v][1] for v in raw], type=pa.large_string()))
+            reason_at[todo] = 1 + np.arange(len(todo))
+        e164 = pa.concat_arrays(found).take(pa.array(at))
+        reason = pa.concat_arrays(reasons).take(pa.array(reason_at))
+        return e164, reason

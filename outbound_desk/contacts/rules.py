@@ -86,6 +86,9 @@ def trim(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: pandas' default string dtype ("str"), backed by Arrow like the frames the reader makes.
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
 
 
@@ -145,12 +148,15 @@ def check_rows(
                 ],
             )
         if f.is_phone:
-            e164, reason = normaliser.normalise(values)
-            rarr = reason.to_numpy(dtype=object)
-            bad = rarr != ""
+            given = pa.array(values.astype("str"), type=pa.large_string())
+            e164, reason = normaliser.normalise_arrow(given)
+            bad = np.asarray(pc.not_equal(reason, "").to_numpy(zero_copy_only=False), dtype=bool)
             if bad.any():
-                for code in sorted(set(rarr[bad].tolist())):
-                    mask = rarr == code
+                codes = pc.unique(reason.filter(pa.array(bad))).to_pylist()
+                for code in sorted(codes):
+                    mask = np.asarray(
+                        pc.equal(reason, code).to_numpy(zero_copy_only=False), dtype=bool
+                    )
                     problems.add(
                         mask,
                         label,
@@ -162,8 +168,9 @@ def check_rows(
                         ],
                     )
                 # Rejected rows keep their value; they are not written to the normalised file.
-                e164 = e164.where(~bad, values.astype(object))
-            out[f.name] = e164
+                e164 = pc.if_else(pa.array(bad), given, e164)
+            # Arrow-backed like the other columns: no Python string per cell.
+            out[f.name] = pd.Series(e164, index=frame.index, dtype=_STR)
             continue
         if f.is_email:
             hit = pc.match_substring_regex(pa.array(values.astype("str")), f"^(?:{EMAIL_PATTERN})$")

@@ -9,14 +9,25 @@ Duplicate ids: ``first`` keeps the first row of an id and rejects the later ones
 the same single pass. ``last`` (keep the last row) and ``reject`` (reject every row of a
 duplicated id) cannot know a row's fate until the end of the file, so they make a first, cheap
 pass over the id column only (with the same bounded id index), then the validating pass.
+
+Two cores: for a large file (``ValidationOptions.parallel_min_bytes``) one worker process applies
+the row rules (mapping, trim, required, lengths, emails, phones) to chunks while this process
+reads the next chunks and finishes the checked ones in file order (ids, rejects, writing); when
+the worker falls behind, this process checks a chunk itself. Both run the same functions, so
+the answers cannot depend on who checked a chunk (tests/contacts/test_validate.py proves it).
 """
 
 from __future__ import annotations
 
+import ctypes
 import enum
 import json
-from collections import Counter
+import multiprocessing
+import os
+import sys
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +38,7 @@ import pandas as pd
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
 from outbound_desk.contacts.output import CsvSink
 from outbound_desk.contacts.phones import PhoneNormaliser
-from outbound_desk.contacts.rules import check_rows, trim
+from outbound_desk.contacts.rules import RowProblems, check_rows, trim
 from outbound_desk.contacts.schema import ListSchema
 from outbound_desk.files import (
     Cancelled,
@@ -68,6 +79,10 @@ class ValidationOptions:
     max_issues: int = 1_000
     max_duplicate_groups: int = 1_000
     workers: int | None = None
+    #: Files from this size on have their row rules run by a worker process next to the
+    #: reading one (when ``workers``, default the CPU count, is at least 2). Below it the
+    #: start of a process costs more than it saves.
+    parallel_min_bytes: int = 16 << 20
 
 
 @dataclass
@@ -258,6 +273,81 @@ def _rows_text(rows: list[int], limit: int = 20) -> str:
 
 
 # --------------------------------------------------------------------- the validation
+_Checked = tuple[pd.DataFrame, RowProblems]
+#: Chunks waiting for (or in) the worker process; more would only hold memory.
+_WORKER_QUEUE = 2
+
+
+def _check(
+    frame: pd.DataFrame,
+    normaliser: PhoneNormaliser,
+    schema: ListSchema,
+    mapping: ColumnMapping,
+    labels: dict[str, str],
+    fed: set[str],
+) -> _Checked:
+    """The row rules of one chunk: mapped, trimmed, checked, phones normalised."""
+    return check_rows(trim(mapping.apply(frame)), schema, normaliser, labels=labels, fed=fed)
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(
+    schema: ListSchema,
+    mapping: ColumnMapping,
+    region: str,
+    labels: dict[str, str],
+    fed: set[str],
+) -> None:
+    # The phonenumbers cache lives as long as the worker; no nested pool inside it.
+    _worker["normaliser"] = PhoneNormaliser(region, workers=1)
+    _worker["args"] = (schema, mapping, labels, fed)
+
+
+def _check_in_worker(frame: pd.DataFrame) -> _Checked:
+    return _check(frame, _worker["normaliser"], *_worker["args"])
+
+
+def _resolved(
+    item: tuple[RecordChunk, Future[_Checked] | _Checked],
+) -> tuple[RecordChunk, _Checked]:
+    chunk, checked = item
+    return chunk, checked.result() if isinstance(checked, Future) else checked
+
+
+def _pin_mmap_threshold() -> None:
+    """Keep glibc's malloc from raising its mmap threshold as it goes.
+
+    Works around glibc's dynamic threshold (mallopt(3)): once a large block is freed, glibc
+    raises the threshold (up to 32 MB), so the pickles of several MB that carry chunks to and
+    from the worker land on the heap instead of in their own mappings, and the fragmented
+    heap holds on to them: about 80 MB more peak RSS on 10 million rows, too much for the
+    500 MB bound. Pinning the threshold at glibc's own default (128 KiB) gives each of them
+    back to the system when it is freed. Elsewhere (no glibc) nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
+_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+
+
+def _worker_context() -> Any:
+    if sys.platform == "win32" or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    # Not fork: pyarrow's threads may hold locks at the moment of a fork. The fork server
+    # imports the heavy modules once; the worker is a fork of it.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["phonenumbers", "outbound_desk.contacts.phones", __name__])
+    return ctx
+
+
 class _Validation:
     """One validation run; :meth:`chunks` drives it, :attr:`report` holds the outcome."""
 
@@ -464,17 +554,14 @@ class _Validation:
     def _chunk(
         self,
         chunk: RecordChunk,
-        normaliser: PhoneNormaliser,
+        checked: _Checked,
         seen: _SeenIds,
         plan: _DuplicatePlan | None,
     ) -> ValidChunk:
         report = self.report
         records = np.asarray(chunk.records, dtype=np.int64)
         original = chunk.frame
-        mapped = trim(self.mapping.apply(original))
-        normalised, problems = check_rows(
-            mapped, self.schema, normaliser, labels=self.labels, fed=self.fed
-        )
+        normalised, problems = checked
         ids = None
         if self.id_column is not None:
             ids = normalised[self.id_column].to_numpy(dtype=object)
@@ -569,17 +656,60 @@ class _Validation:
                     self.report.duplicate_ids = len(plan.groups)
                 seen = _SeenIds()
                 sub = None if progress is None else (lambda d, t, _p: progress(d, t, "validate"))
-                for chunk in iter_chunks(
+                chunks = iter_chunks(
                     self.profile,
                     chunk_rows=self.options.chunk_rows,
                     progress=sub,
                     cancelled=cancelled,
-                ):
-                    yield self._chunk(chunk, normaliser, seen, plan)
+                )
+                for chunk, checked in self._checked(chunks, normaliser):
+                    yield self._chunk(chunk, checked, seen, plan)
                     if is_cancelled():
                         raise Cancelled
             except Cancelled:
                 self.report.cancelled = True
+
+    def _checked(
+        self, chunks: Iterator[RecordChunk], normaliser: PhoneNormaliser
+    ) -> Iterator[tuple[RecordChunk, _Checked]]:
+        """Each chunk with its row rules applied, in file order.
+
+        With a worker process, the worker checks chunks while this process reads the next
+        ones and finishes (ids, rejects, writing) the checked ones; when the worker falls
+        behind, this process checks a chunk itself, so the two cores share the work whatever
+        the file. The answers are the same functions' either way.
+        """
+        args = (self.schema, self.mapping, self.labels, self.fed)
+        workers = self.options.workers or os.cpu_count() or 1
+        if workers < 2 or self.profile.size_bytes < self.options.parallel_min_bytes:
+            for chunk in chunks:
+                yield chunk, _check(chunk.frame, normaliser, *args)
+            return
+        _pin_mmap_threshold()
+        pool = ProcessPoolExecutor(
+            1,
+            mp_context=_worker_context(),
+            initializer=_init_worker,
+            initargs=(self.schema, self.mapping, self.options.region, self.labels, self.fed),
+        )
+        pending: deque[tuple[RecordChunk, Future[_Checked] | _Checked]] = deque()
+        try:
+            for chunk in chunks:
+                busy = sum(1 for _c, f in pending if isinstance(f, Future) and not f.done())
+                if busy < _WORKER_QUEUE:
+                    pending.append((chunk, pool.submit(_check_in_worker, chunk.frame)))
+                else:
+                    pending.append((chunk, _check(chunk.frame, normaliser, *args)))
+                while pending and (
+                    len(pending) > _WORKER_QUEUE + 1
+                    or not isinstance(pending[0][1], Future)
+                    or pending[0][1].done()
+                ):
+                    yield _resolved(pending.popleft())
+            while pending:
+                yield _resolved(pending.popleft())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def iter_valid_chunks(

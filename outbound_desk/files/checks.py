@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
+    import pyarrow as pa
 
 SCIENTIFIC = r"[+-]?\d(?:[.,]\d+)?[eE]\+\d{2}"  # what Excel shows: 4.15555E+10
 FLOAT_NUMBER = r"\+?\d{6,15}\.0+"
@@ -183,67 +184,128 @@ def frame_issues(
     digit_lengths: dict[str, int] | None = None,
 ) -> list[Issue]:
     """Value-level issues of a frame: over-long values and, with *excel*, Excel damage."""
-    out: list[Issue] = []
     if frame.empty:
+        return []
+    import pyarrow as pa
+
+    columns = [
+        (str(name), pa.array(frame.iloc[:, i], type=pa.large_string()))
+        for i, name in enumerate(frame.columns)
+    ]
+    return column_issues(columns, records, excel=excel, digit_lengths=digit_lengths)
+
+
+def column_issues(
+    columns: Sequence[tuple[str, pa.Array | pa.ChunkedArray]],
+    records: npt.NDArray[np.int64],
+    *,
+    excel: bool,
+    too_long: bool = True,
+    digit_lengths: dict[str, int] | None = None,
+    numbers: bool = True,
+) -> list[Issue]:
+    """``frame_issues`` over Arrow string columns ``(name, values)``, without pandas.
+
+    Arrow kernels find the few candidate cells (a substring or length test that every hit
+    must pass); the exact rule, a Python regular expression as before, runs on those alone.
+    *too_long* off skips the value length check (the reader already made it); *numbers* off
+    says no cell holds ``e+``, ``E+`` or ``.0`` (the reader saw the raw bytes), so neither
+    scientific notation nor a decimal number can be there.
+    """
+    out: list[Issue] = []
+    if not columns or not len(records):
         return out
-    for column in frame.columns:
-        values = frame[column]
-        too_long = values.str.len() > MAX_VALUE_LENGTH
-        for idx in too_long.to_numpy().nonzero()[0]:
-            out.append(
-                Issue(
-                    int(records[idx]),
-                    str(column),
-                    "value_too_long",
-                    f"the value is {len(str(values.iat[int(idx)]))} characters long; the platform "
-                    f"allows {MAX_VALUE_LENGTH}: shorten it",
+    import pyarrow.compute as pc
+
+    digit_lengths = digit_lengths or {}
+    for column, values in columns:
+        # A value over the limit in characters is over it in bytes too; byte lengths come
+        # from the offsets alone, without reading the text.
+        long_bytes = too_long and _hits(pc.greater(pc.binary_length(values), MAX_VALUE_LENGTH))
+        if long_bytes:
+            for idx in _hits(pc.greater(pc.utf8_length(values), MAX_VALUE_LENGTH)):
+                value = values[idx].as_py()
+                out.append(
+                    Issue(
+                        int(records[idx]),
+                        column,
+                        "value_too_long",
+                        f"the value is {len(value)} characters long; the platform "
+                        f"allows {MAX_VALUE_LENGTH}: shorten it",
+                    )
                 )
-            )
-        if not excel:
-            continue
-        out.extend(_excel_issues(values, records, str(column), digit_lengths or {}))
+        if excel:
+            out.extend(_excel_issues(values, records, column, digit_lengths, numbers=numbers))
     out.sort(key=lambda i: i.row or 0)
     return out
 
 
+def _hits(mask: pa.Array | pa.ChunkedArray) -> list[int]:
+    """Positions where a boolean Arrow mask is true (none: no copy at all)."""
+    import pyarrow.compute as pc
+
+    if not pc.any(mask).as_py():
+        return []
+    return [int(i) for i in pc.indices_nonzero(mask).to_pylist()]
+
+
+def _exact(
+    values: pa.Array | pa.ChunkedArray, candidates: list[int], pattern: re.Pattern[str]
+) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for idx in candidates:
+        value = values[idx].as_py()
+        if pattern.fullmatch(value) is not None:
+            out.append((idx, value))
+    return out
+
+
+_SCIENTIFIC = re.compile(SCIENTIFIC)
+_FLOAT_NUMBER = re.compile(FLOAT_NUMBER)
+_DIGITS = re.compile(DIGITS)
+
+
 def _excel_issues(
-    values: pd.Series[str],
+    values: pa.Array | pa.ChunkedArray,
     records: npt.NDArray[np.int64],
     column: str,
     digit_lengths: dict[str, int],
+    *,
+    numbers: bool,
 ) -> list[Issue]:
+    import pyarrow.compute as pc
+
     out: list[Issue] = []
-    sci = values.str.fullmatch(SCIENTIFIC).to_numpy(dtype=bool, na_value=False)
-    for idx in sci.nonzero()[0]:
+    # Every scientific-notation value holds "E+" (any case); every float one holds ".0".
+    sci = _hits(pc.match_substring(values, "e+", ignore_case=True)) if numbers else []
+    for idx, value in _exact(values, sci, _SCIENTIFIC):
         out.append(
             Issue(
                 int(records[idx]),
                 column,
                 "scientific_notation",
-                f"{str(values.iat[int(idx)])!r} is a number in scientific notation: Excel "
+                f"{value!r} is a number in scientific notation: Excel "
                 "rounded it and its last digits are lost; export the column as text from "
                 "the source system",
             )
         )
-    flt = values.str.fullmatch(FLOAT_NUMBER).to_numpy(dtype=bool, na_value=False)
-    for idx in flt.nonzero()[0]:
+    flt = _hits(pc.match_substring(values, ".0")) if numbers else []
+    for idx, value in _exact(values, flt, _FLOAT_NUMBER):
         out.append(
             Issue(
                 int(records[idx]),
                 column,
                 "float_phone",
-                f"{str(values.iat[int(idx)])!r} is a number stored as a decimal (Excel); drop the "
+                f"{value!r} is a number stored as a decimal (Excel); drop the "
                 "trailing '.0' or export the column as text",
                 Severity.WARNING,
             )
         )
     usual = digit_lengths.get(column)
     if usual:
-        short = (values.str.fullmatch(DIGITS) & (values.str.len() < usual)).to_numpy(
-            dtype=bool, na_value=False
-        )
-        for idx in short.nonzero()[0]:
-            value = str(values.iat[int(idx)])
+        lengths = pc.utf8_length(values)
+        short = _hits(pc.and_(pc.greater(lengths, 0), pc.less(lengths, usual)))
+        for idx, value in _exact(values, short, _DIGITS):
             out.append(
                 Issue(
                     int(records[idx]),

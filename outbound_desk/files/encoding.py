@@ -214,7 +214,7 @@ def guess_encoding(samples: list[tuple[int, bytes]], size: int) -> EncodingGuess
 
 def _western_score(evidence: bytes, ranked: list[tuple[str, float]]) -> float | None:
     """How clean the evidence reads as Windows-1252 or Latin-1 (None: not at all)."""
-    scores = [score for name, score in ranked if name in ("cp1252", "iso8859-1", "iso8859-15")]
+    scores = [score for name, score in ranked if name in _WESTERN]
     if scores:
         return scores[0]
     from charset_normalizer import from_bytes
@@ -234,6 +234,31 @@ def _plausible_western(evidence: bytes) -> bool:
     return all(ch.isalpha() or ch in _WESTERN_PUNCTUATION for ch in text if ord(ch) >= 0x80)
 
 
+_WESTERN = frozenset(("cp1252", "iso8859-1", "iso8859-15"))
+#: charset-normalizer's language coherence below which a reading is not text in any language.
+_MIN_COHERENCE = 0.5
+
+
+def _real_multibyte(evidence: bytes, name: str) -> bool:
+    """Whether most non-ASCII bytes read as two-byte characters in the CJK code page ``name``.
+
+    Real Japanese, Chinese or Korean text is mostly two-byte characters; Western letters seen
+    through Shift-JIS mostly become one-byte half-width katakana.
+    """
+    text = evidence.decode(name, errors="replace")
+    in_pairs = 0
+    for ch in text:
+        if ord(ch) >= 0x80 and ch != "\ufffd":
+            try:
+                width = len(ch.encode(name))
+            except UnicodeEncodeError:
+                continue
+            if width >= 2:
+                in_pairs += sum(1 for b in ch.encode(name) if b >= 0x80)
+    high = sum(1 for b in evidence if b >= 0x80)
+    return 2 * in_pairs >= high
+
+
 def _single_byte(pieces: list[bytes]) -> EncodingGuess:
     from charset_normalizer import from_bytes
 
@@ -241,6 +266,9 @@ def _single_byte(pieces: list[bytes]) -> EncodingGuess:
     high = set(evidence)
     high_bytes = [b for b in evidence if b >= 0x80]
     results = list(from_bytes(evidence, explain=False))
+    cp1252_ok = not (high & _CP1252_HOLES)
+    western_plausible = cp1252_ok and _plausible_western(evidence)
+    passed = 0.0  # the best score of the readings passed over for a Western one
     ranked: list[tuple[str, float]] = []
     for match in results:
         try:
@@ -249,18 +277,29 @@ def _single_byte(pieces: list[bytes]) -> EncodingGuess:
             continue
         if name.startswith("utf") or name in (n for n, _ in ranked):
             continue
+        if western_plausible and (
+            (name in _MULTIBYTE and not _real_multibyte(evidence, name))
+            or (name not in _WESTERN and float(match.coherence) < _MIN_COHERENCE)
+        ):
+            # The same bytes read as Western letters, and this reading is no language:
+            # Latin-1 letters seen through Shift-JIS (one-byte half-width katakana), or
+            # random Cyrillic or Greek letters. Real text in those code pages reads as one.
+            passed = max(passed, 1.0 - float(match.chaos))
+            continue
         if name in _MULTIBYTE and len(high_bytes) < 32:
             # A few accented letters read as one CJK character just as well; that takes
             # more evidence than a handful of bytes.
             continue
         ranked.append((name, 1.0 - float(match.chaos)))
-    cp1252_ok = not (high & _CP1252_HOLES)
     best_score = ranked[0][1] if ranked else 0.0
     western = _western_score(evidence, ranked)
-    if len(high_bytes) < 32 and cp1252_ok and _plausible_western(evidence):
+    if western_plausible and len(high_bytes) < 32:
         # Too little evidence for any detector: the few accented letters most likely came
         # from Excel on a Western system.
-        western = best_score
+        western = max(best_score, western or 0.0)
+    elif passed and all(name in _WESTERN for name, _ in ranked):
+        # No reading but a Western one is text in some language.
+        western = max(passed, western or 0.0)
     choice: tuple[str, float]
     if western is not None and western >= best_score - 0.1:
         # Equally clean text in Windows-1252 (or Latin-1): what Excel on Western systems wrote.

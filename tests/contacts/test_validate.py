@@ -353,3 +353,37 @@ def test_duplicate_policies_match_a_plain_reference(
     assert [r[1] for r in rows[1:]] == [f"n{k}" for k in sorted(keep)]
     assert report.duplicate_ids == sum(len(ks) > 1 for ks in positions.values())
     assert report.duplicates == len(ids) - len(keep)
+
+
+@pytest.mark.parametrize("policy", [DuplicatePolicy.FIRST, DuplicatePolicy.LAST])
+def test_worker_process_gives_the_same_answers(
+    schema: ListSchema, tmp_path: Path, policy: DuplicatePolicy
+) -> None:
+    import random
+
+    rnd = random.Random(11)
+    phones = ["(212) 555-0123", "+44 20 7946 0958", "12345", "n/a", "", "=1+2", "212.555.0199"]
+    body = "".join(
+        f"{rnd.choice('ABCDEFGHIJKLMNOP')}{k % 300},n{k},{rnd.choice(phones)},"
+        f"{rnd.choice(phones)},{rnd.choice(['a@b.co', 'bad@', ''])}\n"
+        for k in range(3_000)
+    )
+    path = _write(tmp_path, HEADER + body + "Q1,ragged\n")
+    answers = []
+    for parallel_min_bytes in (1 << 40, 0):  # one process; then a worker process beside it
+        run_dir = tmp_path / str(parallel_min_bytes)
+        run_dir.mkdir()
+        report, rows, rejects = _run(
+            path,
+            schema,
+            run_dir,
+            duplicates=policy,
+            chunk_rows=97,
+            workers=2,
+            parallel_min_bytes=parallel_min_bytes,
+        )
+        as_dict = report.as_dict()
+        del as_dict["out"], as_dict["rejects"]
+        answers.append((as_dict, rows, rejects))
+    assert answers[0] == answers[1]
+    assert 0 < answers[0][0]["valid"] < answers[0][0]["rows"] == 3_001

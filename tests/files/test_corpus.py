@@ -8,7 +8,7 @@ import pytest
 
 from outbound_desk.files import FileError, scan, sniff
 from tests.files.conftest import read_all
-from tests.files.corpus import Case, cases
+from tests.files.corpus import Case, cases, to_csv
 
 CASES = cases()
 
@@ -59,3 +59,51 @@ def test_cp1252_punctuation_decides_between_code_pages(tmp_path: Path) -> None:
     profile = sniff(path)
     assert profile.encoding == "cp1252"
     assert read_all(profile)[0] == [["1", "“smart” quotes – 5 €"]]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # Found by the property test: one or two accented letters, repeated, read as
+        # half-width katakana (Shift-JIS) or as random Cyrillic letters.
+        [["1000", "", "", "Ä", "Ä"], ["1001", "ÄÄÄ", "AAAAÄAÄß", "AÄß", "ÄÄ"]] * 4,
+        [
+            ["1000", "Ä", "Ä", "Ä", "Ä"],
+            ["1002", "ÄÄ", "ÄÄ", "ÄÜ", "Äß"],
+            ["1003", "ÄÄÉ", "ÄÄÄÖ", "", ""],
+        ]
+        * 2,
+        [
+            ["1000", "Éçüââ", "ÄæÖàèÜüÜàäü", "ÉÉüëààñçê", "ÖèÄâëçÄäÜÄ"],
+            ["1001", "öåüé", "üñÜøé", "àÄèß", "ê"],
+        ],
+    ],
+)
+def test_thin_western_evidence_is_not_read_as_another_script(
+    tmp_path: Path, rows: list[list[str]]
+) -> None:
+    path = tmp_path / "thin.csv"
+    header = ["customerId", "f1", "f2", "f3", "f4"]
+    path.write_bytes(to_csv([header, *rows]).encode("cp1252"))
+    profile = sniff(path)
+    assert profile.encoding == "cp1252"
+    assert read_all(profile)[0] == rows
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1251", "Иванов Петр,Москва\nСергей Смирнов,Санкт-Петербург\nОльга Иванова,Казань\n"),
+        (
+            "cp1253",
+            "Γιώργος Παπαδόπουλος,Αθήνα\nΜαρία Νικολάου,Θεσσαλονίκη\nΝίκος Γεωργίου,Πάτρα\n",
+        ),
+        ("cp932", "山田太郎,東京都新宿区\n佐藤花子,大阪府大阪市\n鈴木一郎,北海道札幌市\n"),
+    ],
+)
+def test_real_text_in_other_scripts_still_wins(tmp_path: Path, encoding: str, text: str) -> None:
+    # The Western preference needs the other reading to be no language at all.
+    path = tmp_path / "other.csv"
+    path.write_bytes(("name,city\n" + text).encode(encoding))
+    profile = sniff(path)
+    assert read_all(profile)[0] == [line.split(",") for line in text.splitlines()]

@@ -135,3 +135,42 @@ def test_preview_is_bounded(write) -> None:  # type: ignore[no-untyped-def]
     assert profile.preview[0] == ["0", "n"]
     assert profile.rows is None
     assert profile.sha256 is None
+
+
+def test_scan_finds_excel_damage_in_any_block(write) -> None:  # type: ignore[no-untyped-def]
+    # Far more than one read block (1 MB): blocks without "E+" or ".0" skip those checks,
+    # and the damage sits only in the middle and at the very end.
+    lines = ["customerId,phone,zip,note"]
+    for i in range(60_000):
+        phone = f"+1415555{i % 10_000:04d}"
+        if i == 30_000:
+            phone = "4.15555E+10"
+        lines.append(f"{i:07d},{phone},02134,Zoë {i}")
+    lines.append("0060000,14155552671.0,2134,last")
+    profile = scan(sniff(write("\n".join(lines) + "\n")))
+    found = {(i.row, i.code, i.column) for i in profile.issues if i.code != "value_too_long"}
+    assert found == {
+        (30_002, "scientific_notation", "phone"),
+        (60_002, "float_phone", "phone"),
+        (60_002, "lost_leading_zeros", "zip"),
+    }
+    assert profile.rows == 60_001
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("٣.٥E+١٢", "scientific_notation"),  # Arabic-Indic digits are digits to the rule too
+        ("4,1e+10", "scientific_notation"),
+        ("+14155552671.00", "float_phone"),
+        ("x4.1E+10", None),
+        ("4.1E+10 ", None),
+        ("14155552671.05", None),
+        ("12345.0", None),  # too short to be a phone
+    ],
+)
+def test_excel_number_rules(write, value: str, code: str | None) -> None:  # type: ignore[no-untyped-def]
+    path = write(f'id,phone,note\n1,"{value}",ok\n2,+14155552671,"a ""E+"" note"\n')
+    profile = scan(sniff(path))
+    found = [(i.row, i.column, i.code) for i in profile.issues]
+    assert found == ([(2, "phone", code)] if code else [])
