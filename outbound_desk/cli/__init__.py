@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="outbound-desk",
         description=(
             "Outbound Desk: inspect, validate and upload contact lists to Genesys Cloud CX "
-            "Outbound. Without a command it opens the desktop app."
+            "Outbound. Without a command it opens the desktop app; 'outbound-desk --demo' "
+            "opens it on an embedded sandbox org with sample lists."
         ),
     )
     parser.add_argument("--version", action="version", version=f"outbound-desk {__version__}")
