@@ -279,12 +279,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_about_triggered(self) -> None:
-        self.context.prompter.inform(
-            self,
-            "About Outbound Desk",
-            f"Outbound Desk {__version__}\nContact-list uploads for Genesys Cloud CX Outbound.\n"
-            f"Logs: {self.context.log_path or 'not written to a file'}",
-        )
+        self.context.prompter.inform(self, "About Outbound Desk", about_text(self.context))
 
     @Slot(object)
     def _on_session_connected(self, connection: Connection) -> None:
@@ -384,3 +379,29 @@ class MainWindow(QMainWindow):
 
 
 __all__ = ["MainWindow", "format_expiry"]
+
+
+def about_text(context: AppContext) -> str:
+    """The About box: what this is, the versions it runs on, and where its files live."""
+    import platform
+
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    from outbound_desk.config import paths
+
+    ledger = paths.ledger_path(context.settings.preferences.ledger_path)
+    return "\n".join(
+        [
+            f"Outbound Desk {__version__}",
+            "Contact-list uploads for Genesys Cloud CX Outbound.",
+            "",
+            f"Qt {qVersion()} (PySide6 {pyside_version}), Python {platform.python_version()}",
+            "",
+            f"Settings: {paths.config_dir()}",
+            f"Upload ledger: {ledger}",
+            f"Outcome reports: {ledger.parent / 'reports'}",
+            f"Logs: {context.log_path or paths.log_dir()}",
+            "Secrets: the system keyring only (service 'outbound-desk')",
+        ]
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from outbound_desk.config import SettingsStore, redact, register_secret, setup_logging
@@ -158,3 +158,32 @@ def test_layout_is_restored_after_closing_and_reopening(
         reopened_context.jobs.shutdown()
         reopened_context.tasks.shutdown()
         reopened_context.session.close()
+
+
+def test_about_names_the_versions_and_where_files_live(qtbot, tmp_path, prompter, log_path):
+    import platform
+
+    from PySide6.QtCore import qVersion
+
+    from outbound_desk import __version__
+    from outbound_desk.config import paths
+
+    context = make_context(
+        store=SettingsStore(tmp_path / "config"), prompter=prompter, log_path=log_path
+    )
+    context.settings.preferences.ledger_path = str(tmp_path / "elsewhere" / "my-ledger.sqlite3")
+    window = open_window(qtbot, context)
+    try:
+        about = next(a for a in window.findChildren(QAction) if "About" in a.text())
+        about.trigger()
+        kind, title, text = prompter.asked[-1]
+        assert kind == "inform"
+        assert title == "About Outbound Desk"
+        assert __version__ in text
+        assert qVersion() in text
+        assert platform.python_version() in text
+        assert str(paths.config_dir()) in text
+        assert str(tmp_path / "elsewhere" / "my-ledger.sqlite3") in text
+        assert str(log_path) in text
+    finally:
+        window.shutdown()
