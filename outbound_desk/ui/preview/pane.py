@@ -67,8 +67,8 @@ class PreviewPane(QWidget):
     """Preview, validate and fix a contact file before uploading it.
 
     Collaborators are injected so that the pane runs alone (``python -m
-    outbound_desk.ui.preview``) and in tests: *settings_store* (recent files, remembered
-    mappings, default region), *targets* (a blocking callable listing the lists a file may go
+    outbound_desk.ui.preview``) and in tests: *settings* (``config.Settings``: recent files,
+    remembered mappings, default region) with *save_settings* to persist them, *targets* (a blocking callable listing the lists a file may go
     to; run on the task pool), *prompter* (dialogs).
 
     Signals:
@@ -95,7 +95,8 @@ class PreviewPane(QWidget):
     def __init__(
         self,
         *,
-        settings_store: Any = None,
+        settings: Any = None,
+        save_settings: Callable[[], None] | None = None,
         targets: Callable[[], Sequence[TargetList]] | None = None,
         prompter: Prompter | None = None,
         parent: QWidget | None = None,
@@ -103,8 +104,8 @@ class PreviewPane(QWidget):
         super().__init__(parent)
         self.setObjectName("PreviewPane")
         self.setAcceptDrops(True)
-        self._settings_store = settings_store
-        self._settings = settings_store.load() if settings_store is not None else None
+        self._settings = settings
+        self._save_settings_fn = save_settings
         self._targets_fn = targets
         self._prompter: Prompter = prompter or DialogPrompter()
         self._tasks = TaskRunner(self)
@@ -784,9 +785,9 @@ class PreviewPane(QWidget):
         self.failed.emit(text)
 
     def _save_settings(self) -> None:
-        if self._settings_store is not None and self._settings is not None:
+        if self._save_settings_fn is not None:
             try:
-                self._settings_store.save(self._settings)
+                self._save_settings_fn()
             except OSError as exc:  # settings are a convenience: never fail the pane for them
                 log.warning("could not save settings: %s", exc)
 
