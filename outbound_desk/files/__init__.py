@@ -1,0 +1,42 @@
+"""Reading what the admin brings: encoding, dialect, header; a streaming chunked reader; the
+normalised writer. No Qt, no network.
+
+``sniff`` profiles a file from samples (fast at any size), ``scan`` makes one streaming pass
+for the exact count, checksum and every issue, ``iter_chunks`` streams the records as string
+frames for validation and upload.
+"""
+
+from outbound_desk.files.model import (
+    ISSUES_KEPT_PER_CODE,
+    MAX_COLUMNS,
+    MAX_NAME_LENGTH,
+    MAX_VALUE_LENGTH,
+    Cancelled,
+    Dialect,
+    FileError,
+    FileProfile,
+    Issue,
+    Overrides,
+    RecordChunk,
+    Severity,
+)
+from outbound_desk.files.reader import iter_chunks, scan
+from outbound_desk.files.sniff import sniff
+
+__all__ = [
+    "ISSUES_KEPT_PER_CODE",
+    "MAX_COLUMNS",
+    "MAX_NAME_LENGTH",
+    "MAX_VALUE_LENGTH",
+    "Cancelled",
+    "Dialect",
+    "FileError",
+    "FileProfile",
+    "Issue",
+    "Overrides",
+    "RecordChunk",
+    "Severity",
+    "iter_chunks",
+    "scan",
+    "sniff",
+]

@@ -1,0 +1,193 @@
+"""How the records of a decoded sample are written: delimiter, quoting, header, line endings.
+
+Every decision is made by parsing the sample with each candidate and keeping the one whose
+records agree best on their number of fields, so that a comma inside a quoted value or a
+decimal comma in a semicolon file does not fool it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from outbound_desk.files.model import Dialect
+
+#: Delimiters tried first, in order of preference when they score the same.
+STANDARD_DELIMITERS = (",", ";", "\t", "|")
+#: Tried only when none of the standard ones splits the records.
+OTHER_DELIMITERS = (":", "^", "~", "#", "!", " ")
+#: Records looked at to choose the delimiter.
+SNIFF_RECORDS = 500
+
+_NUMBER = re.compile(r"^[+\-(]?\s*\d[\d\s.,()/\-]*$")
+_NUMBER_E = re.compile(r"^[+\-]?\d+(?:[.,]\d+)?[eE][+\-]?\d+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_HEADER_WORDS = re.compile(
+    r"(?i)(^|[^a-z])(id|name|phone|mobile|cell|tel|email|e-mail|mail|city|zip|postal|"
+    r"address|street|country|state|first|last|number|customer|contact|account|date|"
+    r"time|zone|company|title|code|type|status|key)"
+)
+
+
+def split_records(text: str, dialect: Dialect, limit: int | None = None) -> list[list[str]]:
+    """Parse *text* with the stdlib reader (exact for every dialect this package supports)."""
+    reader = csv_reader(io.StringIO(text, newline=""), dialect)
+    out: list[list[str]] = []
+    try:
+        for record in reader:
+            out.append(record)
+            if limit is not None and len(out) >= limit:
+                break
+    except csv.Error:
+        pass  # an unterminated quote at the end of a sample: keep what parsed
+    return out
+
+
+def csv_reader(lines: Iterable[str], dialect: Dialect) -> Iterator[list[str]]:
+    """The stdlib reader for *dialect*; it reads lone CR, LF and CRLF line ends alike."""
+    return csv.reader(
+        lines,
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quotechar,
+        doublequote=dialect.doublequote,
+        escapechar=dialect.escapechar,
+        strict=False,
+    )
+
+
+def complete_records(text: str, at_eof: bool) -> str:
+    """Cut *text* after its last line break unless it is the whole rest of the file."""
+    if at_eof:
+        return text
+    cut = max(text.rfind("\n"), text.rfind("\r"))
+    return text[: cut + 1] if cut >= 0 else text
+
+
+def _consistency(records: list[list[str]]) -> tuple[float, int]:
+    counts = [len(r) for r in records if r and any(r)]
+    if not counts:
+        return 0.0, 0
+    fields, freq = Counter(counts).most_common(1)[0]
+    return freq / len(counts), fields
+
+
+def detect_quoting(text: str) -> tuple[str, bool, str | None]:
+    """``(quotechar, doublequote, escapechar)`` for a sample."""
+    dq = len(re.findall(r'(?:^|[,;\t|])"|"(?:[,;\t|]|$)', text, re.MULTILINE))
+    sq = len(re.findall(r"(?:^|[,;\t|])'|'(?:[,;\t|]|$)", text, re.MULTILINE))
+    quotechar = "'" if sq > 2 * dq and sq >= 4 else '"'
+    doubled = text.count(quotechar * 2)
+    escaped = text.count("\\" + quotechar)
+    if escaped and escaped > doubled:
+        return quotechar, False, "\\"
+    return quotechar, True, None
+
+
+def detect_delimiter(text: str, quotechar: str, doublequote: bool, escapechar: str | None) -> str:
+    """The delimiter whose split of *text* is most consistent (see module docstring)."""
+
+    def score(d: str) -> float:
+        records = split_records(
+            text, Dialect(d, quotechar, doublequote, escapechar), limit=SNIFF_RECORDS
+        )
+        # The last record of a sample may be cut short; it does not vote.
+        if len(records) > 2:
+            records = records[:-1]
+        consistency, fields = _consistency(records)
+        return consistency * fields if fields > 1 else 0.0
+
+    for group in (STANDARD_DELIMITERS, OTHER_DELIMITERS):
+        present = [d for d in group if d in text]
+        scored = [(score(d), -i, d) for i, d in enumerate(present)]
+        scored = [s for s in scored if s[0] > 0]
+        if scored:
+            return max(scored)[2]
+    return ","
+
+
+def detect_dialect(text: str) -> Dialect:
+    quotechar, doublequote, escapechar = detect_quoting(text)
+    delimiter = detect_delimiter(text, quotechar, doublequote, escapechar)
+    return Dialect(delimiter, quotechar, doublequote, escapechar)
+
+
+def detect_line_ending(text: str, quotechar: str = '"') -> str:
+    """``LF``, ``CRLF``, ``CR`` or ``mixed``, counting only breaks outside quoted values."""
+    q = re.escape(quotechar)
+    bare = re.sub(f"{q}[^{q}]*{q}", "", text) if quotechar in text else text
+    crlf = bare.count("\r\n")
+    lf = bare.count("\n") - crlf
+    cr = bare.count("\r") - crlf
+    kinds = [name for name, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
+    if not kinds:
+        return "LF"
+    return kinds[0] if len(kinds) == 1 else "mixed"
+
+
+def value_kind(value: str) -> str:
+    v = value.strip()
+    if not v:
+        return "empty"
+    if _EMAIL.match(v):
+        return "email"
+    if _DATE.match(v):
+        return "date"
+    if _NUMBER.match(v) or _NUMBER_E.match(v):
+        return "number"
+    return "text"
+
+
+def detect_header(records: list[list[str]]) -> bool:
+    """Whether the first record names the columns rather than holding data.
+
+    A first record with a number, an e-mail address or a date in it is data. Otherwise it is a
+    header when some column holds typed values below a text name, or when its names look like
+    column names and none of them recurs below. When nothing tells, it is a header, because
+    the platform requires one and most files have it.
+    """
+    records = [r for r in records if r and any(v.strip() for v in r)]
+    if not records:
+        return True
+    first, rest = records[0], records[1:51]
+    kinds = [value_kind(v) for v in first]
+    if any(k in ("number", "email", "date") for k in kinds):
+        return False
+    if not rest:
+        return True
+    evidence = 0
+    for col, name in enumerate(first):
+        below = [r[col] for r in rest if col < len(r) and r[col].strip()]
+        if not below:
+            continue
+        typed = sum(value_kind(v) in ("number", "email", "date") for v in below)
+        if typed >= 0.5 * len(below):
+            evidence += 2
+        if name.strip() and name in below:
+            evidence -= 2
+        if _HEADER_WORDS.search(name):
+            evidence += 1
+    if evidence > 0:
+        return True
+    if evidence < 0:
+        return False
+    blank_names = sum(1 for v in first if not v.strip())
+    return blank_names < len(first)
+
+
+def unique_columns(header: Iterable[str]) -> list[str]:
+    """Names for the frame: empty ones become ``column_<n>``, repeats get ``_<k>``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(header, start=1):
+        base = name if name.strip() else f"column_{i}"
+        candidate, k = base, 2
+        while candidate in seen:
+            candidate = f"{base}_{k}"
+            k += 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out

@@ -1,0 +1,205 @@
+"""The value types of ``outbound_desk.files``: issues, dialects, profiles, chunks, errors.
+
+They are plain data so that the contacts layer, the CLI and the app can share them without
+knowing how a file was read.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pandas and numpy are only needed by whoever builds a chunk
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
+#: Platform limits (GENESYS_API.md, "Limits").
+MAX_COLUMNS = 50
+MAX_NAME_LENGTH = 128
+MAX_VALUE_LENGTH = 512
+
+#: How many issues of one code a profile keeps; all of them are still counted.
+ISSUES_KEPT_PER_CODE = 1_000
+
+
+class Severity(enum.StrEnum):
+    """How bad an issue is: ``error`` blocks an upload, ``warning`` asks for a look."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in a file, located as precisely as the reader knows it.
+
+    ``row`` is the 1-based physical record number (the header, when there is one, is record 1;
+    a quoted field holding a newline does not start a new record). ``offset`` is a byte offset
+    into the file as it is on disk. ``code`` is a stable snake_case identifier; ``message`` says
+    what is wrong and what the user can do.
+    """
+
+    row: int | None
+    column: str | None
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+    offset: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity.value,
+            "offset": self.offset,
+        }
+
+
+class FileError(Exception):
+    """A file that cannot be read at all; ``str(error)`` is a one-line message for the user."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        offset: int | None = None,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.offset = offset
+        self.row = row
+
+
+class Cancelled(Exception):  # noqa: N818 - it is an outcome, not an error
+    """Raised by a long operation when its ``cancelled()`` callable returned true."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How the records of a text file are written.
+
+    ``escapechar`` is set only for files that escape quotes with a backslash instead of
+    doubling them (``doublequote`` is then false).
+    """
+
+    delimiter: str = ","
+    quotechar: str = '"'
+    doublequote: bool = True
+    escapechar: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the user forces instead of the detection; ``None`` means "detect it"."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    quotechar: str | None = None
+    has_header: bool | None = None
+
+
+@dataclass(slots=True)
+class FileProfile:
+    """Everything known about a file: what ``sniff`` detected and what ``scan`` counted.
+
+    ``columns`` are the names the reader gives the frame's columns: the header's names, except
+    that an empty name becomes ``column_<n>`` and a repeated one gets a ``_<k>`` suffix so that
+    every column can be addressed (``header`` keeps the names exactly as written). A file
+    without a header gets ``column_1`` .. ``column_<n>``.
+
+    ``rows`` (data records, header excluded) and ``sha256`` are ``None`` until ``scan``.
+    ``issue_counts`` counts every issue per code, while ``issues`` keeps at most
+    ``ISSUES_KEPT_PER_CODE`` of each.
+    """
+
+    path: str
+    size_bytes: int
+    encoding: str
+    bom: bool
+    encoding_confidence: float
+    encoding_runner_up: str | None
+    dialect: Dialect
+    has_header: bool
+    header: list[str] | None
+    columns: list[str]
+    line_ending: str
+    preview: list[list[str]]
+    issues: list[Issue] = field(default_factory=list)
+    issue_counts: dict[str, int] = field(default_factory=dict)
+    rows: int | None = None
+    sha256: str | None = None
+    #: A quote character inside an unquoted field was seen: the reader takes its exact path.
+    stray_quotes: bool = False
+    #: Typical length of all-digit columns (for ``lost_leading_zeros``), from the samples.
+    digit_lengths: dict[str, int] = field(default_factory=dict)
+    overrides: Overrides = field(default_factory=Overrides)
+
+    @property
+    def delimiter(self) -> str:
+        return self.dialect.delimiter
+
+    @property
+    def quotechar(self) -> str:
+        return self.dialect.quotechar
+
+    @property
+    def data_start(self) -> int:
+        """Record number of the first data record."""
+        return 2 if self.has_header else 1
+
+    def copy(self) -> FileProfile:
+        return replace(
+            self,
+            columns=list(self.columns),
+            preview=[list(r) for r in self.preview],
+            issues=list(self.issues),
+            issue_counts=dict(self.issue_counts),
+            digit_lengths=dict(self.digit_lengths),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``inspect --json`` object (DESIGN.md); keys may be added, never renamed."""
+        return {
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "encoding": self.encoding,
+            "bom": self.bom,
+            "delimiter": self.dialect.delimiter,
+            "quotechar": self.dialect.quotechar,
+            "has_header": self.has_header,
+            "columns": list(self.columns),
+            "rows": self.rows,
+            "line_ending": self.line_ending,
+            "issues": [i.as_dict() for i in self.issues],
+            "sha256": self.sha256,
+            "encoding_confidence": round(self.encoding_confidence, 3),
+            "encoding_runner_up": self.encoding_runner_up,
+            "doublequote": self.dialect.doublequote,
+            "escapechar": self.dialect.escapechar,
+            "header": self.header,
+            "issue_counts": dict(self.issue_counts),
+        }
+
+
+@dataclass(slots=True)
+class RecordChunk:
+    """A slice of a file's data records, in file order, ready for validation.
+
+    ``frame`` has one column per profile column, every cell a ``str`` (empty cells are ``""``,
+    never NaN). ``records[i]`` is the physical record number of ``frame`` row ``i``. Records
+    that are structurally broken (wrong number of fields) are not in ``frame``: their fields
+    are in ``raw`` under their record number, so that validation can reject them with their
+    values. ``issues`` are the structural issues of this chunk's records.
+    """
+
+    frame: pd.DataFrame
+    records: npt.NDArray[np.int64]
+    issues: list[Issue]
+    raw: dict[int, list[str]]

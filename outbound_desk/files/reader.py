@@ -1,0 +1,636 @@
+"""The streaming reader: records of any size of file, in order, with their record numbers.
+
+The file is decoded to UTF-8 piece by piece and cut into blocks that end on a record
+boundary (a line break outside quotes, found by counting quote characters). A clean block is
+parsed by pyarrow's C++ CSV parser, which is what makes a million rows take about a second;
+a block with anything odd in it (a record with the wrong number of fields, NUL bytes, bytes
+invalid in the file's encoding, an unterminated quote) is parsed again by the stdlib ``csv``
+module, which tells exactly which record is which. A file whose samples showed quote
+characters inside unquoted values cannot be cut by counting quotes, so it is read whole by the
+stdlib reader (slower, exact).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from outbound_desk.files import checks
+from outbound_desk.files.dialect import csv_reader
+from outbound_desk.files.model import Cancelled, FileError, FileProfile, Issue, RecordChunk
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+    import pyarrow as pa
+
+Progress = Callable[[int, int, str], None]
+IsCancelled = Callable[[], bool]
+
+MIN_BLOCK_BYTES = 1 << 20
+MAX_BLOCK_BYTES = 32 << 20
+REPLACEMENT_UTF8 = "\ufffd".encode()
+
+_collected = threading.local()
+
+
+def _collect_errors(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: remember where each invalid sequence was, read it as U+FFFD."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    _collected.bad.append((exc.start, exc.end))
+    return "\ufffd", exc.end
+
+
+_ERRORS = "outbound_desk.files.collect"
+codecs.register_error(_ERRORS, _collect_errors)
+
+
+def decode_collecting(data: bytes, encoding: str) -> tuple[str, list[tuple[int, int]]]:
+    """Decode *data*, reading invalid sequences as U+FFFD; return them as (start, end) spans."""
+    try:
+        return data.decode(encoding), []
+    except UnicodeDecodeError:
+        _collected.bad = []
+        try:
+            return data.decode(encoding, errors=_ERRORS), _collected.bad
+        finally:
+            del _collected.bad
+
+
+def incomplete_tail(data: bytes, encoding: str) -> int:
+    """How many bytes at the end of *data* are the start of a character cut in two."""
+    if encoding == "utf-8":
+        for back in range(1, min(4, len(data)) + 1):
+            b = data[-back]
+            if b < 0x80:
+                return 0
+            if b >= 0xC0:
+                need = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+                return back if need > back else 0
+        return 0
+    if encoding.startswith("utf-16"):
+        tail = len(data) % 2
+        if len(data) - tail >= 2:
+            unit = data[len(data) - tail - 2 : len(data) - tail]
+            hi = unit[1] if encoding == "utf-16-le" else unit[0]
+            if 0xD8 <= hi <= 0xDB:  # a high surrogate waits for its pair
+                tail += 2
+        return tail
+    if encoding.startswith("utf-32"):
+        return len(data) % 4
+    return 0
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw file that hashes and counts what is read through it."""
+
+    def __init__(self, path: str, hasher: Any, on_read: Callable[[int], None]) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._hasher = hasher
+        self._on_read = on_read
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._f.readinto(buffer)
+        if n:
+            view = memoryview(buffer)[:n]
+            if self._hasher is not None:
+                self._hasher.update(view)
+            self.done += n
+            self._on_read(self.done)
+        return n or 0
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+@dataclass(slots=True)
+class _Piece:
+    data: bytes  # UTF-8
+    bad: list[tuple[int, bytes]]  # (raw offset, raw bytes) of invalid sequences, in order
+    done: int  # raw bytes read so far
+    eof: bool
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """One block's records, before they are cut into chunks."""
+
+    table: pa.Table
+    records: npt.NDArray[np.int64]
+    issues: list[Issue] = field(default_factory=list)
+    raw: dict[int, list[str]] = field(default_factory=dict)
+    blanks: list[int] = field(default_factory=list)
+    count: int = 0  # records in the block, blank and broken ones included
+
+
+class _Reader:
+    """One pass over a file; ``blocks()`` yields parsed blocks in file order."""
+
+    def __init__(
+        self,
+        profile: FileProfile,
+        *,
+        block_bytes: int,
+        hasher: Any = None,
+        progress: Progress | None = None,
+        cancelled: IsCancelled | None = None,
+    ) -> None:
+        self.profile = profile
+        self.block_bytes = block_bytes
+        self.hasher = hasher
+        self.progress = progress
+        self.cancelled = cancelled
+        self.total = profile.size_bytes
+        self.names = list(profile.columns)
+        self.ncols = len(self.names)
+        self.quote = profile.dialect.quotechar.encode()
+        self.escaped_quote = (
+            (profile.dialect.escapechar + profile.dialect.quotechar).encode()
+            if profile.dialect.escapechar
+            else None
+        )
+        self.bom_length = _bom_length(profile)
+
+    # ------------------------------------------------------------------ bytes to UTF-8
+    def _check(self, done: int) -> None:
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled
+        if self.progress is not None:
+            self.progress(done, self.total, "reading")
+
+    def _pieces(self) -> Iterator[_Piece]:
+        encoding = self.profile.encoding
+        with open(self.profile.path, "rb") as f:
+            carry = b""
+            offset = 0  # raw offset of carry[0]
+            done = 0
+            first = True
+            while True:
+                self._check(done)
+                chunk = f.read(self.block_bytes)
+                done += len(chunk)
+                if self.hasher is not None:
+                    self.hasher.update(chunk)
+                eof = len(chunk) == 0 or done >= self.total
+                if first:
+                    chunk = chunk[self.bom_length :]
+                    offset = self.bom_length
+                    first = False
+                data = carry + chunk
+                cut = len(data) - (0 if eof else incomplete_tail(data, encoding))
+                if eof and incomplete_tail(data, encoding):
+                    raise FileError(
+                        f"the file is truncated: it ends in the middle of a {encoding} "
+                        f"character (byte offset {offset + len(data) - 1}); save it again",
+                        code="truncated",
+                        offset=offset + len(data) - 1,
+                    )
+                body, carry = data[:cut], data[cut:]
+                if encoding == "utf-8":
+                    text, spans = decode_collecting(body, encoding)
+                    utf8 = body if not spans else text.encode()
+                else:
+                    text, spans = decode_collecting(body, encoding)
+                    utf8 = text.encode()
+                bad = [(offset + s, body[s:e]) for s, e in spans]
+                offset += cut
+                yield _Piece(utf8, bad, done, eof)
+                if eof:
+                    return
+
+    # ------------------------------------------------------------------ record boundaries
+    def _parity(self, data: bytes, start: int, end: int) -> int:
+        n = data.count(self.quote, start, end)
+        if self.escaped_quote:
+            n -= data.count(self.escaped_quote, start, end)
+        return n
+
+    def _last_boundary(self, data: bytes) -> int:
+        """Index just after the last line break outside quotes, or -1."""
+        nl = b"\n" if b"\n" in data else b"\r"
+        cut = data.rfind(nl)
+        if cut < 0:
+            return -1
+        if self.quote not in data:
+            return cut + 1
+        parity = self._parity(data, 0, cut) % 2
+        while cut >= 0:
+            if parity == 0:
+                return cut + 1
+            prev = data.rfind(nl, 0, cut)
+            if prev < 0:
+                return -1
+            parity = (parity - self._parity(data, prev, cut)) % 2
+            cut = prev
+        return -1
+
+    def _first_boundary(self, data: bytes) -> int:
+        """Index just after the first record (the header), or len(data)."""
+        nl = b"\n" if b"\n" in data else b"\r"
+        pos = data.find(nl)
+        while pos >= 0:
+            if self._parity(data, 0, pos) % 2 == 0:
+                return pos + 1
+            pos = data.find(nl, pos + 1)
+        return len(data)
+
+    def blocks(self) -> Iterator[_Parsed]:
+        if self.profile.stray_quotes:
+            yield from self._exact_blocks()
+            return
+        buffer = b""
+        bad: list[tuple[int, bytes]] = []
+        record = 1
+        header_pending = self.profile.has_header
+        for piece in self._pieces():
+            buffer += piece.data
+            bad.extend(piece.bad)
+            if header_pending:
+                if not piece.eof and self._last_boundary(buffer) < 0:
+                    continue
+                buffer = buffer[self._first_boundary(buffer) :]
+                record, header_pending = 2, False
+            cut = len(buffer) if piece.eof else self._last_boundary(buffer)
+            if cut <= 0:
+                continue
+            block, buffer = buffer[:cut], buffer[cut:]
+            mine = block.count(REPLACEMENT_UTF8)
+            block_bad, bad = bad[:mine], bad[mine:]
+            unterminated = piece.eof and self._parity(block, 0, len(block)) % 2 == 1
+            parsed = self._parse(block, record, block_bad, unterminated)
+            record += parsed.count
+            yield parsed
+
+    # ------------------------------------------------------------------ parsing
+    def _parse(
+        self, block: bytes, start: int, bad: list[tuple[int, bytes]], unterminated: bool
+    ) -> _Parsed:
+        if not block:
+            return self._empty(start)
+        if not bad and not unterminated and b"\x00" not in block:
+            parsed = self._parse_fast(block, start)
+            if parsed is not None:
+                return parsed
+        text = block.decode("utf-8")
+        reader = csv_reader(io.StringIO(text, newline=""), self.profile.dialect)
+        return self._parse_records(reader, start, bad, unterminated, check_nul="\x00" in text)
+
+    def _empty(self, start: int) -> _Parsed:
+        import numpy as np
+
+        return _Parsed(_table(self.names, []), np.zeros(0, dtype=np.int64))
+
+    def _parse_fast(self, block: bytes, start: int) -> _Parsed | None:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+
+        broken = False
+
+        def on_invalid(_row: Any) -> str:
+            nonlocal broken
+            broken = True
+            return "skip"
+
+        d = self.profile.dialect
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(block),
+                read_options=pacsv.ReadOptions(
+                    column_names=[f"f{i}" for i in range(self.ncols)], block_size=1 << 22
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=d.delimiter,
+                    quote_char=d.quotechar,
+                    double_quote=d.doublequote,
+                    escape_char=d.escapechar or False,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=on_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={f"f{i}": pa.string() for i in range(self.ncols)},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid:
+            return None
+        if broken:
+            return None
+        table = table.rename_columns(self.names)
+        count = table.num_rows
+        records = np.arange(start, start + count, dtype=np.int64)
+        blanks: list[int] = []
+        if count and self.ncols:
+            empty = pc.equal(pc.utf8_length(table.column(0)), 0)
+            for i in range(1, self.ncols):
+                if not pc.any(empty).as_py():
+                    break
+                empty = pc.and_(empty, pc.equal(pc.utf8_length(table.column(i)), 0))
+            if pc.any(empty).as_py():
+                mask = empty.to_numpy(zero_copy_only=False)
+                blanks = records[mask].tolist()
+                table = table.filter(pc.invert(empty))
+                records = records[~mask]
+        return _Parsed(table, records, blanks=blanks, count=count)
+
+    def _parse_records(
+        self,
+        reader: Iterable[list[str]],
+        start: int,
+        bad: Sequence[tuple[int, bytes]],
+        unterminated: bool,
+        *,
+        check_nul: bool,
+        encoding_offsets: bool = True,
+    ) -> _Parsed:
+        import numpy as np
+
+        names = self.names
+        rows: list[list[str]] = []
+        records: list[int] = []
+        issues: list[Issue] = []
+        raw: dict[int, list[str]] = {}
+        blanks: list[int] = []
+        bad_left = list(bad)
+        check_bad = bool(bad) or not encoding_offsets
+        record = start - 1
+        for fields in reader:
+            record += 1
+            if not any(fields):
+                blanks.append(record)
+                continue
+            if check_nul:
+                for i, value in enumerate(fields):
+                    if "\x00" in value:
+                        fields[i] = value.replace("\x00", "")
+                        issues.append(checks.nul(record, _name(names, i)))
+            if check_bad:
+                for i, value in enumerate(fields):
+                    for _ in range(value.count("\ufffd")):
+                        offset, raw_bytes = bad_left.pop(0) if bad_left else (None, b"")
+                        issues.append(
+                            checks.invalid_bytes(
+                                record,
+                                _name(names, i),
+                                offset,
+                                raw_bytes,
+                                self.profile.encoding,
+                            )
+                        )
+            if len(fields) != self.ncols:
+                issues.append(checks.ragged(record, len(fields), self.ncols))
+                raw[record] = fields
+                continue
+            rows.append(fields)
+            records.append(record)
+        count = record - start + 1
+        if unterminated and count > 0:
+            last = record
+            if records and records[-1] == last:
+                raw[last] = rows.pop()
+                records.pop()
+            issues.append(checks.unterminated(last))
+        return _Parsed(
+            _table(names, rows),
+            np.asarray(records, dtype=np.int64),
+            issues,
+            raw,
+            blanks,
+            count,
+        )
+
+    def _exact_blocks(self) -> Iterator[_Parsed]:
+        """The whole file through the stdlib reader, for files that defeat quote counting."""
+        import itertools
+
+        hashing = _HashingReader(self.profile.path, self.hasher, self._check)
+        with hashing:
+            buffered = io.BufferedReader(hashing, buffer_size=1 << 20)
+            buffered.read(self.bom_length)
+            text = io.TextIOWrapper(
+                buffered, encoding=self.profile.encoding, errors="replace", newline=""
+            )
+            reader = csv_reader(text, self.profile.dialect)
+            record = 1
+            if self.profile.has_header:
+                next(reader, None)
+                record = 2
+            batch = max(self.block_bytes // 64, 1000)
+            while True:
+                rows = list(itertools.islice(reader, batch))
+                if not rows:
+                    return
+                parsed = self._parse_records(
+                    rows, record, [], False, check_nul=True, encoding_offsets=False
+                )
+                record += parsed.count
+                yield parsed
+
+
+def _name(names: Sequence[str], index: int) -> str | None:
+    return names[index] if index < len(names) else None
+
+
+def _table(names: Sequence[str], rows: list[list[str]]) -> pa.Table:
+    import pyarrow as pa
+
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table({n: pa.array(c, type=pa.string()) for n, c in zip(names, columns, strict=True)})
+
+
+def _bom_length(profile: FileProfile) -> int:
+    if not profile.bom:
+        return 0
+    return {"utf-8": 3, "utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}.get(
+        profile.encoding, 0
+    )
+
+
+def block_bytes_for(profile: FileProfile, chunk_rows: int) -> int:
+    """Raw bytes that hold about *chunk_rows* records, from the preview's record sizes."""
+    if profile.preview:
+        per_record = sum(len(v) + 1 for r in profile.preview for v in r) / len(profile.preview)
+        if profile.encoding.startswith("utf-16"):
+            per_record *= 2
+        elif profile.encoding.startswith("utf-32"):
+            per_record *= 4
+    else:
+        per_record = 100.0
+    return int(min(max(per_record * 1.2 * chunk_rows, MIN_BLOCK_BYTES), MAX_BLOCK_BYTES))
+
+
+class _Blanks:
+    """Blank records wait here until a data record follows; trailing ones are reported once."""
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+
+    def feed(self, parsed: _Parsed) -> list[Issue]:
+        data = [int(r) for r in parsed.records[-1:]] + list(parsed.raw)
+        waiting = self.pending + parsed.blanks
+        if not data:
+            self.pending = waiting
+            return []
+        last_data = max(data)
+        self.pending = [r for r in waiting if r > last_data]
+        return [checks.blank(r) for r in waiting if r < last_data]
+
+    def finish(self) -> list[Issue]:
+        if not self.pending:
+            return []
+        return [checks.trailing_blank(self.pending[0], len(self.pending))]
+
+
+def iter_chunks(
+    profile: FileProfile,
+    *,
+    chunk_rows: int = 50_000,
+    columns: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    cancelled: IsCancelled | None = None,
+) -> Iterator[RecordChunk]:
+    """The file's data records in chunks of at most *chunk_rows* frame rows, in file order.
+
+    *columns* picks (and orders) a subset of ``profile.columns``. Blank records are skipped and
+    reported; records with the wrong number of fields are in ``raw``. Memory stays bounded by
+    the chunk size. Raises ``Cancelled`` when *cancelled* returns true between blocks, and
+    ``FileError`` for a file that cannot be read.
+    """
+    yield from _chunks(profile, chunk_rows, columns, progress, cancelled, None)
+
+
+def _chunks(
+    profile: FileProfile,
+    chunk_rows: int,
+    columns: Sequence[str] | None,
+    progress: Progress | None,
+    cancelled: IsCancelled | None,
+    hasher: Any,
+) -> Iterator[RecordChunk]:
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    if columns is not None:
+        unknown = [c for c in columns if c not in profile.columns]
+        if unknown:
+            raise ValueError(f"no such columns in the file: {unknown}")
+    wanted = list(columns) if columns is not None else list(profile.columns)
+    reader = _Reader(
+        profile,
+        block_bytes=block_bytes_for(profile, chunk_rows),
+        hasher=hasher,
+        progress=progress,
+        cancelled=cancelled,
+    )
+    blanks = _Blanks()
+    try:
+        for parsed in reader.blocks():
+            issues = parsed.issues + blanks.feed(parsed)
+            table = parsed.table.select(wanted)
+            yield from _split(table, parsed.records, issues, parsed.raw, chunk_rows)
+    except OSError as exc:
+        raise FileError(
+            f"cannot read {profile.path}: {exc.strerror or exc}", code="unreadable"
+        ) from None
+    tail = blanks.finish()
+    if tail:
+        import numpy as np
+
+        yield RecordChunk(_frame(_table(wanted, [])), np.zeros(0, dtype=np.int64), tail, {})
+    if progress is not None:
+        progress(profile.size_bytes, profile.size_bytes, "reading")
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = table.to_pandas()
+    if table.num_columns and not table.num_rows:
+        frame = frame.astype("str")
+    return frame
+
+
+def _split(
+    table: pa.Table,
+    records: npt.NDArray[np.int64],
+    issues: list[Issue],
+    raw: dict[int, list[str]],
+    chunk_rows: int,
+) -> Iterator[RecordChunk]:
+    n = table.num_rows
+    if n <= chunk_rows:
+        issues.sort(key=lambda i: i.row or 0)
+        frame = _frame(table)
+        issues = issues + checks.frame_issues(frame, records, excel=False)
+        yield RecordChunk(frame, records, issues, raw)
+        return
+    for lo in range(0, n, chunk_rows):
+        hi = min(lo + chunk_rows, n)
+        part = records[lo:hi]
+        first = -1 if lo == 0 else int(part[0])
+        last = 1 << 62 if hi == n else int(part[-1])
+        mine = [i for i in issues if i.row is None or first <= i.row <= last]
+        mine_raw = {r: v for r, v in raw.items() if first <= r <= last}
+        frame = _frame(table.slice(lo, hi - lo))
+        mine = mine + checks.frame_issues(frame, part, excel=False)
+        yield RecordChunk(frame, part, mine, mine_raw)
+
+
+def scan(
+    profile: FileProfile,
+    *,
+    progress: Progress | None = None,
+    cancelled: IsCancelled | None = None,
+) -> FileProfile:
+    """One streaming pass: exact row count, SHA-256 of the bytes, and every issue.
+
+    Returns a new profile; the one given is not changed. Issues are kept up to
+    ``ISSUES_KEPT_PER_CODE`` per code, and ``issue_counts`` counts all of them.
+    """
+    from outbound_desk.files.model import ISSUES_KEPT_PER_CODE
+
+    hasher = hashlib.sha256()
+    out = profile.copy()
+    # Header issues came from the header itself; everything else is recounted here.
+    kept = [i for i in profile.issues if i.row == 1 and profile.has_header]
+    counts: dict[str, int] = {}
+    for issue in kept:
+        counts[issue.code] = counts.get(issue.code, 0) + 1
+    rows = 0
+
+    def add(issue: Issue) -> None:
+        n = counts.get(issue.code, 0)
+        counts[issue.code] = n + 1
+        if n < ISSUES_KEPT_PER_CODE:
+            kept.append(issue)
+
+    for chunk in _chunks(profile, 50_000, None, progress, cancelled, hasher):
+        rows += len(chunk.frame) + len(chunk.raw)
+        for issue in chunk.issues:
+            add(issue)
+        for issue in checks.frame_issues(
+            chunk.frame, chunk.records, excel=True, digit_lengths=profile.digit_lengths
+        ):
+            if issue.code != "value_too_long":  # already among the chunk's issues
+                add(issue)
+    for issue in profile.issues:
+        if issue.code == "stray_quote":
+            add(issue)
+    kept.sort(key=lambda i: (i.row is None, i.row or 0))
+    out.issues = kept
+    out.issue_counts = counts
+    out.rows = rows
+    out.sha256 = hasher.hexdigest()
+    return out

@@ -1,0 +1,233 @@
+"""``sniff``: a file's profile from bounded samples, in well under a second at any size."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+
+from outbound_desk.files import checks
+from outbound_desk.files.dialect import (
+    complete_records,
+    detect_dialect,
+    detect_header,
+    detect_line_ending,
+    split_records,
+    unique_columns,
+)
+from outbound_desk.files.encoding import (
+    EncodingGuess,
+    codec_name,
+    detect_bom,
+    guess_encoding,
+    read_samples,
+)
+from outbound_desk.files.model import (
+    MAX_COLUMNS,
+    Dialect,
+    FileError,
+    FileProfile,
+    Issue,
+    Overrides,
+)
+from outbound_desk.files.reader import decode_collecting, incomplete_tail
+
+#: Data records kept for the preview.
+PREVIEW_RECORDS = 200
+#: Decoded characters of the head the dialect is detected on.
+DIALECT_CHARS = 256 * 1024
+
+_UNIT = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
+
+
+def _stat(path: str) -> int:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileError(f"no such file: {path}", code="missing") from None
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror or exc}", code="unreadable") from None
+    if not os.path.isfile(path):
+        raise FileError(f"not a regular file: {path}", code="not_a_file")
+    if st.st_size == 0:
+        raise FileError(f"the file is empty (0 bytes): {path}", code="empty")
+    return st.st_size
+
+
+def _decode_piece(piece: bytes, offset: int, size: int, guess: EncodingGuess) -> str:
+    """Decode a sample taken anywhere in the file, dropping characters cut at its edges."""
+    unit = _UNIT.get(guess.encoding, 1)
+    if offset == 0:
+        piece = piece[guess.bom_length :]
+        start = guess.bom_length
+    else:
+        start = offset
+        misalign = (offset - guess.bom_length) % unit
+        if misalign:
+            piece = piece[unit - misalign :]
+        if guess.encoding == "utf-8":
+            i = 0
+            while i < min(3, len(piece)) and 0x80 <= piece[i] <= 0xBF:
+                i += 1
+            piece = piece[i:]
+    if start + len(piece) < size:
+        tail = incomplete_tail(piece, guess.encoding)
+        piece = piece[: len(piece) - tail] if tail else piece
+        if unit > 1:
+            piece = piece[: len(piece) - len(piece) % unit]
+    text, _ = decode_collecting(piece, guess.encoding)
+    return text
+
+
+def _drop_first_line(text: str) -> str:
+    cut = text.find("\n")
+    return text[cut + 1 :] if cut >= 0 else ""
+
+
+def _stray_quote_rows(text: str, dialect: Dialect) -> bool:
+    q = re.escape(dialect.quotechar)
+    d = re.escape(dialect.delimiter)
+    return re.search(f"[^{d}{q}\\r\\n]{q}[^{d}{q}\\r\\n]", text) is not None
+
+
+def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> FileProfile:
+    """Profile *path* from samples of its start, middle and end (no full read).
+
+    Raises ``FileError`` for a missing, empty, binary or truncated file.
+    """
+    path = os.fspath(path)
+    overrides = overrides or Overrides()
+    size = _stat(path)
+    try:
+        samples = read_samples(path, size)
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror or exc}", code="unreadable") from None
+
+    head = samples[0][1]
+    if overrides.encoding:
+        name = codec_name(overrides.encoding)
+        bom = detect_bom(head)
+        has_bom = bom is not None and codec_name(bom[0]) == name
+        guess = EncodingGuess(name, has_bom, bom[1] if bom and has_bom else 0, 1.0, None)
+    else:
+        guess = guess_encoding(samples, size)
+
+    # A file cut in the middle of a character, or an odd number of UTF-16 bytes, is truncated.
+    tail_offset, tail = samples[-1]
+    body = tail if tail_offset > 0 else tail[guess.bom_length :]
+    if incomplete_tail(body, guess.encoding):
+        raise FileError(
+            f"the file is truncated: it ends in the middle of a {guess.encoding} character; "
+            "copy or export it again",
+            code="truncated",
+            offset=size - 1,
+        )
+
+    head_text = _decode_piece(head, 0, size, guess)
+    if not head_text.strip() and size <= len(head):
+        raise FileError(f"the file holds no data, only blank space: {path}", code="empty")
+    at_eof = len(head) >= size
+    head_text = complete_records(head_text, at_eof)
+
+    issues: list[Issue] = []
+    detected = detect_dialect(head_text[:DIALECT_CHARS])
+    dialect = Dialect(
+        overrides.delimiter or detected.delimiter,
+        overrides.quotechar or detected.quotechar,
+        detected.doublequote,
+        detected.escapechar,
+    )
+    records = split_records(head_text, dialect, limit=PREVIEW_RECORDS + 50)
+    complete = records if at_eof or len(records) < 2 else records[:-1]
+    has_header = (
+        overrides.has_header if overrides.has_header is not None else detect_header(complete)
+    )
+    nonblank = [r for r in complete if any(r)]
+    if not nonblank:
+        raise FileError(f"the file holds no records, only blank lines: {path}", code="empty")
+
+    header: list[str] | None
+    if has_header:
+        header = list(records[0])
+        columns = unique_columns(header)
+        issues.extend(checks.header_issues(header))
+        data = complete[1:]
+        first_data = 2
+    else:
+        header = None
+        width = Counter(len(r) for r in nonblank).most_common(1)[0][0]
+        columns = [f"column_{i}" for i in range(1, width + 1)]
+        if width > MAX_COLUMNS:
+            issues.append(checks.too_many_fields(1, width))
+        data = complete
+        first_data = 1
+
+    # Samples from the rest of the file: they confirm the dialect and feed the column stats.
+    later: list[list[str]] = []
+    for offset, piece in samples[1:]:
+        text = _drop_first_line(_decode_piece(piece, offset, size, guess))
+        later.extend(split_records(complete_records(text, offset + len(piece) >= size), dialect))
+    if later:
+        widths = Counter(len(r) for r in later if any(r))
+        if widths and widths.most_common(1)[0][0] != len(columns):
+            issues.append(
+                Issue(
+                    None,
+                    None,
+                    "inconsistent_dialect",
+                    f"records later in the file mostly have {widths.most_common(1)[0][0]} "
+                    f"fields, not {len(columns)}: the delimiter or quoting may change inside "
+                    "the file; check the delimiter",
+                )
+            )
+
+    stray = _stray_quote_rows(head_text, dialect) or any(
+        _stray_quote_rows(piece.decode("latin-1"), dialect) for _, piece in samples[1:]
+    )
+    preview: list[list[str]] = []
+    for number, record in enumerate(data, start=first_data):
+        if not any(record):
+            issues.append(checks.blank(number))
+            continue
+        if len(record) != len(columns):
+            issues.append(checks.ragged(number, len(record), len(columns)))
+        if len(preview) < PREVIEW_RECORDS:
+            preview.append(record)
+    if stray:
+        issues.append(checks.stray_quote(None))
+    digit_lengths = checks.usual_digit_lengths(columns, data + later)
+    profile = FileProfile(
+        path=path,
+        size_bytes=size,
+        encoding=guess.encoding,
+        bom=guess.bom,
+        encoding_confidence=guess.confidence,
+        encoding_runner_up=guess.runner_up,
+        dialect=dialect,
+        has_header=has_header,
+        header=header,
+        columns=columns,
+        line_ending=detect_line_ending(head_text, dialect.quotechar),
+        preview=preview,
+        stray_quotes=stray,
+        digit_lengths=digit_lengths,
+        overrides=overrides,
+    )
+    issues.extend(_preview_value_issues(profile, first_data, data))
+    issues.sort(key=lambda i: (i.row is None, i.row or 0))
+    profile.issues = issues
+    profile.issue_counts = dict(Counter(i.code for i in issues))
+    return profile
+
+
+def _preview_value_issues(profile: FileProfile, first: int, data: list[list[str]]) -> list[Issue]:
+    import numpy as np
+    import pandas as pd
+
+    width = len(profile.columns)
+    numbered = [(n, r) for n, r in enumerate(data, start=first) if len(r) == width and any(r)]
+    if not numbered:
+        return []
+    frame = pd.DataFrame([r for _, r in numbered], columns=profile.columns, dtype="str")
+    records = np.asarray([n for n, _ in numbered], dtype=np.int64)
+    return checks.frame_issues(frame, records, excel=True, digit_lengths=profile.digit_lengths)
