@@ -1,0 +1,156 @@
+"""Row rules over a chunk of rows already mapped onto the list's columns.
+
+Every rule is vectorised over a pandas DataFrame; only the rows that break a rule are turned
+into messages, so a clean million-row file costs no Python loop per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outbound_desk.contacts.phones import PhoneNormaliser, reason_message
+from outbound_desk.contacts.schema import MAX_VALUE_LENGTH, ListSchema
+
+# Deliberately loose: one @, something before it, a dotted domain after it, no spaces. The
+# platform's own check is unknown; this catches what is clearly not an address.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def looks_like_email(value: str) -> bool:
+    return _EMAIL.fullmatch(value) is not None
+
+
+@dataclass
+class Problem:
+    """Rows of one chunk (positions) that break one rule in one column."""
+
+    positions: np.ndarray[Any, np.dtype[np.intp]]
+    column: str | None
+    code: str
+    messages: list[str]
+
+
+@dataclass
+class RowProblems:
+    """All rule breaks of one chunk; a row with any of them is rejected."""
+
+    n: int
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, mask: BoolArray, column: str | None, code: str, messages: list[str]) -> None:
+        positions = np.flatnonzero(mask)
+        if len(positions):
+            self.problems.append(Problem(positions, column, code, messages))
+
+    def bad(self) -> BoolArray:
+        mask = np.zeros(self.n, dtype=bool)
+        for p in self.problems:
+            mask[p.positions] = True
+        return mask
+
+    def by_row(self) -> dict[int, list[tuple[str | None, str, str]]]:
+        """Position -> [(column, code, message)], in rule order."""
+        out: dict[int, list[tuple[str | None, str, str]]] = {}
+        for p in self.problems:
+            for pos, msg in zip(p.positions.tolist(), p.messages, strict=True):
+                out.setdefault(pos, []).append((p.column, p.code, msg))
+        return out
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.problems)
+
+
+def trim(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every value without surrounding white space (Python's ``str.strip``)."""
+    return pd.DataFrame(
+        {c: frame[c].astype(object).str.strip() for c in frame.columns}, index=frame.index
+    )
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def check_rows(
+    frame: pd.DataFrame,
+    schema: ListSchema,
+    normaliser: PhoneNormaliser,
+    *,
+    labels: dict[str, str] | None = None,
+    fed: set[str] | None = None,
+) -> tuple[pd.DataFrame, RowProblems]:
+    """Apply the row rules to *frame* (list columns, trimmed) and normalise its phones.
+
+    *labels* names each list column as the user knows it (the file column feeding it) in
+    messages; *fed* are the list columns some file column feeds: an unfed required column is
+    reported once for the file, not on every row. Returns the normalised frame (E.164 phones,
+    other values as given) and the problems.
+    """
+    labels = labels or {}
+    fed = set(frame.columns) if fed is None else fed
+    problems = RowProblems(len(frame))
+    out: dict[str, pd.Series] = {}
+    for f in schema.fields:
+        values = frame[f.name]
+        label = labels.get(f.name, f.name)
+        arr = values.to_numpy(dtype=object)
+        lengths = values.str.len().to_numpy()
+        empty = lengths == 0
+        if f.required and f.name in fed and f.name != schema.id_column:
+            problems.add(
+                empty,
+                label,
+                "missing_required",
+                [f"{label} is required and empty"] * int(empty.sum()),
+            )
+        too_long = lengths > MAX_VALUE_LENGTH
+        if too_long.any():
+            problems.add(
+                too_long,
+                label,
+                "value_too_long",
+                [
+                    f"{label} is {n} characters long; the platform allows {MAX_VALUE_LENGTH}"
+                    for n in lengths[too_long].tolist()
+                ],
+            )
+        if f.is_phone:
+            e164, reason = normaliser.normalise(values)
+            rarr = reason.to_numpy(dtype=object)
+            bad = rarr != ""
+            if bad.any():
+                for code in sorted(set(rarr[bad].tolist())):
+                    mask = rarr == code
+                    problems.add(
+                        mask,
+                        label,
+                        code,
+                        [
+                            f"{label} {_short(v)} {reason_message(code)} "
+                            f"(default region {normaliser.region})"
+                            for v in arr[mask].tolist()
+                        ],
+                    )
+            # Rejected rows keep their value; they are not written to the normalised file.
+            out[f.name] = pd.Series(np.where(bad, arr, e164.to_numpy(dtype=object)), index=values.index, dtype=object)
+            continue
+        if f.is_email:
+            ok = np.fromiter((_EMAIL.fullmatch(v) is not None for v in arr), bool, len(arr))
+            bad = ~ok & ~empty
+            if bad.any():
+                problems.add(
+                    bad,
+                    label,
+                    "invalid_email",
+                    [f"{label} {_short(v)} is not an email address" for v in arr[bad].tolist()],
+                )
+        out[f.name] = values
+    return pd.DataFrame(out, index=frame.index), problems
