@@ -312,8 +312,13 @@ class _Validation:
         hashes: list[HashArray] = []
         records: list[IntArray] = []
         sub = None if progress is None else (lambda d, t, _p: progress(d, t, "duplicates"))
+        assert self.id_column is not None
         for chunk in iter_chunks(
-            self.profile, self.options.chunk_rows, progress=sub, cancelled=cancelled
+            self.profile,
+            chunk_rows=self.options.chunk_rows,
+            columns=[self.mapping.sources[self.id_column]],
+            progress=sub,
+            cancelled=cancelled,
         ):
             ids = self._ids(chunk.frame, normaliser)
             has = ids != ""
@@ -494,7 +499,10 @@ class _Validation:
                 seen = _SeenIds()
                 sub = None if progress is None else (lambda d, t, _p: progress(d, t, "validate"))
                 for chunk in iter_chunks(
-                    self.profile, self.options.chunk_rows, progress=sub, cancelled=cancelled
+                    self.profile,
+                    chunk_rows=self.options.chunk_rows,
+                    progress=sub,
+                    cancelled=cancelled,
                 ):
                     yield self._chunk(chunk, normaliser, seen, plan)
                     if is_cancelled():
