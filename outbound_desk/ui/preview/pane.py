@@ -68,8 +68,9 @@ class PreviewPane(QWidget):
 
     Collaborators are injected so that the pane runs alone (``python -m
     outbound_desk.ui.preview``) and in tests: *settings* (``config.Settings``: recent files,
-    remembered mappings, default region) with *save_settings* to persist them, *targets* (a blocking callable listing the lists a file may go
-    to; run on the task pool), *prompter* (dialogs).
+    remembered mappings, default region) with *save_settings* to persist them, *targets* (a
+    blocking callable listing the lists a file may go to; run on the task pool), *prompter*
+    (dialogs).
 
     Signals:
       ``file_opened(str)``: a file was opened (its path).
@@ -91,6 +92,8 @@ class PreviewPane(QWidget):
 
     #: Pause after the last change before validation restarts.
     VALIDATE_DELAY_MS = 400
+    #: Row issues kept for the panel and the cell colours; beyond this they are only counted.
+    MAX_ISSUES = 50_000
 
     def __init__(
         self,
@@ -477,7 +480,7 @@ class PreviewPane(QWidget):
             self._validate_timer.start()
 
     def _validation_inputs(self) -> tuple[Any, Any, Any] | None:
-        from outbound_desk.contacts import ValidationOptions
+        from outbound_desk.contacts import DuplicatePolicy, ValidationOptions
 
         schema = self.schema_panel.schema
         mapping = self.schema_panel.mapping
@@ -486,7 +489,9 @@ class PreviewPane(QWidget):
         schema = schema.with_id_column(self.schema_panel.id_column_name())
         options = ValidationOptions(
             region=self.schema_panel.region_code(),
-            duplicates=self.schema_panel.duplicate_policy(),
+            duplicates=DuplicatePolicy(self.schema_panel.duplicate_policy()),
+            # The issues panel and the cell colours show many more than the CLI lists.
+            max_issues=self.MAX_ISSUES,
         )
         return schema, mapping, options
 
@@ -503,12 +508,6 @@ class PreviewPane(QWidget):
         if inputs is None:
             return
         schema, mapping, options = inputs
-        if mapping.unresolved:
-            self.summary_label.setText(
-                "Map or exclude every file column to validate: " + ", ".join(mapping.unresolved)
-            )
-            self._update_actions()
-            return
         profile = self._profile
         generation = self._generation
 
@@ -581,6 +580,12 @@ class PreviewPane(QWidget):
             parts.append(f"<b>{r.valid:,}</b> valid")
             parts.append(f"<b>{r.invalid:,}</b> invalid")
             parts.append(f"{r.duplicates:,} duplicate ids")
+            if r.blocked:
+                parts.append(
+                    "<span style='color:#c0392b'>blocked by the schema: map or exclude "
+                    + ", ".join(r.mapping.unresolved or ["the columns"])
+                    + ", or feed the required list columns</span>"
+                )
         self.summary_label.setText(" · ".join(parts))
 
     # ------------------------------------------------------------------ actions
@@ -588,10 +593,13 @@ class PreviewPane(QWidget):
         has_file = self._profile is not None
         busy = self._validate_job is not None
         validated = self._report is not None and not busy
+        blocked = bool(getattr(self._report, "blocked", False))
         self.validate_button.setEnabled(has_file and not busy)
         self.rejects_button.setEnabled(validated and bool(getattr(self._report, "invalid", 0)))
-        self.fixed_button.setEnabled(validated)
-        self.upload_button.setEnabled(validated and bool(getattr(self._report, "valid", 0)))
+        self.fixed_button.setEnabled(validated and not blocked)
+        self.upload_button.setEnabled(
+            validated and not blocked and bool(getattr(self._report, "valid", 0))
+        )
 
     def export_rejects(self, path: str) -> None:
         """Write the rejected rows with their row numbers and reasons (a spreadsheet-safe CSV)."""

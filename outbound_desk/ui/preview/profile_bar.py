@@ -92,7 +92,9 @@ class ProfileBar(QGroupBox):
         self._detected: dict[str, Any] = {}
         self.clear()
         self.encoding.activated.connect(self._on_control_activated)
-        self.encoding.lineEdit().editingFinished.connect(self._on_control_activated)
+        edit = self.encoding.lineEdit()
+        assert edit is not None  # the combo is editable
+        edit.editingFinished.connect(self._on_control_activated)
         self.delimiter.activated.connect(self._on_control_activated)
         self.quotechar.activated.connect(self._on_control_activated)
         self.header.activated.connect(self._on_control_activated)

@@ -85,9 +85,8 @@ class RowStore:
         return None
 
     def nbytes(self) -> int:
-        return sum(a.nbytes for b in self._blocks for a in b.columns) + sum(
-            b.records.nbytes for b in self._blocks
-        )
+        arrays = sum(int(a.nbytes) for b in self._blocks for a in b.columns)
+        return arrays + sum(int(b.records.nbytes) for b in self._blocks)
 
 
 def _join_extra(fields: list[str], width: int, delimiter: str) -> list[str]:

@@ -132,7 +132,9 @@ class SchemaPanel(QWidget):
         self.set_targets([])
         self.target.activated.connect(self._on_target_activated)
         self.region.activated.connect(self._on_option_changed)
-        self.region.lineEdit().editingFinished.connect(self._on_option_changed)
+        edit = self.region.lineEdit()
+        assert edit is not None  # the combo is editable
+        edit.editingFinished.connect(self._on_option_changed)
         self.id_column.activated.connect(self._on_id_column_activated)
         self.duplicates.activated.connect(self._on_option_changed)
 

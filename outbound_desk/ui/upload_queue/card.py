@@ -47,7 +47,7 @@ PHASE_LABELS = {
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
@@ -103,8 +103,12 @@ class JobCard(QFrame):
         grid.setColumnStretch(1, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        for b in (self.open_report_button, self.save_report_button, self.pause_button,
-                  self.cancel_button):
+        for b in (
+            self.open_report_button,
+            self.save_report_button,
+            self.pause_button,
+            self.cancel_button,
+        ):
             buttons.addWidget(b)
         box = QVBoxLayout(self)
         box.addWidget(self.title)

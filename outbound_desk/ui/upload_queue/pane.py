@@ -132,8 +132,9 @@ class UploadQueuePane(QWidget):
         """Queue an upload (``upload.UploadOptions``); it starts when its list is free."""
         job = self.store.add(
             title=Path(options.file).name,
-            list_key=self.store.key_of(list_id or (None if options.create else options.list),
-                                       list_name),
+            list_key=self.store.key_of(
+                list_id or (None if options.create else options.list), list_name
+            ),
             list_name=list_name,
             transport=str(options.via),
             options=options,
@@ -224,8 +225,9 @@ class UploadQueuePane(QWidget):
         if job is None:
             return
         cancelled = type(exc).__name__ == "UploadCancelled" or job.cancelled()
-        self.store.mark_ended(job, CANCELLED if cancelled else FAILED,
-                              error=str(exc) or type(exc).__name__)
+        self.store.mark_ended(
+            job, CANCELLED if cancelled else FAILED, error=str(exc) or type(exc).__name__
+        )
         if not cancelled:
             log.warning("upload %s failed: %s", job.title, exc)
         self._ended(job)
@@ -278,8 +280,11 @@ class UploadQueuePane(QWidget):
             finally:
                 ledger.close()
 
-        self._tasks.run(work, self._on_unfinished_loaded,
-                        lambda exc: log.warning("could not read the ledger: %s", exc))
+        self._tasks.run(
+            work,
+            self._on_unfinished_loaded,
+            lambda exc: log.warning("could not read the ledger: %s", exc),
+        )
 
     def _on_unfinished_loaded(self, records: list[Any]) -> None:
         running = {str(getattr(j.result, "upload_id", "")) for j in self.store.jobs}
@@ -287,8 +292,9 @@ class UploadQueuePane(QWidget):
         if not self._resumable:
             self.banner.hide()
             return
-        names = ", ".join(f"{Path(r.file_path).name} → {r.list_name or r.list_id}"
-                          for r in self._resumable[:3])
+        names = ", ".join(
+            f"{Path(r.file_path).name} → {r.list_name or r.list_id}" for r in self._resumable[:3]
+        )
         more = f" and {len(self._resumable) - 3} more" if len(self._resumable) > 3 else ""
         self.resume_banner.setText(
             f"{len(self._resumable)} upload(s) did not finish last time: {names}{more}. "
@@ -315,8 +321,11 @@ class UploadQueuePane(QWidget):
             except Exception as exc:
                 log.warning("cannot resume upload %s: %s", record.id, exc)
                 continue
-            queued.append(self.enqueue(options, list_name=record.list_name or record.list_id,
-                                       list_id=record.list_id))
+            queued.append(
+                self.enqueue(
+                    options, list_name=record.list_name or record.list_id, list_id=record.list_id
+                )
+            )
         self._resumable = []
         self.banner.hide()
         return queued
@@ -371,8 +380,9 @@ class UploadQueuePane(QWidget):
         report = getattr(getattr(job, "result", None), "report", None)
         if not report:
             return
-        target = self._prompter.save_path(self, "Save the outcome report", Path(report).name,
-                                          "CSV (*.csv)")
+        target = self._prompter.save_path(
+            self, "Save the outcome report", Path(report).name, "CSV (*.csv)"
+        )
         if target:
             try:
                 shutil.copyfile(report, target)

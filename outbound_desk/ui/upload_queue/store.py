@@ -72,8 +72,9 @@ class UploadQueueStore:
     def add(
         self, *, title: str, list_key: str, list_name: str, transport: str, options: Any
     ) -> QueuedUpload:
-        job = QueuedUpload(next(self._ids), title, list_key, list_name, transport, options,
-                           queued_at=self._clock())
+        job = QueuedUpload(
+            next(self._ids), title, list_key, list_name, transport, options, queued_at=self._clock()
+        )
         self.jobs.append(job)
         return job
 
