@@ -22,6 +22,7 @@ from outbound_desk.files.model import (
 )
 from outbound_desk.files.reader import iter_chunks, scan
 from outbound_desk.files.sniff import sniff
+from outbound_desk.files.writer import NormalisedWriter, neutralise, write_csv
 
 __all__ = [
     "ISSUES_KEPT_PER_CODE",
@@ -33,10 +34,13 @@ __all__ = [
     "FileError",
     "FileProfile",
     "Issue",
+    "NormalisedWriter",
     "Overrides",
     "RecordChunk",
     "Severity",
     "iter_chunks",
+    "neutralise",
     "scan",
     "sniff",
+    "write_csv",
 ]

@@ -193,11 +193,28 @@ def guess_encoding(samples: list[tuple[int, bytes]], size: int) -> EncodingGuess
         valid += len(text) - len(text.encode("ascii", "ignore")) - bad
     if invalid == 0:
         return EncodingGuess("utf-8", False, 0, 1.0, "cp1252")
+    if invalid == 1 and valid > 0 and trimmed[-1] != _trim_utf8(trimmed[-1], True, False):
+        # UTF-8 cut short in its last character: the file is truncated, and sniff says so.
+        return EncodingGuess("utf-8", False, 0, 0.9, "cp1252")
     if valid > 2 * invalid:
         # Mostly real UTF-8 with a few damaged bytes: the scan points at each of them.
         confidence = valid / (valid + invalid)
         return EncodingGuess("utf-8", False, 0, round(confidence, 3), "cp1252")
     return _single_byte(trimmed)
+
+
+def _western_score(evidence: bytes, ranked: list[tuple[str, float]]) -> float | None:
+    """How clean the evidence reads as Windows-1252 or Latin-1 (None: not at all)."""
+    scores = [score for name, score in ranked if name in ("cp1252", "iso8859-1", "iso8859-15")]
+    if scores:
+        return scores[0]
+    from charset_normalizer import from_bytes
+
+    for name in ("cp1252", "latin_1"):
+        match = from_bytes(evidence, cp_isolation=[name], explain=False).best()
+        if match is not None:
+            return 1.0 - float(match.chaos)
+    return None
 
 
 def _single_byte(pieces: list[bytes]) -> EncodingGuess:
@@ -217,10 +234,11 @@ def _single_byte(pieces: list[bytes]) -> EncodingGuess:
         ranked.append((name, 1.0 - float(match.chaos)))
     cp1252_ok = not (high & _CP1252_HOLES)
     best_score = ranked[0][1] if ranked else 0.0
+    western = _western_score(evidence, ranked)
     choice: tuple[str, float]
-    western = [r for r in ranked if r[0] in ("cp1252", "iso8859-1", "iso8859-15")]
-    if western and western[0][1] >= best_score - 0.1:
-        choice = ("cp1252", western[0][1]) if cp1252_ok else ("iso8859-1", western[0][1])
+    if western is not None and western >= best_score - 0.1:
+        # Equally clean text in Windows-1252 (or Latin-1): what Excel on Western systems wrote.
+        choice = ("cp1252", western) if cp1252_ok else ("iso8859-1", western)
     elif ranked:
         choice = ranked[0]
     else:

@@ -1,0 +1,137 @@
+"""The streaming reader: record numbers, broken records, chunks, progress and cancel."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from outbound_desk.files import Cancelled, Overrides, iter_chunks, scan, sniff
+from tests.files.conftest import read_all
+
+
+def test_quoted_newlines_do_not_start_records(write) -> None:  # type: ignore[no-untyped-def]
+    path = write('id,note,phone\r\n1,"two\r\nlines",+1\r\n2,"a,b",+2\r\n3,x,+3\r\n4,y\r\n')
+    profile = sniff(path)
+    rows, records = read_all(profile)
+    assert rows == [["1", "two\r\nlines", "+1"], ["2", "a,b", "+2"], ["3", "x", "+3"]]
+    assert records == [2, 3, 4]
+    chunk = next(iter(iter_chunks(profile)))
+    assert chunk.raw == {5: ["4", "y"]}
+    assert [(i.row, i.code) for i in chunk.issues] == [(5, "ragged_row")]
+
+
+def test_record_numbers_without_header(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("+14155550001,Ann\n\n+14155550002,Bob\n")
+    profile = sniff(path)
+    assert not profile.has_header
+    assert profile.columns == ["column_1", "column_2"]
+    rows, records = read_all(profile)
+    assert records == [1, 3]
+    assert rows[1] == ["+14155550002", "Bob"]
+
+
+def test_chunks_are_bounded_ordered_and_strings(write) -> None:  # type: ignore[no-untyped-def]
+    lines = ["id,name,zip"] + [f"{i},n{i}," for i in range(1, 1001)]
+    lines[500] = "500,broken"  # record 501
+    path = write("\n".join(lines) + "\n")
+    profile = sniff(path)
+    chunks = list(iter_chunks(profile, chunk_rows=100))
+    assert all(len(c.frame) <= 100 for c in chunks)
+    records = np.concatenate([c.records for c in chunks])
+    assert records.tolist() == [r for r in range(2, 1002) if r != 501]
+    raw = {k: v for c in chunks for k, v in c.raw.items()}
+    assert raw == {501: ["500", "broken"]}
+    holder = next(c for c in chunks if 501 in c.raw)
+    assert any(i.row == 501 and i.code == "ragged_row" for i in holder.issues)
+    frame = chunks[0].frame
+    assert list(frame.columns) == ["id", "name", "zip"]
+    assert all(type(v) is str for v in frame["zip"])
+    assert not frame.isna().any().any()
+    assert frame["zip"].iat[0] == ""
+
+
+def test_column_subset(write) -> None:  # type: ignore[no-untyped-def]
+    profile = sniff(write("a,b,c\n1,2,3\n4,5,6\n"))
+    chunk = next(iter(iter_chunks(profile, columns=["c", "a"])))
+    assert chunk.frame.values.tolist() == [["3", "1"], ["6", "4"]]
+    with pytest.raises(ValueError, match="no such columns"):
+        next(iter(iter_chunks(profile, columns=["zz"])))
+
+
+def test_invalid_bytes_are_located(write) -> None:  # type: ignore[no-untyped-def]
+    good = "".join(f"{i},Zoë,Café\n" for i in range(20))
+    data = ("id,name,city\n" + good).encode() + b"99,Bad\xe9,x\n"
+    path = write(data)
+    profile = scan(sniff(path))
+    assert profile.encoding == "utf-8"
+    bad = [i for i in profile.issues if i.code == "invalid_bytes"]
+    assert len(bad) == 1
+    assert bad[0].row == 22
+    assert bad[0].column == "name"
+    assert bad[0].offset == data.index(b"\xe9")
+    rows, _ = read_all(profile)
+    assert rows[-1] == ["99", "Bad\ufffd", "x"]
+
+
+def test_scan_counts_hashes_and_caps(write) -> None:  # type: ignore[no-untyped-def]
+    body = "id,name,phone\n" + "".join(f"{i},n\n" for i in range(1500))
+    path = write(body)
+    profile = scan(sniff(path))
+    assert profile.rows == 1500
+    assert profile.sha256 == hashlib.sha256(body.encode()).hexdigest()
+    assert profile.issue_counts["ragged_row"] == 1500
+    assert sum(i.code == "ragged_row" for i in profile.issues) == 1000
+
+
+def test_progress_and_cancel(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("id,name\n" + "".join(f"{i},n{i}\n" for i in range(100_000)))
+    profile = sniff(path)
+    seen: list[tuple[int, int, str]] = []
+    scan(profile, progress=lambda d, t, p: seen.append((d, t, p)))
+    assert seen[-1] == (profile.size_bytes, profile.size_bytes, "reading")
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+    with pytest.raises(Cancelled):
+        list(iter_chunks(profile, cancelled=lambda: True))
+
+
+def test_stray_quotes_take_the_exact_path(write) -> None:  # type: ignore[no-untyped-def]
+    path = write('id,item,phone\n1,5" screen,+1\n2,"multi\nline",+2\n3,ok,+3\n')
+    profile = sniff(path)
+    assert profile.stray_quotes
+    rows, records = read_all(profile)
+    assert rows == [["1", '5" screen', "+1"], ["2", "multi\nline", "+2"], ["3", "ok", "+3"]]
+    assert records == [2, 3, 4]
+
+
+def test_overrides_win(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("a;b\n1;2\n".encode("cp1252"))
+    profile = sniff(path, Overrides(encoding="latin-1", delimiter=",", has_header=False))
+    assert profile.encoding == "iso8859-1"
+    assert profile.delimiter == ","
+    assert read_all(profile) == ([["a;b"], ["1;2"]], [1, 2])
+
+
+def test_line_endings(write) -> None:  # type: ignore[no-untyped-def]
+    assert sniff(write("a,b\r\n1,2\r\n")).line_ending == "CRLF"
+    assert sniff(write("a,b\n1,2\n")).line_ending == "LF"
+    assert sniff(write("a,b\r1,2\r")).line_ending == "CR"
+    assert sniff(write("a,b\r\n1,2\n3,4\n")).line_ending == "mixed"
+    # A newline inside a quoted value (Excel's Alt+Enter) is not a line ending.
+    assert sniff(write('a,b\r\n1,"x\ny"\r\n')).line_ending == "CRLF"
+    assert read_all(sniff(write("a,b\r1,2\r3,4\r")))[0] == [["1", "2"], ["3", "4"]]
+
+
+def test_backslash_escaped_quotes(write) -> None:  # type: ignore[no-untyped-def]
+    profile = sniff(write('id,note\n1,"say \\"hi\\""\n2,"a \\"b\\" c"\n'))
+    assert profile.dialect.escapechar == "\\"
+    assert read_all(profile)[0] == [["1", 'say "hi"'], ["2", 'a "b" c']]
+
+
+def test_preview_is_bounded(write) -> None:  # type: ignore[no-untyped-def]
+    profile = sniff(write("id,name\n" + "".join(f"{i},n\n" for i in range(1000))))
+    assert len(profile.preview) == 200
+    assert profile.preview[0] == ["0", "n"]
+    assert profile.rows is None
+    assert profile.sha256 is None
