@@ -201,11 +201,16 @@ def _nanp() -> _NanpRules:
     return _NANP
 
 
+def _ls(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
 def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Indices of *values* the NANP fast path answers (all valid), and their E.164 forms."""
     rules = _nanp()
     if not rules.usable or len(values) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    values = values.cast(pa.large_string())
     short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
     cleaned = pc.replace_substring_regex(values, _CLEAN, "")
     shape = pc.and_(short, pc.match_substring_regex(cleaned, _NANP_SHAPE))
@@ -215,7 +220,7 @@ def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, A
     nsn = pc.utf8_slice_codeunits(cleaned.take(pa.array(idx)), -10)
     ok = rules.valid(nsn)
     idx = idx[ok]
-    e164 = pc.binary_join_element_wise("+1", nsn.filter(pa.array(ok)), "")
+    e164 = pc.binary_join_element_wise(_ls("+1"), nsn.filter(pa.array(ok)), _ls(""))
     return idx, np.asarray(e164.to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -240,7 +245,7 @@ class PhoneNormaliser:
         region: str = "US",
         *,
         workers: int | None = None,
-        pool_threshold: int = 20_000,
+        pool_threshold: int = 2_000,
         cache_size: int = 2_000_000,
     ) -> None:
         region = region.upper()
@@ -302,7 +307,7 @@ class PhoneNormaliser:
         n = len(values)
         e164 = np.full(n, "", dtype=object)
         reason = np.full(n, "", dtype=object)
-        arr = pa.array(values.to_numpy(dtype=object, na_value=""), type=pa.string())
+        arr = pa.array(values.astype("str")).cast(pa.large_string())
         nonempty = np.flatnonzero(
             np.asarray(pc.greater(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False))
         )
@@ -316,7 +321,7 @@ class PhoneNormaliser:
             keep[idx] = False
             todo = nonempty[keep]
         if len(todo):
-            raw = values.to_numpy(dtype=object)[todo]
+            raw = values.iloc[todo].tolist()
             answers = self.classify_unique(raw)
             e164[todo] = [answers[v][0] for v in raw]
             reason[todo] = [answers[v][1] for v in raw]

@@ -70,8 +70,10 @@ class RowProblems:
 
 def trim(frame: pd.DataFrame) -> pd.DataFrame:
     """Every value without surrounding white space (Python's ``str.strip``)."""
+    # Arrow's utf8_trim_whitespace strips exactly what str.strip does (tests/contacts prove it
+    # for every white-space character), at C speed.
     return pd.DataFrame(
-        {c: frame[c].astype(object).str.strip() for c in frame.columns}, index=frame.index
+        {c: frame[c].astype("str").str.strip() for c in frame.columns}, index=frame.index
     )
 
 
@@ -101,7 +103,6 @@ def check_rows(
     for f in schema.fields:
         values = frame[f.name]
         label = labels.get(f.name, f.name)
-        arr = values.to_numpy(dtype=object)
         lengths = values.str.len().to_numpy()
         empty = lengths == 0
         if f.required and f.name in fed and f.name != schema.id_column:
@@ -136,13 +137,15 @@ def check_rows(
                         [
                             f"{label} {_short(v)} {reason_message(code)} "
                             f"(default region {normaliser.region})"
-                            for v in arr[mask].tolist()
+                            for v in values[mask].tolist()
                         ],
                     )
-            # Rejected rows keep their value; they are not written to the normalised file.
-            out[f.name] = pd.Series(np.where(bad, arr, e164.to_numpy(dtype=object)), index=values.index, dtype=object)
+                # Rejected rows keep their value; they are not written to the normalised file.
+                e164 = e164.where(~bad, values.astype(object))
+            out[f.name] = e164
             continue
         if f.is_email:
+            arr = values.tolist()
             ok = np.fromiter((_EMAIL.fullmatch(v) is not None for v in arr), bool, len(arr))
             bad = ~ok & ~empty
             if bad.any():
@@ -150,7 +153,7 @@ def check_rows(
                     bad,
                     label,
                     "invalid_email",
-                    [f"{label} {_short(v)} is not an email address" for v in arr[bad].tolist()],
+                    [f"{label} {_short(v)} is not an email address" for v in values[bad].tolist()],
                 )
         out[f.name] = values
     return pd.DataFrame(out, index=frame.index), problems
