@@ -1,0 +1,110 @@
+"""Connecting to an org from ``--profile NAME`` or ``--sandbox URL``: the one place for it.
+
+Every command that talks to the platform adds these options with :func:`add_connection_args`
+and gets a client from :func:`connect`. ``--sandbox URL`` signs in to a local sandbox org with
+its well-known credentials; a profile takes its region and client id from the settings and its
+secret from the OS keyring (never from anywhere else).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from outbound_desk.cli._common import ExitCode
+
+if TYPE_CHECKING:
+    from outbound_desk.config import OrgProfile
+    from outbound_desk.genesys import GenesysClient, Region
+
+SANDBOX_CLIENT_ID = "sandbox-client"
+SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's public, well-known secret
+
+
+class ConnectError(Exception):
+    """The connection options do not lead to an org; ``str(e)`` says what to do."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="org profile to use (made with 'outbound-desk login'; default: the last one used)",
+    )
+    group.add_argument(
+        "--sandbox",
+        metavar="URL",
+        help="use the local sandbox org at URL (e.g. http://127.0.0.1:8765) with its built-in "
+        "credentials",
+    )
+
+
+def region_of(profile: OrgProfile) -> Region:
+    from outbound_desk.genesys import region_for, sandbox_region
+
+    if profile.region == "sandbox":
+        return sandbox_region(profile.sandbox_url or "")
+    return region_for(profile.region)
+
+
+def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
+    """A client for the org the options name, and a label for it (profile name or URL)."""
+    from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region
+
+    if getattr(args, "sandbox", None):
+        try:
+            region = sandbox_region(args.sandbox)
+        except ValueError as exc:
+            raise ConnectError(str(exc), ExitCode.USAGE) from None
+        creds = ClientCredentials(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
+        return GenesysClient(region, creds), f"sandbox {region.api_base}"
+
+    from outbound_desk.config import CredentialStore, NoKeyringError, SettingsStore
+
+    settings = SettingsStore().load()
+    name = getattr(args, "profile", None) or settings.preferences.last_profile
+    if not name:
+        raise ConnectError(
+            "no org to connect to: pass --profile NAME (create one with 'outbound-desk login') "
+            "or --sandbox URL",
+            ExitCode.USAGE,
+        )
+    profile = settings.profile(name)
+    if profile is None:
+        known = ", ".join(p.name for p in settings.profiles) or "none yet"
+        raise ConnectError(
+            f"no profile named {name!r} (profiles: {known}); create it with "
+            f"'outbound-desk login --profile {name} --region REGION'",
+            ExitCode.USAGE,
+        )
+    try:
+        region = region_of(profile)
+    except ValueError as exc:
+        raise ConnectError(f"profile {name!r}: {exc}", ExitCode.USAGE) from None
+    if profile.auth_method == "pkce":
+        import httpx
+
+        from outbound_desk.genesys import PkceFlow, TokenProvider
+
+        http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
+        flow = PkceFlow(region, profile.client_id, http_client=http)
+        return GenesysClient(region, TokenProvider(flow.token), http_client=http), name
+    try:
+        secret = CredentialStore().get_secret(name)
+    except NoKeyringError as exc:
+        raise ConnectError(
+            f"{exc}. The client secret of profile {name!r} lives only in the OS keyring.",
+            ExitCode.PLATFORM,
+        ) from None
+    if not secret:
+        raise ConnectError(
+            f"no client secret stored for profile {name!r}; run "
+            f"'outbound-desk login --profile {name} --region {profile.region}' first",
+            ExitCode.USAGE,
+        )
+    return GenesysClient(region, ClientCredentials(profile.client_id, secret)), name

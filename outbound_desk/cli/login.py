@@ -1,0 +1,145 @@
+"""``outbound-desk login --profile NAME --region KEY [--client-id ID] [--pkce]``.
+
+Saves an org profile in the settings and its client secret in the OS keyring, and nowhere
+else: where no keyring exists the command says so and stores nothing. The connection is tested
+(a token is fetched) before anything is saved. The secret is asked for without echo, or read
+from stdin with ``--secret-stdin`` (one line) for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from outbound_desk.cli._common import ExitCode, fail, print_json
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "login",
+        help="save an org profile (secret in the OS keyring) after testing the connection",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--profile", required=True, metavar="NAME", help="profile name")
+    p.add_argument(
+        "--region",
+        required=True,
+        metavar="KEY",
+        help="region key (us-east-1, eu-west-1, ...) or sandbox",
+    )
+    p.add_argument("--client-id", metavar="ID", help="OAuth client id")
+    p.add_argument("--pkce", action="store_true", help="sign in in the browser (no secret stored)")
+    p.add_argument("--secret-stdin", action="store_true", help="read the client secret from stdin")
+    p.add_argument("--sandbox-url", metavar="URL", help="the sandbox's URL (with --region sandbox)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run)
+
+
+def _read_secret(args: argparse.Namespace) -> str:
+    if args.secret_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to ask for the secret: pass it on stdin with --secret-stdin")
+    return getpass.getpass(f"Client secret for {args.client_id}: ")
+
+
+def run(args: argparse.Namespace) -> int:
+    from outbound_desk.cli._connect import SANDBOX_CLIENT_ID, region_of
+    from outbound_desk.config import (
+        CredentialStore,
+        NoKeyringError,
+        OrgProfile,
+        SettingsStore,
+        register_secret,
+    )
+    from outbound_desk.genesys import (
+        ClientCredentials,
+        GenesysClient,
+        GenesysError,
+        NetworkError,
+        PkceFlow,
+        ServerError,
+    )
+
+    region_key = args.region.strip().lower()
+    client_id = args.client_id or (SANDBOX_CLIENT_ID if region_key == "sandbox" else None)
+    if not client_id:
+        return fail(
+            "--client-id is required (the OAuth client's id from Genesys Cloud Admin)",
+            ExitCode.USAGE,
+        )
+    try:
+        if region_key != "sandbox":
+            from outbound_desk.genesys import region_for
+
+            region_key = region_for(region_key).key
+        profile = OrgProfile(
+            name=args.profile,
+            region=region_key,
+            client_id=client_id,
+            auth_method="pkce" if args.pkce else "client_credentials",
+            sandbox_url=args.sandbox_url if region_key == "sandbox" else None,
+        )
+        region = region_of(profile)
+    except ValueError as exc:
+        return fail(str(exc), ExitCode.USAGE)
+
+    store = CredentialStore()
+    expires_in: float | None = None
+    try:
+        if args.pkce:
+            import httpx
+
+            with httpx.Client(timeout=httpx.Timeout(30, connect=5)) as http:
+                token = PkceFlow(region, client_id, http_client=http).sign_in()
+            expires_in = token.lifetime
+        else:
+            # Say so before asking for a secret that could not be kept.
+            if not store.is_available():
+                try:
+                    store.require_available()
+                except NoKeyringError as exc:
+                    return fail(
+                        f"{exc}. The client secret is stored only in the OS keyring, never in a "
+                        "file; nothing was saved. Use --pkce, or install and unlock a keyring.",
+                        ExitCode.PLATFORM,
+                    )
+            try:
+                secret = _read_secret(args)
+            except ValueError as exc:
+                return fail(str(exc), ExitCode.USAGE)
+            if not secret:
+                return fail("an empty client secret: nothing was saved", ExitCode.USAGE)
+            register_secret(secret)
+            with GenesysClient(region, ClientCredentials(client_id, secret)) as client:
+                expires_in = client.tokens.token().lifetime
+            store.set_secret(profile.name, secret)
+    except NoKeyringError as exc:
+        return fail(f"{exc}; nothing was saved", ExitCode.PLATFORM)
+    except (NetworkError, ServerError) as exc:
+        return fail(f"could not reach {region.login_base}: {exc}", ExitCode.PLATFORM)
+    except GenesysError as exc:
+        return fail(f"sign-in refused: {exc}", ExitCode.REJECTED)
+
+    settings_store = SettingsStore()
+    settings = settings_store.load()
+    settings.upsert_profile(profile)
+    settings.preferences.last_profile = profile.name
+    settings_store.save(settings)
+    result = {
+        "profile": profile.name,
+        "region": profile.region,
+        "client_id": profile.client_id,
+        "auth_method": profile.auth_method,
+        "secret_store": None if args.pkce else store.backend_name(),
+        "token_expires_in": expires_in,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        where = "" if args.pkce else f"; secret kept in {result['secret_store']}"
+        print(f"signed in to {region.api_base} as {client_id}; profile {profile.name} saved{where}")
+    return int(ExitCode.OK)

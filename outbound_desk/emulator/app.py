@@ -1,0 +1,978 @@
+"""The sandbox org's HTTP API: the real paths, status codes and camelCase bodies.
+
+Written from /work/shared/GENESYS_API.md. Choices where the platform is not documented are
+listed in this package's README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import csv
+import io
+import json
+import math
+import time
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from outbound_desk.emulator import csvimport
+from outbound_desk.emulator.errors import (
+    ApiError,
+    bad_request,
+    error_body,
+    invalid_value,
+    not_found,
+)
+from outbound_desk.emulator.gate import CORRELATION_KEY, Gate
+from outbound_desk.emulator.org import Export, Org, Upload, pkce_challenge
+from outbound_desk.emulator.store import JSON, list_uri, now_iso
+
+Handler = Callable[[Request], Awaitable[Response]]
+LISTS = "/api/v2/outbound/contactlists"
+ONE_LIST = LISTS + "/{list_id}"
+SORT_KEYS = {"name", "dateCreated", "dateModified", "id"}
+FILTER_TYPES = {"prefix", "contains", "equals"}
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _context_id(request: Request) -> str:
+    return str(request.scope.get(CORRELATION_KEY) or uuid.uuid4())
+
+
+def _endpoint(fn: Handler) -> Handler:
+    """Turn :class:`ApiError` (and any bug) into the Genesys error body."""
+
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ApiError as exc:
+            response = json_response(exc.body(_context_id(request)), exc.status)
+            response.headers.update(exc.headers)
+            return response
+        except Exception as exc:  # a bug in the sandbox still answers like the platform
+            return json_response(
+                error_body(
+                    500,
+                    "internal.server.error",
+                    f"The sandbox failed: {type(exc).__name__}: {exc}",
+                    _context_id(request),
+                ),
+                500,
+            )
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad_request(f"The request body is not valid JSON: {exc}") from None
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false").strip().lower()
+    if value not in {"true", "false"}:
+        raise invalid_value(f"{name} must be true or false, not {value!r}.", field=name)
+    return value == "true"
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise invalid_value(f"{name} must be a whole number, not {text!r}.", field=name) from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise invalid_value(f"{name} must be {bound}; it was {value}.", field=name)
+    return value
+
+
+def _multi(request: Request, name: str) -> list[str]:
+    """Repeated and comma-joined query values (the SDK joins lists with commas)."""
+    out: list[str] = []
+    for value in request.query_params.getlist(name):
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _page_uris(path: str, query: dict[str, str], page: int, page_count: int) -> JSON:
+    def uri(number: int) -> str:
+        return path + "?" + urllib.parse.urlencode({**query, "pageNumber": str(number)})
+
+    out: JSON = {
+        "firstUri": uri(1),
+        "lastUri": uri(max(page_count, 1)),
+        "selfUri": uri(page),
+    }
+    if page < page_count:
+        out["nextUri"] = uri(page + 1)
+    if page > 1:
+        out["previousUri"] = uri(min(page - 1, max(page_count, 1)))
+    return out
+
+
+class Api:
+    """The route handlers, bound to one :class:`Org`."""
+
+    def __init__(self, org: Org) -> None:
+        self.org = org
+        self.store = org.store
+
+    # ------------------------------------------------------------------ helpers
+    def _visible(self, list_id: str) -> JSON:
+        """The list, or 404 if it does not exist or is still inside ``create_404_ms``."""
+        body = self.store.get_list(list_id)
+        created = self.store.created_at(list_id)
+        hidden_ms = self.org.faults.create_404_ms
+        if (
+            body is None
+            or created is None
+            or (hidden_ms > 0 and (time.monotonic() - created) * 1000 < hidden_ms)
+        ):
+            raise not_found(f"The contact list {list_id} was not found.")
+        return body
+
+    def _render_list(self, body: JSON, *, size: bool, import_status: bool) -> JSON:
+        out = dict(body)
+        if not size:
+            out.pop("size", None)
+        if import_status:
+            out["importStatus"] = self.store.import_status(body["id"])
+        return out
+
+    # ------------------------------------------------------------------ OAuth
+    async def token(self, request: Request) -> Response:
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        client_id, client_secret = fields.get("client_id"), fields.get("client_secret")
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(auth[6:].strip()).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                return _oauth_error(401, "invalid_client", "The Basic credentials are garbled.")
+            client_id, _, client_secret = decoded.partition(":")
+        grant = fields.get("grant_type")
+        config = self.org.config
+        if grant == "client_credentials":
+            if client_id != config.client_id or client_secret != config.client_secret:
+                return _oauth_error(
+                    401, "invalid_client", "The client id or client secret is wrong."
+                )
+        elif grant == "authorization_code":
+            if client_id != config.client_id:
+                return _oauth_error(401, "invalid_client", "The client id is unknown.")
+            code_grant = self.org.take_code(fields.get("code", ""))
+            if code_grant is None:
+                return _oauth_error(400, "invalid_grant", "The code is unknown, used or expired.")
+            if fields.get("redirect_uri") != code_grant.redirect_uri:
+                return _oauth_error(
+                    400, "invalid_grant", "redirect_uri differs from the authorize request."
+                )
+            if pkce_challenge(fields.get("code_verifier", "")) != code_grant.challenge:
+                return _oauth_error(
+                    400, "invalid_grant", "The code_verifier does not match the code_challenge."
+                )
+        else:
+            return _oauth_error(
+                400,
+                "unsupported_grant_type",
+                "grant_type must be client_credentials or authorization_code.",
+            )
+        token, expires_in = self.org.issue_token()
+        return json_response(
+            {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+        )
+
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        redirect_uri = q.get("redirect_uri", "")
+        parsed = urllib.parse.urlsplit(redirect_uri)
+        if q.get("client_id") != self.org.config.client_id:
+            return _oauth_error(400, "invalid_client", "The client id is unknown.")
+        if parsed.scheme != "http" or (parsed.hostname or "") not in LOOPBACK_HOSTS:
+            return _oauth_error(
+                400, "invalid_request", "redirect_uri must be an http:// loopback address."
+            )
+        reply: dict[str, str] = {}
+        if q.get("response_type") != "code":
+            reply["error"] = "unsupported_response_type"
+        elif not q.get("code_challenge") or q.get("code_challenge_method") != "S256":
+            reply["error"] = "invalid_request"
+            reply["error_description"] = "PKCE with code_challenge_method=S256 is required"
+        else:
+            reply["code"] = self.org.new_code(
+                self.org.config.client_id, redirect_uri, q["code_challenge"]
+            )
+        if "state" in q:
+            reply["state"] = q["state"]
+        joiner = "&" if parsed.query else "?"
+        # The sandbox has one user who is always signed in: straight back with the code.
+        return RedirectResponse(redirect_uri + joiner + urllib.parse.urlencode(reply), 302)
+
+    # ------------------------------------------------------------------ contact lists
+    async def get_lists(self, request: Request) -> Response:
+        page_size = _int_param(request, "pageSize", 25, 1, 100)
+        page = _int_param(request, "pageNumber", 1, 1)
+        name = request.query_params.get("name")
+        filter_type = request.query_params.get("filterType", "Prefix")
+        if filter_type.lower() not in FILTER_TYPES:
+            raise invalid_value(
+                f"filterType must be Prefix, Contains or Equals, not {filter_type!r}.",
+                field="filterType",
+            )
+        ids = set(_multi(request, "id"))
+        division_ids = set(_multi(request, "divisionId"))
+        sort_by = request.query_params.get("sortBy", "name")
+        if sort_by not in SORT_KEYS:
+            raise invalid_value(
+                f"sortBy must be one of {', '.join(sorted(SORT_KEYS))}.", field="sortBy"
+            )
+        order = request.query_params.get("sortOrder", "ascending").lower()
+        if order not in {"ascending", "descending", "asc", "desc"}:
+            raise invalid_value("sortOrder must be ascending or descending.", field="sortOrder")
+        include_size = _flag(request, "includeSize")
+        include_status = _flag(request, "includeImportStatus")
+
+        found: list[JSON] = []
+        for body in self.store.lists():
+            try:
+                self._visible(body["id"])
+            except ApiError:
+                continue
+            if ids and body["id"] not in ids:
+                continue
+            if division_ids and body["division"]["id"] not in division_ids:
+                continue
+            if name and not _name_matches(body["name"], name, filter_type.lower()):
+                continue
+            found.append(body)
+
+        def key(body: JSON) -> Any:
+            value = body.get(sort_by, "")
+            return value.casefold() if sort_by == "name" else value
+
+        found.sort(key=key, reverse=order.startswith("desc"))
+        total = len(found)
+        page_count = math.ceil(total / page_size)
+        chunk = found[(page - 1) * page_size : page * page_size]
+        query = {k: v for k, v in request.query_params.items() if k != "pageNumber"}
+        query.setdefault("pageSize", str(page_size))
+        envelope: JSON = {
+            "entities": [
+                self._render_list(b, size=include_size, import_status=include_status) for b in chunk
+            ],
+            "pageSize": page_size,
+            "pageNumber": page,
+            "total": total,
+            "pageCount": page_count,
+            **_page_uris(LISTS, query, page, page_count),
+        }
+        return json_response(envelope)
+
+    async def create_list(self, request: Request) -> Response:
+        created = self.store.create_list(await _json_body(request))
+        return json_response(self._render_list(created, size=False, import_status=False))
+
+    async def delete_lists(self, request: Request) -> Response:
+        ids = _multi(request, "id")
+        if not ids:
+            raise invalid_value("Name the lists to delete with id=a,b.", field="id")
+        for list_id in ids:
+            self._visible(list_id)
+        for list_id in ids:
+            self._forget_list(list_id)
+        return Response(status_code=204)
+
+    async def get_list(self, request: Request) -> Response:
+        body = self._visible(request.path_params["list_id"])
+        return json_response(
+            self._render_list(
+                body,
+                size=_flag(request, "includeSize"),
+                import_status=_flag(request, "includeImportStatus"),
+            )
+        )
+
+    async def put_list(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        updated = self.store.update_list(list_id, await _json_body(request))
+        return json_response(self._render_list(updated, size=False, import_status=False))
+
+    async def delete_list(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        self._forget_list(list_id)
+        return Response(status_code=204)
+
+    def _forget_list(self, list_id: str) -> None:
+        self.store.delete_list(list_id)
+        with self.org.lock:
+            self.org.exports.pop(list_id, None)
+            self.org.jobs.pop(list_id, None)
+
+    # ------------------------------------------------------------------ contacts
+    async def add_contacts(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        body = await _json_body(request)
+        if not isinstance(body, list):
+            raise bad_request("The request body must be an array of contacts.")
+        cap = self.store.limits.max_contacts_per_request
+        if len(body) > cap:
+            raise bad_request(
+                f"{len(body)} contacts were sent; at most {cap} may be added per request."
+            )
+        items: list[tuple[str | None, dict[str, str], bool | None]] = []
+        for n, item in enumerate(body):
+            where = f"contact {n}"
+            if not isinstance(item, dict):
+                raise bad_request(f"{where} is not an object.")
+            contact_id = item.get("id")
+            if contact_id is not None and (not isinstance(contact_id, str) or not contact_id):
+                raise invalid_value(f"{where}: id must be a non-empty string.", field="id")
+            owner = item.get("contactListId")
+            if owner is not None and owner != list_id:
+                raise invalid_value(
+                    f"{where}: contactListId {owner!r} is not this list ({list_id}).",
+                    field="contactListId",
+                )
+            callable_ = item.get("callable")
+            if callable_ is not None and not isinstance(callable_, bool):
+                raise invalid_value(f"{where}: callable must be true or false.", "callable")
+            data = self.store.check_contact_data(list_id, item.get("data"), where)
+            items.append((contact_id, data, callable_))
+        return json_response(self.store.upsert_contacts(list_id, items))
+
+    async def read_contacts(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        body = await _json_body(request)
+        if not isinstance(body, list) or not all(isinstance(i, str) for i in body):
+            raise bad_request("The request body must be an array of contact ids.")
+        cap = self.store.limits.max_contacts_per_request
+        if len(body) > cap:
+            raise bad_request(f"{len(body)} ids were sent; at most {cap} may be read at once.")
+        return json_response(self.store.get_contacts(list_id, body))
+
+    async def delete_contacts(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        ids = _multi(request, "contactIds")
+        if not ids:
+            raise invalid_value("Name the contacts with contactIds=a,b.", field="contactIds")
+        self.store.delete_contacts(list_id, ids)
+        return Response(status_code=204)
+
+    async def get_contact(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        return json_response(self.store.get_contact(list_id, request.path_params["contact_id"]))
+
+    async def put_contact(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        contact_id = request.path_params["contact_id"]
+        self._visible(list_id)
+        current = self.store.get_contact(list_id, contact_id)
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a contact object.")
+        data = self.store.check_contact_data(list_id, body.get("data"), "the contact")
+        callable_ = body.get("callable", current["callable"])
+        if not isinstance(callable_, bool):
+            raise invalid_value("callable must be true or false.", field="callable")
+        stored = self.store.upsert_contacts(list_id, [(contact_id, data, callable_)])
+        return json_response(stored[0])
+
+    async def delete_contact(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        contact_id = request.path_params["contact_id"]
+        self._visible(list_id)
+        self.store.get_contact(list_id, contact_id)
+        self.store.delete_contacts(list_id, [contact_id])
+        return Response(status_code=204)
+
+    async def search_contacts(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        body_list = self._visible(list_id)
+        body = await _json_body(request) or {}
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a search object.")
+        page = _body_int(body, "pageNumber", 1, 1, None)
+        page_size = _body_int(body, "pageSize", 25, 1, 100)
+        if body.get("contactListFilterId"):
+            raise invalid_value(
+                "The sandbox does not have contact list filters; use criteria.",
+                field="contactListFilterId",
+            )
+        match = _criteria_matcher(body.get("criteria"), body_list["columnNames"])
+        found = [c for c in self.store.all_contacts(list_id) if match(c["data"])]
+        for sort in reversed(body.get("contactSorts") or []):
+            if not isinstance(sort, dict) or sort.get("fieldName") not in body_list["columnNames"]:
+                raise invalid_value("contactSorts must name list columns.", "contactSorts")
+            field, numeric = sort["fieldName"], bool(sort.get("numeric"))
+
+            def sort_key(contact: JSON, f: str = field, n: bool = numeric) -> Any:
+                return _sort_value(contact["data"].get(f, ""), n)
+
+            found.sort(key=sort_key, reverse=str(sort.get("direction", "ASC")).upper() == "DESC")
+        total = len(found)
+        return json_response(
+            {
+                "entities": found[(page - 1) * page_size : page * page_size],
+                "pageSize": page_size,
+                "pageNumber": page,
+                "total": total,
+                "contactsCount": total,
+                "pageCount": math.ceil(total / page_size),
+            }
+        )
+
+    async def clear(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+
+        async def later() -> None:
+            await asyncio.sleep(self.org.config.clear_delay_s)
+            self.store.clear_contacts(list_id)
+
+        self.org.spawn(later())
+        return Response(status_code=204)
+
+    # ------------------------------------------------------------------ bulk jobs
+    async def bulk_remove(self, request: Request) -> Response:
+        return await self._bulk(request, "BulkDelete")
+
+    async def bulk_update(self, request: Request) -> Response:
+        return await self._bulk(request, "BulkEdit")
+
+    async def _bulk(self, request: Request, kind: str) -> Response:
+        list_id = request.path_params["list_id"]
+        body_list = self._visible(list_id)
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be an object.")
+        if body.get("contactListFilterId"):
+            raise invalid_value(
+                "The sandbox does not have contact list filters; use criteria.",
+                field="contactListFilterId",
+            )
+        ids = body.get("contactIds")
+        criteria = body.get("criteria")
+        if ids is None and criteria is None:
+            raise invalid_value("Name the contacts with contactIds or criteria.", "criteria")
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+            raise invalid_value("contactIds must be an array of ids.", field="contactIds")
+        edit: dict[str, str] = {}
+        edit_callable: bool | None = None
+        if kind == "BulkEdit":
+            contact = body.get("contact")
+            if not isinstance(contact, dict):
+                raise invalid_value("contact (the changes to apply) is required.", "contact")
+            edit = self.store.check_contact_data(list_id, contact.get("data"), "the edit")
+            edit_callable = contact.get("callable")
+            if edit_callable is not None and not isinstance(edit_callable, bool):
+                raise invalid_value("contact.callable must be true or false.", "callable")
+        match = _criteria_matcher(criteria, body_list["columnNames"]) if criteria else None
+        wanted = set(ids or [])
+        targets = [
+            c
+            for c in self.store.all_contacts(list_id)
+            if (not wanted or c["id"] in wanted) and (match is None or match(c["data"]))
+        ]
+        job_id = str(uuid.uuid4())
+        job: JSON = {
+            "id": job_id,
+            "state": "InProgress",
+            "type": kind,
+            "totalRecords": len(targets),
+            "completedRecords": 0,
+            "percentComplete": 0,
+            "selfUri": f"{list_uri(list_id)}/contacts/bulk/jobs/{job_id}",
+        }
+        with self.org.lock:
+            self.org.jobs.setdefault(list_id, {})[job_id] = job
+
+        async def run() -> None:
+            await asyncio.sleep(self.org.config.bulk_job_delay_s)
+            try:
+                if kind == "BulkDelete":
+                    self.store.delete_contacts(list_id, [c["id"] for c in targets])
+                else:
+                    self.store.upsert_contacts(
+                        list_id,
+                        [
+                            (c["id"], {**c["data"], **edit}, edit_callable)
+                            for c in targets
+                            if self.store.get_contacts(list_id, [c["id"]])
+                        ],
+                    )
+            except ApiError as exc:
+                with self.org.lock:
+                    job.update(
+                        state="Failed", failureReason={"message": exc.message, "code": exc.code}
+                    )
+                return
+            with self.org.lock:
+                job.update(state="Complete", completedRecords=len(targets), percentComplete=100)
+
+        self.org.spawn(run())
+        with self.org.lock:
+            return json_response(dict(job))
+
+    async def bulk_jobs(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        with self.org.lock:
+            jobs = [dict(j) for j in self.org.jobs.get(list_id, {}).values()]
+        return json_response(
+            {
+                "total": len(jobs),
+                "entities": jobs,
+                "selfUri": f"{list_uri(list_id)}/contacts/bulk/jobs",
+            }
+        )
+
+    async def bulk_job(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        with self.org.lock:
+            job = self.org.jobs.get(list_id, {}).get(request.path_params["job_id"])
+            found = None if job is None else dict(job)
+        if found is None:
+            raise not_found(f"The bulk job {request.path_params['job_id']} was not found.")
+        return json_response(found)
+
+    # ------------------------------------------------------------------ imports
+    async def import_status(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        return json_response(self.store.import_status(list_id))
+
+    def start_import(self, list_id: str, raw: bytes, contact_id_name: str | None) -> None:
+        """Accept a file for *list_id*; it is applied in the background at a steady pace."""
+        self.store.set_import_status(
+            list_id,
+            {
+                "state": "IN_PROGRESS",
+                "totalRecords": 0,
+                "completedRecords": 0,
+                "percentComplete": 0,
+            },
+        )
+        self.org.spawn(self._run_import(list_id, raw, contact_id_name))
+
+    async def _run_import(self, list_id: str, raw: bytes, contact_id_name: str | None) -> None:
+        org = self.org
+        async with org.import_lock(list_id):
+            status: JSON = {"state": "IN_PROGRESS", "totalRecords": 0, "completedRecords": 0}
+            self.store.set_import_status(list_id, {**status, "percentComplete": 0})
+            if org.faults.import_stall_s > 0:
+                await asyncio.sleep(org.faults.import_stall_s)
+            body = self.store.get_list(list_id)
+            if body is None:
+                return
+            try:
+                parsed = csvimport.parse_upload(
+                    raw, body["columnNames"], contact_id_name, self.store.limits
+                )
+                rows = parsed.rows
+                room = self.store.limits.max_contacts_per_list - self.store.contact_count(list_id)
+                existing = {
+                    c["id"] for c in self.store.get_contacts(list_id, [r[0] for r in rows if r[0]])
+                }
+                new = len({r[0] for r in rows if r[0] and r[0] not in existing}) + sum(
+                    1 for r in rows if r[0] is None
+                )
+                if new > room:
+                    raise csvimport.BadFileError(
+                        f"CONTACT_LIST_SIZE_LIMIT_EXCEEDED: the file adds {new} contacts; the "
+                        f"list has room for {room}"
+                    )
+            except csvimport.BadFileError as exc:
+                self.store.set_import_status(
+                    list_id,
+                    {**status, "state": "FAILED", "percentComplete": 0, "failureReason": str(exc)},
+                )
+                return
+            total = len(rows)
+            tick = 0.05
+            per_tick = max(1, int(org.config.import_rows_per_s * tick))
+            for start in range(0, total, per_tick):
+                chunk = rows[start : start + per_tick]
+                try:
+                    self.store.upsert_contacts(list_id, [(cid, data, None) for cid, data in chunk])
+                except ApiError as exc:
+                    self.store.set_import_status(
+                        list_id,
+                        {
+                            "state": "FAILED",
+                            "totalRecords": total,
+                            "completedRecords": start,
+                            "percentComplete": start * 100 // total,
+                            "failureReason": f"{exc.code}: {exc.message}",
+                        },
+                    )
+                    return
+                done = start + len(chunk)
+                if done < total:
+                    self.store.set_import_status(
+                        list_id,
+                        {
+                            "state": "IN_PROGRESS",
+                            "totalRecords": total,
+                            "completedRecords": done,
+                            "percentComplete": min(99, done * 100 // total),
+                        },
+                    )
+                    await asyncio.sleep(tick)
+            # Done: the platform has no COMPLETED state; the key is absent and 100 % shows.
+            self.store.set_import_status(
+                list_id, {"totalRecords": total, "completedRecords": total, "percentComplete": 100}
+            )
+
+    async def presign_upload(self, request: Request) -> Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be an upload request object.")
+        list_id = body.get("id")
+        if not isinstance(list_id, str):
+            raise invalid_value("id (the contact list id) is required.", field="id")
+        self._visible(list_id)
+        content_type = body.get("contentType", "text/csv")
+        if content_type != "text/csv":
+            raise invalid_value("contentType must be text/csv.", field="contentType")
+        timeout = body.get("signedUrlTimeoutSeconds", 600)
+        if not isinstance(timeout, int) or not 1 <= timeout <= 604_800:
+            raise invalid_value(
+                "signedUrlTimeoutSeconds must be between 1 and 604800.",
+                field="signedUrlTimeoutSeconds",
+            )
+        id_name = body.get("contactIdName")
+        if id_name is not None and not isinstance(id_name, str):
+            raise invalid_value("contactIdName must be a column name.", field="contactIdName")
+        key = uuid.uuid4().hex
+        headers = {"Content-Type": "text/csv", "x-amz-meta-contactlistid": list_id}
+        with self.org.lock:
+            self.org.uploads[key] = Upload(
+                list_id, id_name or None, headers, time.monotonic() + timeout
+            )
+        base = str(request.base_url).rstrip("/")
+        return json_response(
+            {
+                "url": f"{base}/uploads/presigned/{key}",
+                "uploadKey": f"contactlists/{list_id}/{key}.csv",
+                "headers": headers,
+            }
+        )
+
+    async def presigned_put(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        with self.org.lock:
+            upload = self.org.uploads.get(key)
+        if upload is None or time.monotonic() >= upload.expires_at:
+            return _storage_error(403, "AccessDenied", "The upload URL is unknown or expired.")
+        if "authorization" in request.headers:
+            return _storage_error(
+                400,
+                "InvalidArgument",
+                "A presigned URL takes no Authorization header: send only the given headers.",
+            )
+        for name, value in upload.headers.items():
+            if request.headers.get(name) != value:
+                return _storage_error(
+                    403,
+                    "SignatureDoesNotMatch",
+                    f"The header {name} must be sent exactly as given by the upload request.",
+                )
+        raw = await request.body()
+        with self.org.lock:
+            if self.org.uploads.pop(key, None) is None:
+                return _storage_error(403, "AccessDenied", "The upload URL was already used.")
+        if self.store.get_list(upload.list_id) is None:
+            return Response(status_code=200)  # the list was deleted; the file goes nowhere
+        self.start_import(upload.list_id, raw, upload.contact_id_name)
+        return Response(status_code=200)
+
+    async def legacy_upload(self, request: Request) -> Response:
+        try:
+            form = await request.form()
+        except Exception as exc:  # the multipart parser's own errors
+            raise bad_request(f"The body is not multipart/form-data: {exc}") from None
+        list_id = form.get("id")
+        file = form.get("file")
+        if not isinstance(list_id, str) or not list_id:
+            raise invalid_value("The form field id (the contact list id) is required.", "id")
+        if form.get("fileType") != "contactlist":
+            raise invalid_value("The form field fileType must be contactlist.", "fileType")
+        if not isinstance(file, UploadFile):
+            raise invalid_value("The form field file (the CSV file) is required.", "file")
+        self._visible(list_id)
+        raw = await file.read()
+        await form.close()
+        id_name = form.get("contact-id-name")
+        self.start_import(list_id, raw, id_name if isinstance(id_name, str) and id_name else None)
+        return json_response({"id": list_id, "fileType": "contactlist"})
+
+    # ------------------------------------------------------------------ export
+    async def start_export(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        body = self._visible(list_id)
+        await _json_body(request)  # the SDK sends the literal body null
+        data = _export_csv(body, self.store.all_contacts(list_id))
+        download_id = uuid.uuid4().hex
+        export = Export(time.monotonic() + self.org.config.export_delay_s, download_id, now_iso())
+        with self.org.lock:
+            self.org.downloads[download_id] = data
+            old = self.org.exports.get(list_id)
+            if old is not None:
+                self.org.downloads.pop(old.download_id, None)
+            self.org.exports[list_id] = export
+        return json_response({"id": list_id, "selfUri": f"{list_uri(list_id)}/export"})
+
+    async def get_export(self, request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        self._visible(list_id)
+        with self.org.lock:
+            export = self.org.exports.get(list_id)
+        if export is None or time.monotonic() < export.ready_at:
+            raise not_found(f"No export of the contact list {list_id} is ready yet.")
+        base = str(request.base_url).rstrip("/")
+        return json_response(
+            {
+                "uri": f"{base}/api/v2/downloads/{export.download_id}",
+                "exportTimestamp": export.timestamp,
+            }
+        )
+
+    async def download(self, request: Request) -> Response:
+        with self.org.lock:
+            data = self.org.downloads.get(request.path_params["download_id"])
+        if data is None:
+            raise not_found("The download was not found or has expired.")
+        return Response(
+            data,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="contactlist-export.csv"'},
+        )
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    """The login service's error: OAuth fields plus the Genesys ones, for either parser."""
+    code = "bad.credentials" if error == "invalid_client" else "bad.request"
+    return json_response(
+        {
+            "error": error,
+            "description": description,
+            "error_description": description,
+            "code": code,
+            "status": status,
+            "message": description,
+        },
+        status,
+    )
+
+
+def _storage_error(status: int, code: str, message: str) -> Response:
+    return json_response({"code": code, "message": message, "status": status}, status)
+
+
+def _name_matches(name: str, wanted: str, filter_type: str) -> bool:
+    a, b = name.casefold(), wanted.casefold()
+    if filter_type == "contains":
+        return b in a
+    if filter_type == "equals":
+        return a == b
+    return a.startswith(b)
+
+
+def _body_int(body: JSON, name: str, default: int, low: int, high: int | None) -> int:
+    value = body.get(name, default)
+    if value is None:
+        value = default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid_value(f"{name} must be a whole number.", field=name)
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise invalid_value(f"{name} must be {bound}; it was {value}.", field=name)
+    return value
+
+
+def _sort_value(text: str, numeric: bool) -> Any:
+    if numeric:
+        try:
+            return (0, float(text))
+        except ValueError:
+            return (1, 0.0)
+    return text.casefold()
+
+
+def _criteria_matcher(criteria: Any, columns: list[str]) -> Callable[[dict[str, str]], bool]:
+    """A predicate for the basic search criteria ``{filterType, clauses: [{predicates}]}``."""
+    if not criteria:
+        return lambda data: True
+    if not isinstance(criteria, dict) or not isinstance(criteria.get("clauses", []), list):
+        raise invalid_value("criteria must be {filterType, clauses: [...]}.", field="criteria")
+    clause_tests: list[Callable[[dict[str, str]], bool]] = []
+    for clause in criteria.get("clauses", []):
+        if not isinstance(clause, dict):
+            raise invalid_value("criteria clauses must be objects.", field="criteria")
+        tests = [_predicate(p, columns) for p in clause.get("predicates") or []]
+        combine_clause = any if str(clause.get("filterType", "AND")).upper() == "OR" else all
+
+        def clause_test(
+            data: dict[str, str],
+            t: list[Callable[[dict[str, str]], bool]] = tests,
+            c: Callable[[Any], bool] = combine_clause,
+        ) -> bool:
+            return c(f(data) for f in t)
+
+        clause_tests.append(clause_test)
+    combine = any if str(criteria.get("filterType", "AND")).upper() == "OR" else all
+    return lambda data: combine(test(data) for test in clause_tests)
+
+
+def _predicate(pred: Any, columns: list[str]) -> Callable[[dict[str, str]], bool]:
+    if not isinstance(pred, dict) or pred.get("column") not in columns:
+        raise invalid_value("Each predicate must name a list column.", field="column")
+    column = pred["column"]
+    operator = str(pred.get("operator", "EQUALS")).upper()
+    numeric = str(pred.get("columnType", "alphabetic")).lower() == "numeric"
+    value = str(pred.get("value", ""))
+    inverted = bool(pred.get("inverted"))
+
+    def conv(text: str) -> Any:
+        return _sort_value(text, numeric)
+
+    tests: dict[str, Callable[[str], bool]] = {
+        "EQUALS": lambda x: conv(x) == conv(value),
+        "CONTAINS": lambda x: value.casefold() in x.casefold(),
+        "BEGINS_WITH": lambda x: x.casefold().startswith(value.casefold()),
+        "ENDS_WITH": lambda x: x.casefold().endswith(value.casefold()),
+        "IN": lambda x: x.casefold() in {v.strip().casefold() for v in value.split(",")},
+        "LESS_THAN": lambda x: conv(x) < conv(value),
+        "LESS_THAN_EQUALS": lambda x: conv(x) <= conv(value),
+        "GREATER_THAN": lambda x: conv(x) > conv(value),
+        "GREATER_THAN_EQUALS": lambda x: conv(x) >= conv(value),
+    }
+    test = tests.get(operator)
+    if test is None:
+        raise invalid_value(
+            f"The sandbox's basic search supports {', '.join(tests)}; not {operator}.",
+            field="operator",
+        )
+    return lambda data: test(data.get(column, "")) != inverted
+
+
+def _export_csv(body: JSON, contacts: list[JSON]) -> bytes:
+    """The export file: BOM, ``inin-outbound-id``, the list's columns, then system columns."""
+    columns: list[str] = body["columnNames"]
+    phones = [p["columnName"] for p in body.get("phoneColumns", [])]
+    system = ["ContactCallable"]
+    for phone in phones:
+        system += [
+            f"Callable-{phone}",
+            f"AutomaticTimeZone-{phone}",
+            f"CallRecordLastAttempt-{phone}",
+            f"CallRecordLastResult-{phone}",
+        ]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["inin-outbound-id", *columns, *system])
+    for contact in contacts:
+        flag = "1" if contact["callable"] else "0"
+        row = [contact["id"], *(contact["data"].get(c, "") for c in columns), flag]
+        for _ in phones:
+            row += [flag, "", "", ""]
+        writer.writerow(row)
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def _routes(api: Api) -> list[Route]:
+    def r(path: str, fn: Handler, *methods: str) -> Route:
+        return Route(path, _endpoint(fn), methods=list(methods))
+
+    contacts = ONE_LIST + "/contacts"
+    return [
+        r("/oauth/token", api.token, "POST"),
+        r("/oauth/authorize", api.authorize, "GET"),
+        r(LISTS, api.get_lists, "GET"),
+        r(LISTS, api.create_list, "POST"),
+        r(LISTS, api.delete_lists, "DELETE"),
+        r(LISTS + "/uploads", api.presign_upload, "POST"),
+        r(ONE_LIST, api.get_list, "GET"),
+        r(ONE_LIST, api.put_list, "PUT"),
+        r(ONE_LIST, api.delete_list, "DELETE"),
+        r(contacts, api.add_contacts, "POST"),
+        r(contacts, api.delete_contacts, "DELETE"),
+        r(contacts + "/bulk", api.read_contacts, "POST"),
+        r(contacts + "/search", api.search_contacts, "POST"),
+        r(contacts + "/bulk/remove", api.bulk_remove, "POST"),
+        r(contacts + "/bulk/update", api.bulk_update, "POST"),
+        r(contacts + "/bulk/jobs", api.bulk_jobs, "GET"),
+        r(contacts + "/bulk/jobs/{job_id}", api.bulk_job, "GET"),
+        r(contacts + "/{contact_id}", api.get_contact, "GET"),
+        r(contacts + "/{contact_id}", api.put_contact, "PUT"),
+        r(contacts + "/{contact_id}", api.delete_contact, "DELETE"),
+        r(ONE_LIST + "/clear", api.clear, "POST"),
+        r(ONE_LIST + "/importstatus", api.import_status, "GET"),
+        r(ONE_LIST + "/export", api.start_export, "POST"),
+        r(ONE_LIST + "/export", api.get_export, "GET"),
+        r("/api/v2/downloads/{download_id}", api.download, "GET"),
+        r("/uploads/v2/contactlist", api.legacy_upload, "POST"),
+        r("/uploads/presigned/{key}", api.presigned_put, "PUT"),
+    ]
+
+
+def create_app(org: Org) -> Gate:
+    """The sandbox's ASGI app for *org*: routes inside the :class:`Gate`."""
+    api = Api(org)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            code, message = "method.not.allowed", f"{request.method} is not allowed here."
+        else:
+            code = "not.found"
+            message = f"No resource at {request.method} {request.url.path}."
+        body = error_body(exc.status_code, code, message, _context_id(request))
+        return json_response(body, exc.status_code)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await org.cancel_tasks()
+
+    app = Starlette(
+        routes=_routes(api), exception_handlers={HTTPException: http_error}, lifespan=lifespan
+    )
+    app.state.api = api
+    return Gate(org, app)

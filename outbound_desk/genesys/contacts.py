@@ -1,0 +1,132 @@
+"""``/contactlists/{id}/contacts``: add (upsert by id), read, search, delete, clear."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from outbound_desk.genesys.models import Contact, Page
+
+if TYPE_CHECKING:
+    from outbound_desk.genesys._client import GenesysClient
+
+__all__ = ["MAX_CONTACTS_PER_CALL", "Contacts"]
+
+#: The platform's cap on contacts per add request.
+MAX_CONTACTS_PER_CALL = 1000
+#: Ids per ``DELETE ?contactIds=`` call, keeping the URL short.
+_DELETE_CHUNK = 100
+
+ContactInput = Contact | Mapping[str, Any]
+
+
+def _path(list_id: str, tail: str = "") -> str:
+    return f"/api/v2/outbound/contactlists/{list_id}/contacts{tail}"
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Contacts:
+    """The contacts of a list (``client.contacts``)."""
+
+    def __init__(self, client: GenesysClient) -> None:
+        self._client = client
+
+    def add(
+        self,
+        list_id: str,
+        contacts: Sequence[ContactInput],
+        *,
+        priority: bool = False,
+        clear_system_data: bool = False,
+        do_not_queue: bool = False,
+    ) -> list[Contact]:
+        """Add or update (by id) at most 1,000 contacts; returns what the platform stored.
+
+        When every contact carries an ``id`` the call is an upsert and is retried after a lost
+        answer; without ids a retry would duplicate contacts, so it is not.
+        """
+        if len(contacts) > MAX_CONTACTS_PER_CALL:
+            raise ValueError(
+                f"{len(contacts)} contacts in one call; the platform takes at most "
+                f"{MAX_CONTACTS_PER_CALL}: split them into batches"
+            )
+        if not contacts:
+            return []
+        body = [
+            c.to_api(list_id) if isinstance(c, Contact) else {**c, "contactListId": list_id}
+            for c in contacts
+        ]
+        with_ids = all(item.get("id") for item in body)
+        answer = self._client.request_json(
+            "POST",
+            _path(list_id),
+            params={
+                "priority": priority,
+                "clearSystemData": clear_system_data,
+                "doNotQueue": do_not_queue,
+            },
+            json=body,
+            idempotent=with_ids,
+        )
+        return [Contact.from_api(item) for item in answer or ()]
+
+    def get_many(self, list_id: str, ids: Sequence[str]) -> list[Contact]:
+        """Read contacts by id through ``contacts/bulk`` (a read; ids not found are absent)."""
+        found: list[Contact] = []
+        for chunk in _chunks(list(ids), MAX_CONTACTS_PER_CALL):
+            answer = self._client.request_json(
+                "POST", _path(list_id, "/bulk"), json=list(chunk), idempotent=True
+            )
+            found.extend(Contact.from_api(item) for item in answer or ())
+        return found
+
+    def get(self, list_id: str, contact_id: str) -> Contact:
+        return Contact.from_api(
+            self._client.request_json("GET", _path(list_id, f"/{contact_id}")) or {}
+        )
+
+    def delete(self, list_id: str, ids: Sequence[str]) -> None:
+        """Delete contacts by id (in calls of 100 ids)."""
+        for chunk in _chunks(list(ids), _DELETE_CHUNK):
+            self._client.request("DELETE", _path(list_id), params={"contactIds": list(chunk)})
+
+    def clear(self, list_id: str) -> None:
+        """Empty the list. The platform does it asynchronously: wait for ``size`` 0 after."""
+        # Clearing twice leaves the same empty list, so a lost answer may be retried.
+        self._client.request(
+            "POST", f"/api/v2/outbound/contactlists/{list_id}/clear", idempotent=True
+        )
+
+    def search(
+        self,
+        list_id: str,
+        *,
+        page_number: int = 1,
+        page_size: int = 100,
+        criteria: Any = None,
+        sorts: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Page[Contact]:
+        """One page of a contact search (``pageSize`` at most 100)."""
+        if not 1 <= page_size <= 100:
+            raise ValueError("page_size must be between 1 and 100")
+        body: dict[str, Any] = {"pageNumber": page_number, "pageSize": page_size}
+        if criteria is not None:
+            body["criteria"] = criteria
+        if sorts is not None:
+            body["contactSorts"] = list(sorts)
+        answer = (
+            self._client.request_json("POST", _path(list_id, "/search"), json=body, idempotent=True)
+            or {}
+        )
+        return Page(
+            entities=[Contact.from_api(e) for e in answer.get("entities") or ()],
+            page_number=int(answer.get("pageNumber") or page_number),
+            page_size=int(answer.get("pageSize") or page_size),
+            total=answer.get("total"),
+            page_count=answer.get("pageCount"),
+            next_uri=answer.get("nextUri"),
+        )

@@ -1,0 +1,209 @@
+"""A request-rate limiter shared by every thread that uses one token.
+
+Genesys Cloud allows a number of requests per window per token (300 per 60 s by default) and
+says where a token stands on every response: ``inin-ratelimit-allowed`` (the allowance),
+``inin-ratelimit-count`` (requests counted in the current window) and ``inin-ratelimit-reset``
+(seconds until the window resets). The limiter spends exactly that allowance:
+
+* Before any response has told it more, it keeps a sliding log of the last ``allowed``
+  requests and lets a new one go only when fewer than ``allowed`` were *answered* within the
+  last ``window_s``. Counting from the answer, not from the send, is what makes the window
+  math exact: the server counted every one of them no later than that.
+* Once the headers arrive it follows the server's window: ``count`` plus the requests sent
+  since (and still in flight before) the one answered is what the window has used, and the
+  window ends ``reset`` seconds after the answer. A new window starts when the count drops.
+* A 429 pauses every thread until ``Retry-After`` (no retry storm) and marks the window spent.
+
+Whether the platform keys its bucket on the token or on the OAuth client is not documented, so
+the client keeps one limiter across token renewals: that is safe either way.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from outbound_desk.genesys.errors import Cancelled
+
+__all__ = ["RateLimiter", "RateStats", "Ticket"]
+
+#: Longest single sleep while waiting, so fresh answers from other threads are seen soon.
+_MAX_NAP_S = 0.25
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One granted request; give it back to :meth:`RateLimiter.release` when answered."""
+
+    seq: int
+    granted_at: float
+
+
+@dataclass(frozen=True)
+class RateStats:
+    """Counters for progress displays."""
+
+    requests: int
+    retries: int
+    rate_limited: int
+    allowed: int
+    window_s: float
+    in_flight: int
+    paused_s: float
+
+
+class RateLimiter:
+    """Keeps the requests made with one token under the platform's allowance (thread-safe)."""
+
+    def __init__(
+        self,
+        allowed: int = 300,
+        window_s: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if allowed < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs allowed >= 1 and window_s > 0")
+        self._allowed = allowed
+        self._window = float(window_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall_clock
+        self._lock = threading.Lock()
+        self._granted = 0
+        self._in_flight: set[int] = set()
+        self._answered: deque[float] = deque()
+        self._paused_until = 0.0
+        # The server's window, once a response has described it.
+        self._synced = False
+        self._server_end = 0.0
+        self._server_used = 0
+        self._last_seq = 0
+        self._last_count = -1
+        self._rolled = False
+        self._seen_window = 0.0
+        self._requests = 0
+        self._retries = 0
+        self._rate_limited = 0
+
+    # ------------------------------------------------------------------ public
+    def acquire(self, cancelled: Callable[[], bool] | None = None) -> Ticket:
+        """Block until a request may be sent within the allowance, then claim it."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                delay = self._delay(now)
+                if delay <= 0:
+                    self._granted += 1
+                    self._requests += 1
+                    self._in_flight.add(self._granted)
+                    if self._synced:
+                        self._server_used += 1
+                    return Ticket(self._granted, now)
+            if cancelled is not None and cancelled():
+                raise Cancelled("cancelled while waiting for the rate limit")
+            self._sleep(min(delay, _MAX_NAP_S))
+
+    def release(self, ticket: Ticket, headers: Mapping[str, str] | None = None) -> None:
+        """*ticket*'s request was answered (or failed); learn from the answer's headers."""
+        with self._lock:
+            now = self._clock()
+            self._in_flight.discard(ticket.seq)
+            self._answered.append(now)
+            if headers is not None:
+                self._observe(ticket.seq, headers, now)
+
+    def note_rate_limited(self, retry_after: float | None) -> None:
+        """A 429 came back: pause everyone for *retry_after* (1 s when the server gave none)."""
+        with self._lock:
+            now = self._clock()
+            self._rate_limited += 1
+            until = now + (1.0 if retry_after is None else max(0.0, retry_after))
+            self._paused_until = max(self._paused_until, until)
+            if self._synced:
+                # Retry-After says when the server takes requests again: a new window then.
+                self._server_used = self._allowed
+                self._server_end = self._paused_until
+
+    def note_retry(self) -> None:
+        with self._lock:
+            self._retries += 1
+
+    @property
+    def allowed(self) -> int:
+        return self._allowed
+
+    def stats(self) -> RateStats:
+        with self._lock:
+            now = self._clock()
+            return RateStats(
+                requests=self._requests,
+                retries=self._retries,
+                rate_limited=self._rate_limited,
+                allowed=self._allowed,
+                window_s=self._seen_window or self._window,
+                in_flight=len(self._in_flight),
+                paused_s=max(0.0, self._paused_until - now),
+            )
+
+    # ------------------------------------------------------------------ internals
+    def _delay(self, now: float) -> float:
+        if now < self._paused_until:
+            return self._paused_until - now
+        if self._synced:
+            if now >= self._server_end:
+                # The server's window ended: requests still in flight may land in the next.
+                self._server_used = len(self._in_flight)
+                self._server_end = now + (self._seen_window or self._window)
+                self._rolled = True
+            if self._server_used < self._allowed:
+                return 0.0
+            return max(self._server_end - now, 1e-3)
+        horizon = now - self._window
+        while self._answered and self._answered[0] <= horizon:
+            self._answered.popleft()
+        if len(self._in_flight) + len(self._answered) < self._allowed:
+            return 0.0
+        if self._answered:
+            return max(self._answered[0] - horizon, 1e-3)
+        return 0.05  # every slot is in flight: wait for an answer
+
+    def _observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
+        allowed = _number(headers.get("inin-ratelimit-allowed"))
+        count = _number(headers.get("inin-ratelimit-count"))
+        reset = _number(headers.get("inin-ratelimit-reset"))
+        if allowed is not None and allowed >= 1:
+            self._allowed = int(allowed)
+        if count is None or reset is None or seq < self._last_seq:
+            return
+        if reset > 1e11:  # epoch milliseconds
+            reset = reset / 1000 - self._wall()
+        elif reset > 1e9:  # epoch seconds
+            reset = reset - self._wall()
+        reset = max(0.0, reset)
+        self._seen_window = max(self._seen_window, float(math.ceil(reset)) or 1.0)
+        new_window = not self._synced or self._rolled or count < self._last_count
+        end = now + reset
+        self._server_end = end if new_window else max(self._server_end, end)
+        earlier_in_flight = sum(1 for s in self._in_flight if s < seq)
+        self._server_used = int(count) + earlier_in_flight + (self._granted - seq)
+        self._synced = True
+        self._rolled = False
+        self._last_seq = seq
+        self._last_count = int(count)
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

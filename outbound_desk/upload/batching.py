@@ -1,0 +1,78 @@
+"""Sending batches of contacts: one worker call, splitting a refused batch to find the culprits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from outbound_desk.genesys import BadRequest, GenesysClient
+
+
+@dataclass
+class Batch:
+    """Contacts that go out in one ``POST .../contacts`` (at most 1,000)."""
+
+    batch_no: int
+    contact_ids: list[str]
+    hashes: list[str]
+    payloads: list[dict[str, str]]
+    #: Send contacts without ``id`` (the user allowed a file without an id column): the
+    #: platform makes the ids, so ``contact_ids`` are only the ledger's row keys.
+    anonymous: bool = False
+
+
+@dataclass
+class BatchResult:
+    """What the platform did with one batch: stored ids, and refused ids with the reason."""
+
+    batch: Batch
+    confirmed: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+
+
+def contact_bodies(list_id: str, batch: Batch, idx: Sequence[int]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in idx:
+        body: dict[str, Any] = {"contactListId": list_id, "data": batch.payloads[i]}
+        if not batch.anonymous:
+            body["id"] = batch.contact_ids[i]
+        out.append(body)
+    return out
+
+
+def send_batch(
+    client: GenesysClient,
+    list_id: str,
+    batch: Batch,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+) -> BatchResult:
+    """Upsert one batch (runs on a worker thread; touches no ledger).
+
+    Retries after 429/5xx/dropped connections are the client's job: upserts carry ids, so they
+    are safe to repeat. A 400 refuses the whole request, so the batch is split in halves until
+    the contacts the platform refuses are alone, each rejected with the platform's message and
+    the rest stored (about 2 x log2(batch) extra requests per bad contact).
+    """
+    result = BatchResult(batch)
+
+    def go(idx: list[int]) -> None:
+        try:
+            result.requests += 1
+            client.contacts.add(list_id, contact_bodies(list_id, batch, idx))
+        except BadRequest as exc:
+            if len(idx) == 1:
+                result.rejected.append(
+                    (batch.contact_ids[idx[0]], f"refused by the platform: {exc.message}")
+                )
+                return
+            half = len(idx) // 2
+            go(idx[:half])
+            go(idx[half:])
+            return
+        result.confirmed.extend(batch.contact_ids[i] for i in idx)
+
+    go(list(range(len(batch.contact_ids))))
+    return result

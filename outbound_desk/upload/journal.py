@@ -1,0 +1,170 @@
+"""The per-upload row journal: one line per input row, kept until the report is written.
+
+The ledger (``ledger.py``) knows contacts per list across uploads; the outcome report needs
+more: every input row of *this* upload (valid or not), and whether each contact existed in the
+list before this upload first touched it, which decides "created" against "updated" and must
+survive a crash between deciding and sending. That is this SQLite file, one per upload, next to
+the ledger (``<ledger dir>/journals/<upload_id>.sqlite``), so a resumed run finds it again.
+
+Row states: ``pending`` (planned, not sent), ``sent`` (about to be or being sent; ``existed``
+is set), then a final :class:`~outbound_desk.upload.model.Outcome` value.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from outbound_desk.upload.model import Outcome
+
+SENT = "sent"
+_CHUNK = 500  # ids per IN (...) query; well under SQLite's variable limit
+
+
+class Journal:
+    """One upload's rows, their contact ids, states and reasons (not thread-safe: one owner)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS rows (
+                record INTEGER PRIMARY KEY,
+                contact_id TEXT,
+                state TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                existed INTEGER
+            );
+            CREATE INDEX IF NOT EXISTS rows_contact ON rows (contact_id);
+            """
+        )
+
+    @staticmethod
+    def path_for(ledger_path: Path, upload_id: str) -> Path:
+        return ledger_path.parent / "journals" / f"{upload_id}.sqlite"
+
+    @classmethod
+    def for_upload(cls, ledger_path: Path, upload_id: str) -> Journal:
+        return cls(cls.path_for(ledger_path, upload_id))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------------ rows
+    def add_rows(self, rows: Iterable[tuple[int, str | None, str, str]]) -> None:
+        """Record planned rows ``(record, contact_id, state, reason)``.
+
+        Rows already journalled keep what they have: a resumed run re-plans the same file and
+        must not forget what the crashed run decided or sent.
+        """
+        with self._tx():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO rows (record, contact_id, state, reason) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def states(self, contact_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+        """``contact_id -> (state, existed)`` for the given ids that are journalled."""
+        out: dict[str, tuple[str, int | None]] = {}
+        for start in range(0, len(contact_ids), _CHUNK):
+            part = contact_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(part))
+            for cid, state, existed in self._db.execute(
+                f"SELECT contact_id, state, existed FROM rows WHERE contact_id IN ({marks})",  # noqa: S608
+                part,
+            ):
+                out[cid] = (state, existed)
+        return out
+
+    def mark_sent(self, existed: dict[str, bool]) -> None:
+        """Before a send: these ids are going out, and whether each was in the list before.
+
+        An id whose ``existed`` was decided by an earlier (crashed) run keeps that decision:
+        by now the earlier send may have created it.
+        """
+        with self._tx():
+            self._db.executemany(
+                "UPDATE rows SET state = ?, existed = COALESCE(existed, ?) WHERE contact_id = ?",
+                ((SENT, int(flag), cid) for cid, flag in existed.items()),
+            )
+
+    def set_outcome(self, items: Iterable[tuple[str, Outcome | str, str]]) -> None:
+        """Final outcome per contact id: ``(contact_id, outcome, reason)``."""
+        with self._tx():
+            self._db.executemany(
+                "UPDATE rows SET state = ?, reason = ? WHERE contact_id = ?",
+                ((str(o), reason, cid) for cid, o, reason in items),
+            )
+
+    def confirm(self, contact_ids: Iterable[str]) -> None:
+        """The platform stored these: created or updated according to ``existed``."""
+        with self._tx():
+            self._db.executemany(
+                "UPDATE rows SET reason = '', state = CASE WHEN existed THEN ? ELSE ? END "
+                "WHERE contact_id = ?",
+                ((str(Outcome.UPDATED), str(Outcome.CREATED), cid) for cid in contact_ids),
+            )
+
+    def ids_in_state(self, *states: str) -> list[str]:
+        marks = ",".join("?" * len(states))
+        return [
+            str(r[0])
+            for r in self._db.execute(
+                f"SELECT contact_id FROM rows WHERE state IN ({marks}) "  # noqa: S608
+                "AND contact_id IS NOT NULL ORDER BY record",
+                states,
+            )
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            str(state): int(n)
+            for state, n in self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state")
+        }
+
+    def iter_rows(self) -> Iterator[tuple[int, str | None, str, str]]:
+        """Every row in input order: ``(record, contact_id, state, reason)``."""
+        cur = self._db.execute("SELECT record, contact_id, state, reason FROM rows ORDER BY record")
+        while batch := cur.fetchmany(10_000):
+            yield from batch
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``) around a block."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,242 @@
+"""The plan of an upload: the file profiled and checksummed, bound to the target list's columns,
+and streamed as validated, normalised chunks with stable contact ids and payload hashes.
+
+Every contact's id is the value of the file's id column (the CRM key), never a row number or a
+generated id, so a retry or a rerun updates instead of duplicating. A file without an id column
+is refused unless the user allows it explicitly (``allow_no_id``); then the platform makes the
+ids, the ledger keys rows by their record number, and the report warns that a rerun duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from outbound_desk.contacts import (
+    ColumnMapping,
+    DuplicatePolicy,
+    ListSchema,
+    MappingError,
+    SchemaError,
+    ValidationOptions,
+    ValidationReport,
+    diff_columns,
+    iter_valid_chunks,
+    load_schema,
+    suggest_mapping,
+)
+from outbound_desk.files import FileError, FileProfile, scan, sniff
+from outbound_desk.upload.ledger import payload_hash
+from outbound_desk.upload.model import (
+    Outcome,
+    UploadCancelled,
+    UploadOptions,
+    UploadRejected,
+    UploadUsageError,
+)
+
+Progress = Callable[[int, int, str], None]
+_PHONE_WORDS = ("phone", "mobile", "cell", "tel", "fax")
+
+
+@dataclass
+class PlannedChunk:
+    """Valid rows of one chunk ready to send, and the rejected rows of the same chunk."""
+
+    frame: pd.DataFrame  # list columns in list order, normalised, every value a str
+    records: list[int]
+    contact_ids: list[str]
+    hashes: list[str]
+    rows: list[dict[str, str]]
+    rejected: list[tuple[int, str | None, str]]  # (record, contact id if readable, reason)
+
+    def payload(self, i: int) -> dict[str, str]:
+        return self.rows[i]
+
+    def journal_rows(self) -> list[tuple[int, str | None, str, str]]:
+        out: list[tuple[int, str | None, str, str]] = [
+            (rec, cid, str(Outcome.PENDING), "")
+            for rec, cid in zip(self.records, self.contact_ids, strict=True)
+        ]
+        out.extend((rec, cid, str(Outcome.REJECTED), why) for rec, cid, why in self.rejected)
+        return out
+
+
+class Plan:
+    """One file, profiled and checksummed; :meth:`bind` ties it to a list's columns."""
+
+    def __init__(
+        self, options: UploadOptions, profile: FileProfile, create_schema: ListSchema | None
+    ) -> None:
+        assert profile.sha256 is not None
+        assert profile.rows is not None
+        self.options = options
+        self.profile = profile
+        self.sha256: str = profile.sha256
+        self.rows: int = profile.rows
+        self.create_schema = create_schema
+        self.schema: ListSchema | None = None
+        self.mapping: ColumnMapping | None = None
+        self.id_column: str | None = None
+        self.anonymous = options.allow_no_id and not options.id_column
+        self._diff_text = ""
+        self.report: ValidationReport | None = None
+
+    # ------------------------------------------------------------------ decisions
+    def choose_transport(self, opts: UploadOptions) -> Literal["api", "file"]:
+        if opts.via == "auto":
+            return "file" if self.rows > opts.file_threshold else "api"
+        return opts.via
+
+    def looks_like_phone(self, column: str) -> bool:
+        folded = column.casefold()
+        return any(w in folded for w in _PHONE_WORDS)
+
+    def diff_text(self) -> str:
+        return self._diff_text
+
+    def bind(self, schema: ListSchema) -> list[str]:
+        """Map the file onto *schema*; return the file columns the list lacks (unresolved).
+
+        Raises :class:`UploadRejected` when the id column is missing or unknown, or a required
+        column has no source; :class:`UploadUsageError` for a mapping naming unknown columns.
+        """
+        opts, profile = self.options, self.profile
+        id_column = self._id_column(schema)
+        if id_column is not None and id_column not in schema.columns:
+            lacking_id = [c for c in profile.columns if c.casefold() == id_column.casefold()]
+            if not lacking_id:
+                raise UploadRejected(
+                    f"the id column {id_column!r} is neither in the file "
+                    f"({', '.join(profile.columns)}) "
+                    f"nor in list {schema.name!r}; choose the CRM key column with --id-column"
+                )
+        schema = schema.with_id_column(id_column if id_column in schema.columns else None)
+        diff = diff_columns(profile.columns, schema, has_header=profile.has_header)
+        d = diff.as_dict()
+        self._diff_text = ", ".join(
+            f"{k}: {', '.join(str(x) for x in v) or '-'}"
+            for k, v in d.items()
+            if k in ("matched", "missing", "extra") and isinstance(v, list | tuple)
+        )
+        try:
+            mapping = suggest_mapping(diff, schema, profile.columns).with_changes(
+                mapped={fc: lc for fc, lc in opts.mapping.items() if lc is not None},
+                excluded=[fc for fc, lc in opts.mapping.items() if lc is None],
+            )
+        except MappingError as exc:
+            raise UploadUsageError(f"column mapping: {exc}") from None
+        lacking = mapping.unresolved
+        if lacking:
+            return lacking
+        fed = mapping.sources
+        missing_required = [c for c in schema.required_columns if c not in fed]
+        if missing_required:
+            raise UploadRejected(
+                f"required column(s) {', '.join(missing_required)} of list {schema.name!r} have "
+                "no column in the file; map a file column onto them (--map FILE=LIST)"
+            )
+        if id_column is None:
+            self.anonymous = True
+        elif id_column not in fed:
+            raise UploadRejected(
+                f"the id column {id_column!r} gets no value from the file; "
+                "map a file column onto it"
+            )
+        self.schema, self.mapping, self.id_column = schema, mapping, id_column
+        return []
+
+    def _id_column(self, schema: ListSchema) -> str | None:
+        opts = self.options
+        wanted = opts.id_column
+        if wanted is None and self.create_schema is not None:
+            wanted = self.create_schema.id_column
+        if wanted is None:
+            wanted = schema.id_column
+        if wanted is None:
+            if opts.allow_no_id:
+                return None
+            raise UploadRejected(
+                "no contact id column: say which file column holds the CRM key with "
+                "--id-column COLUMN, so that a retry or a rerun updates instead of duplicating "
+                "(or --allow-no-id to let the platform make ids: a rerun then duplicates)"
+            )
+        # The id column may be named as in the file; the list column it feeds is the id.
+        by_fold = {c.casefold(): c for c in schema.columns}
+        if wanted.casefold() in by_fold:
+            return by_fold[wanted.casefold()]
+        target = opts.mapping.get(wanted)
+        return target if target else wanted
+
+    # ------------------------------------------------------------------ streaming
+    def chunks(self, *, cancelled: Callable[[], bool] | None = None) -> Iterator[PlannedChunk]:
+        """Validated, normalised chunks in file order (a second call reads the file again)."""
+        assert self.schema is not None, "bind() the plan first"
+        assert self.mapping is not None
+        opts, schema = self.options, self.schema
+        vopts = ValidationOptions(region=opts.region, duplicates=DuplicatePolicy(opts.duplicates))
+        reports: list[ValidationReport] = []
+        id_pos: int | None = None
+        if self.id_column is not None:
+            source = self.mapping.sources.get(self.id_column)
+            if source is not None:
+                id_pos = list(self.profile.columns).index(source)
+        for vc in iter_valid_chunks(
+            self.profile, schema, self.mapping, vopts, cancelled=cancelled, report=reports
+        ):
+            records = [int(r) for r in vc.records.tolist()]
+            frame = vc.frame
+            rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
+            if self.anonymous or vc.ids is None:
+                ids = [f"row:{r}" for r in records]
+            else:
+                ids = [str(x) for x in vc.ids.tolist()]
+            rejected = [
+                (
+                    r.record,
+                    (r.values[id_pos].strip() or None)
+                    if id_pos is not None and id_pos < len(r.values)
+                    else None,
+                    "; ".join(r.reasons),
+                )
+                for r in vc.rejected
+            ]
+            yield PlannedChunk(
+                frame=frame,
+                records=records,
+                contact_ids=ids,
+                hashes=[payload_hash(row) for row in rows],
+                rows=rows,
+                rejected=rejected,
+            )
+        report = reports[0] if reports else None
+        self.report = report
+        if report is not None and report.cancelled:
+            raise UploadCancelled("the upload was cancelled; rerun it to continue where it stopped")
+        if report is not None and report.blocked:
+            problems = "; ".join(i.message for i in report.issues[:5])
+            raise UploadRejected(f"the file does not fit list {schema.name!r}: {problems}")
+
+
+def open_plan(
+    options: UploadOptions,
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Plan:
+    """Profile and checksum the file (one streaming pass) and load the schema to create."""
+    try:
+        profile = scan(sniff(options.file), progress=progress, cancelled=cancelled)
+    except FileError as exc:
+        raise UploadRejected(f"{options.file}: {exc}") from None
+    create_schema = None
+    if options.create:
+        assert options.schema_path is not None
+        try:
+            create_schema = load_schema(options.schema_path)
+        except (SchemaError, OSError) as exc:
+            raise UploadUsageError(f"schema {options.schema_path}: {exc}") from None
+    return Plan(options, profile, create_schema)

@@ -1,0 +1,224 @@
+"""What the runner asks of the platform: find or create the list, its columns, busy, clear.
+
+Small functions over :class:`~outbound_desk.genesys.GenesysClient`, each saying in its errors
+what happened and what the user can do.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from outbound_desk.contacts import ListSchema
+from outbound_desk.genesys import (
+    ContactList,
+    ContactListSpec,
+    EmailColumn,
+    GenesysClient,
+    NotFound,
+    NotReady,
+    PhoneColumn,
+)
+from outbound_desk.upload.ledger import Ledger
+from outbound_desk.upload.model import Phase, UploadOptions, UploadPlatformError, UploadRejected
+from outbound_desk.upload.progress import ProgressTracker
+
+if TYPE_CHECKING:
+    from outbound_desk.upload.plan import Plan
+
+_LIST_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+#: How long a new list may stay unreadable (the platform's eventual consistency) before we say so.
+LIST_READY_TIMEOUT_S = 120.0
+CLEAR_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """The contact list an upload writes to."""
+
+    id: str
+    name: str
+    created: bool
+    contact_list: ContactList
+    schema: ListSchema
+
+
+def _schema_of(contact_list: ContactList) -> ListSchema:
+    return ListSchema.from_genesys(contact_list.to_api())
+
+
+def _spec(name: str, schema: ListSchema) -> ContactListSpec:
+    body = schema.to_genesys()
+    return ContactListSpec(
+        name=name,
+        column_names=list(body["columnNames"]),
+        phone_columns=[PhoneColumn.from_api(p) for p in body.get("phoneColumns") or ()],
+        email_columns=[EmailColumn.from_api(e) for e in body.get("emailColumns") or ()],
+    )
+
+
+def _created_by_us(ledger: Ledger, list_id: str) -> bool:
+    return any(rec.options.get("create") for rec in ledger.history(20, list_id=list_id))
+
+
+def resolve_list(
+    client: GenesysClient,
+    opts: UploadOptions,
+    plan: Plan,
+    *,
+    tracker: ProgressTracker,
+    ledger: Ledger,
+    cancelled: Callable[[], bool],
+) -> Target:
+    """Find the target list by id or name, or create it from the schema (``--create``)."""
+    if opts.create:
+        assert plan.create_schema is not None
+        schema = plan.create_schema
+        existing = client.contact_lists.find_by_name(opts.list, include_size=True)
+        if existing is not None:
+            # A rerun of an upload that created this list (or crashed right after creating it:
+            # then the list is still empty and has exactly the schema's columns) goes on with it.
+            empty_same = (existing.size or 0) == 0 and existing.has_columns(schema.columns)
+            if empty_same or _created_by_us(ledger, existing.id):
+                return Target(existing.id, existing.name, empty_same, existing, schema)
+            raise UploadRejected(
+                f"a contact list named {opts.list!r} already exists (id {existing.id}, "
+                f"{existing.size or 0} contacts) and this app did not create it; upload into it "
+                "without --create, or choose another name"
+            )
+        tracker.phase(Phase.CREATING_LIST, f"creating list {opts.list}")
+        made = client.contact_lists.create(_spec(opts.list, schema))
+        tracker.phase(Phase.WAITING_FOR_LIST, f"waiting until list {opts.list} is ready")
+        try:
+            ready = client.contact_lists.wait_until_ready(
+                made.id,
+                expected_columns=schema.columns,
+                timeout_s=LIST_READY_TIMEOUT_S,
+                cancelled=cancelled,
+            )
+        except NotReady:
+            raise UploadPlatformError(
+                f"list {opts.list} ({made.id}) was created but is still not readable after "
+                f"{LIST_READY_TIMEOUT_S:.0f} s; rerun the upload later: it will reuse this list"
+            ) from None
+        return Target(ready.id, ready.name, True, ready, schema)
+
+    found: ContactList | None = None
+    if _LIST_ID.match(opts.list):
+        try:
+            found = client.contact_lists.get(opts.list, include_size=True)
+        except NotFound:
+            found = None
+    if found is None:
+        found = client.contact_lists.find_by_name(opts.list, include_size=True)
+    if found is None:
+        raise UploadRejected(
+            f"no contact list named (or with id) {opts.list!r} in this org; check the name, or "
+            "create it with --create --schema SCHEMA.json"
+        )
+    return Target(found.id, found.name, False, found, _schema_of(found))
+
+
+def check_columns(
+    client: GenesysClient,
+    opts: UploadOptions,
+    plan: Plan,
+    target: Target,
+    *,
+    tracker: ProgressTracker,
+    cancelled: Callable[[], bool],
+) -> None:
+    """Bind the plan to the list's columns; columns the list lacks stop the upload, or, with
+    ``add_columns``, are added (a versioned update) and checked again. Nothing is dropped."""
+    lacking = plan.bind(target.schema)
+    if not lacking:
+        return
+    if not opts.add_columns:
+        raise UploadRejected(
+            f"list {target.name} has no column for file column(s) {', '.join(lacking)}; "
+            "map them (--map FILE=LIST), exclude them, or add them to the list with "
+            f"--add-columns. Schema diff: {plan.diff_text()}"
+        )
+    tracker.message(f"adding column(s) {', '.join(lacking)} to list {target.name}")
+    phones = [PhoneColumn(column_name=c, type="cell") for c in lacking if plan.looks_like_phone(c)]
+    client.contact_lists.add_columns(target.id, lacking, phone_columns=phones)
+    expected = [*target.contact_list.column_names, *lacking]
+    try:
+        ready = client.contact_lists.wait_until_ready(
+            target.id,
+            expected_columns=expected,
+            timeout_s=LIST_READY_TIMEOUT_S,
+            cancelled=cancelled,
+        )
+    except NotReady:
+        raise UploadPlatformError(
+            f"column(s) {', '.join(lacking)} were added to list {target.name} but it does not show "
+            "them yet; rerun the upload in a minute"
+        ) from None
+    still = plan.bind(_merge_schema(target.schema, _schema_of(ready)))
+    if still:
+        raise UploadRejected(
+            f"list {target.name} still lacks column(s) {', '.join(still)} after adding them; "
+            "check the list in Genesys Cloud"
+        )
+
+
+def _merge_schema(before: ListSchema, after: ListSchema) -> ListSchema:
+    """The refreshed list's columns, keeping the rules (required, formats) we knew before."""
+    known = {f.name.casefold(): f for f in before.fields}
+    fields = tuple(known.get(f.name.casefold(), f) for f in after.fields)
+    return ListSchema(name=after.name, fields=fields, id_column=before.id_column)
+
+
+def wait_not_busy(
+    client: GenesysClient,
+    list_id: str,
+    poll_s: float,
+    tracker: ProgressTracker,
+    sleep: Callable[[float], None],
+    *,
+    what: str = "",
+) -> None:
+    """While an import runs on the list, wait and look again every *poll_s*, and say so."""
+    while True:
+        status = client.imports.status(list_id)
+        if not status.in_progress:
+            return
+        pct = (
+            f" ({status.percent_complete:.0f}% done)" if status.percent_complete is not None else ""
+        )
+        tracker.phase(
+            Phase.WAITING_BUSY,
+            f"an import is running on this list{pct}; waiting for it to finish, next look in "
+            f"{poll_s:g} s{what}",
+        )
+        sleep(poll_s)
+
+
+def list_size(client: GenesysClient, list_id: str) -> int:
+    return client.contact_lists.get(list_id, include_size=True).size or 0
+
+
+def clear_list(client: GenesysClient, list_id: str, sleep: Callable[[float], None]) -> None:
+    """Empty the list and wait until it reports size 0 (the platform clears asynchronously)."""
+    client.contacts.clear(list_id)
+    deadline = time.monotonic() + CLEAR_TIMEOUT_S
+    pause = 0.2
+    while list_size(client, list_id) > 0:
+        if time.monotonic() > deadline:
+            raise UploadPlatformError(
+                f"list {list_id} was asked to clear but still holds contacts after "
+                f"{CLEAR_TIMEOUT_S:.0f} s; rerun the upload to check again"
+            )
+        sleep(pause)
+        pause = min(pause * 2, 5.0)
+
+
+def existing_ids(client: GenesysClient, list_id: str, ids: Sequence[str]) -> set[str]:
+    """Which of *ids* the list holds now (``contacts/bulk`` reads, 1,000 ids per call)."""
+    return {c.id for c in client.contacts.get_many(list_id, ids) if c.id}

@@ -1,0 +1,122 @@
+"""Counting what an upload did and telling the caller, throttled.
+
+The tracker is touched only by the thread that runs the upload (workers report back through
+futures), so it needs no lock; the snapshots it hands out are frozen and can cross threads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+
+from outbound_desk.upload.model import Phase, UploadProgress
+
+ProgressCallback = Callable[[UploadProgress], None]
+
+#: Emit at most this often, unless something worth showing at once happened (a new phase).
+MIN_INTERVAL_S = 0.1
+#: The rate shown is over this trailing window, so a pause or a 429 wait shows quickly.
+RATE_WINDOW_S = 10.0
+
+
+class ProgressTracker:
+    """Keeps the counters of one upload and emits :class:`UploadProgress` snapshots."""
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        counters: Callable[[], tuple[int, int, int]] | None = None,
+    ) -> None:
+        self._callback = callback
+        self._clock = clock
+        self._counters = counters
+        self._base_counters = counters() if counters else (0, 0, 0)
+        self._started = clock()
+        self._last_emit = float("-inf")
+        self._samples: deque[tuple[float, int]] = deque()
+        self.state = UploadProgress(phase=Phase.VALIDATING)
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._clock() - self._started
+
+    def phase(self, phase: Phase, message: str = "") -> None:
+        self.state = replace(self.state, phase=phase, message=message, paused=False)
+        self.emit(force=True)
+
+    def message(self, message: str, *, force: bool = True) -> None:
+        self.state = replace(self.state, message=message)
+        self.emit(force=force)
+
+    def add(
+        self,
+        *,
+        planned: int = 0,
+        sent: int = 0,
+        confirmed: int = 0,
+        rejected: int = 0,
+        unchanged: int = 0,
+    ) -> None:
+        s = self.state
+        self.state = replace(
+            s,
+            planned=s.planned + planned,
+            sent=s.sent + sent,
+            confirmed=s.confirmed + confirmed,
+            rejected=s.rejected + rejected,
+            unchanged=s.unchanged + unchanged,
+        )
+        if confirmed:
+            self._samples.append((self._clock(), self.state.confirmed))
+        self.emit()
+
+    def set_paused(self, paused: bool) -> None:
+        if paused != self.state.paused:
+            self.state = replace(
+                self.state, paused=paused, message="paused" if paused else "resumed"
+            )
+            self.emit(force=True)
+
+    def emit(self, *, force: bool = False) -> None:
+        now = self._clock()
+        if not force and now - self._last_emit < MIN_INTERVAL_S:
+            return
+        self._last_emit = now
+        self.state = self._refresh(now)
+        if self._callback is not None:
+            self._callback(self.state)
+
+    def _refresh(self, now: float) -> UploadProgress:
+        requests, retries, limited = self.state.requests, self.state.retries, 0
+        if self._counters is not None:
+            r, t, lim = self._counters()
+            b = self._base_counters
+            requests, retries, limited = r - b[0], t - b[1], lim - b[2]
+        else:
+            limited = self.state.rate_limited
+        # The oldest sample kept is the base: the newest one at least a window old, or the start.
+        while len(self._samples) >= 2 and now - self._samples[1][0] >= RATE_WINDOW_S:
+            self._samples.popleft()
+        rate = 0.0
+        if self._samples:
+            t0, c0 = self._samples[0]
+            if len(self._samples) == 1 or now - t0 < RATE_WINDOW_S:
+                t0, c0 = self._started, 0
+            if now > t0:
+                rate = (self.state.confirmed - c0) / (now - t0)
+        s = self.state
+        remaining = s.planned - s.confirmed - s.unchanged - s.rejected
+        eta = remaining / rate if rate > 0 and remaining >= 0 else None
+        return replace(
+            s,
+            requests=requests,
+            retries=retries,
+            rate_limited=limited,
+            rate_per_s=rate,
+            eta_s=eta,
+            elapsed_s=now - self._started,
+        )

@@ -1,0 +1,54 @@
+"""The outcome report: one CSV line per input row, so that every row is accounted for."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+from outbound_desk.upload.journal import SENT, Journal
+from outbound_desk.upload.model import Outcome
+
+REPORT_COLUMNS = ("row", "contact_id", "outcome", "reason")
+
+_NUMBER = re.compile(r"[+-][\d .()-]*")
+
+
+def _safe(cell: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula.
+
+    Phone-like ids (``+14155550100``) stay as they are: a sign followed by digits is a number to
+    a spreadsheet, not a formula, and rewriting ids would make the report lie.
+    """
+    if cell[:1] in ("=", "@", "\t", "\r") or (
+        cell[:1] in ("+", "-") and not _NUMBER.fullmatch(cell)
+    ):
+        return "'" + cell
+    return cell
+
+
+def write_report(journal: Journal, path: Path) -> Counter[str]:
+    """Write the report atomically and return how many rows got each outcome.
+
+    A row still marked as being sent when the upload stopped is reported ``pending``: it may or
+    may not have reached the list, and a rerun will settle it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    counts: Counter[str] = Counter()
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(REPORT_COLUMNS)
+        for record, contact_id, state, reason in journal.iter_rows():
+            outcome = state
+            if state == SENT:
+                outcome = str(Outcome.PENDING)
+                reason = reason or "sent but not confirmed before the upload stopped; rerun it"
+            elif state == str(Outcome.PENDING) and not reason:
+                reason = "not sent: the upload stopped first; rerun it to continue"
+            counts[outcome] += 1
+            w.writerow((record, _safe(contact_id or ""), outcome, _safe(reason)))
+    os.replace(tmp, path)
+    return counts

@@ -1,0 +1,539 @@
+"""The upload runner: one file into one contact list, exactly once, resumable.
+
+The order of things, and why:
+
+1. Plan the file (profile, checksum) and find the target list, creating it from a schema if
+   asked (then wait until the platform really serves it).
+2. Take the per-list lock, so no other upload of this app writes to the list meanwhile.
+3. Find this upload in the ledger (a rerun of the same file, list and options resumes it) or
+   begin a new one; open its row journal.
+4. Check the schema (columns the list lacks stop the upload, or are added with
+   ``add_columns``), wait while an import runs on the list, clear it for ``replace``.
+5. Stream the validated, normalised rows: skip what is confirmed with the same payload,
+   journal and ledger every batch *before* it goes out, send with a few workers that share the
+   client's rate limiter, record what the platform answered.
+6. Reconcile (read the sent ids back), write the outcome report, close the ledger record.
+
+A failure or a cancel leaves the ledger and the journal saying exactly what was sent, so
+rerunning continues where this run stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from outbound_desk.config.paths import data_dir
+from outbound_desk.genesys import GenesysClient, GenesysError
+from outbound_desk.upload import platform
+from outbound_desk.upload.batching import Batch, BatchResult, send_batch
+from outbound_desk.upload.journal import SENT, Journal
+from outbound_desk.upload.ledger import Ledger, UploadCounts, UploadRecord
+from outbound_desk.upload.lock import ListBusyError, ListLock, LockHolder, LockWaitCancelledError
+from outbound_desk.upload.model import (
+    ListBusy,
+    Outcome,
+    Phase,
+    UploadCancelled,
+    UploadError,
+    UploadOptions,
+    UploadPlatformError,
+    UploadProgress,
+    UploadRejected,
+    UploadResult,
+)
+from outbound_desk.upload.plan import Plan, PlannedChunk, open_plan
+from outbound_desk.upload.progress import ProgressTracker
+from outbound_desk.upload.reconcile import reconcile
+from outbound_desk.upload.report import write_report
+
+log = logging.getLogger(__name__)
+
+_DONE_STATES = (str(Outcome.CREATED), str(Outcome.UPDATED))
+_PAUSE_POLL_S = 0.1
+
+
+@dataclass
+class _State:
+    """What one run learns as it goes (not shared with other threads)."""
+
+    list_id: str = ""
+    list_name: str = ""
+    list_created: bool = False
+    upload: UploadRecord | None = None
+    resumed: bool = False
+    transport: Literal["api", "file"] = "api"
+    initial_size: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class UploadJob:
+    """One upload run; ``run()`` does everything and returns (or raises) once.
+
+    ``progress`` gets :class:`UploadProgress` snapshots (throttled), ``cancelled()`` is checked
+    between batches, ``paused()`` (optional) holds the upload between batches while true.
+    Nothing here starts threads except the short-lived batch workers of one run.
+    """
+
+    def __init__(
+        self,
+        client: GenesysClient,
+        options: UploadOptions,
+        ledger: Ledger,
+        *,
+        progress: Callable[[UploadProgress], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        paused: Callable[[], bool] | None = None,
+        lock_dir: Path | None = None,
+        profile: str | None = None,
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.ledger = ledger
+        self.cancelled: Callable[[], bool] = cancelled or (lambda: False)
+        self._paused = paused or (lambda: False)
+        self._lock_dir = lock_dir
+        self._profile = profile
+        self.tracker = ProgressTracker(progress, counters=self._counters)
+        self.state = _State()
+
+    # ------------------------------------------------------------------ plumbing
+    def _counters(self) -> tuple[int, int, int]:
+        s = self.client.rate_stats()
+        return s.requests, s.retries, s.rate_limited
+
+    def _check_cancel(self) -> None:
+        if self.cancelled():
+            raise UploadCancelled("the upload was cancelled; rerun it to continue where it stopped")
+
+    def _hold_while_paused(self) -> None:
+        while self._paused():
+            self.tracker.set_paused(True)
+            self._check_cancel()
+            time.sleep(_PAUSE_POLL_S)
+        self.tracker.set_paused(False)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep in small steps so that a cancel is seen within a tenth of a second."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._check_cancel()
+            time.sleep(min(left, _PAUSE_POLL_S))
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> UploadResult:
+        opts = self.options
+        started = time.monotonic()
+        self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")
+        plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
+        self.tracker.add(rejected=0)
+        target = platform.resolve_list(
+            self.client,
+            opts,
+            plan,
+            tracker=self.tracker,
+            ledger=self.ledger,
+            cancelled=self.cancelled,
+        )
+        st = self.state
+        st.list_id, st.list_name, st.list_created = target.id, target.name, target.created
+        lock = ListLock(
+            st.list_id,
+            lock_dir=self._lock_dir,
+            timeout=opts.lock_timeout_s,
+            poll=1.0,
+            on_wait=self._on_lock_wait,
+            cancelled=self.cancelled,
+            list_name=st.list_name,
+        )
+        try:
+            lock.acquire()
+        except LockWaitCancelledError as exc:
+            raise UploadCancelled(str(exc)) from None
+        except ListBusyError as exc:
+            raise ListBusy(str(exc)) from None
+        try:
+            return self._run_locked(plan, target, started)
+        finally:
+            lock.release()
+
+    def _on_lock_wait(self, holder: LockHolder | None) -> None:
+        who = f" ({holder.describe()})" if holder else ""
+        self.tracker.phase(
+            Phase.WAITING_LOCK,
+            f"waiting: another Outbound Desk upload{who} is writing to list {self.state.list_name}",
+        )
+
+    def _file_progress(self, done: int, total: int, phase: str) -> None:
+        self.tracker.message(f"{phase}: {done * 100 // max(total, 1)}%", force=False)
+
+    def _run_locked(self, plan: Plan, target: platform.Target, started: float) -> UploadResult:
+        opts, st = self.options, self.state
+        identity = {**opts.identity(), "list": st.list_id}
+        record = None
+        if opts.resume_id:
+            record = self.ledger.get_upload(opts.resume_id)
+            if record.status == "done":
+                raise UploadRejected(
+                    f"upload {record.id} already finished; run the upload again without --resume "
+                    "to send what changed"
+                )
+        else:
+            record = self.ledger.find_resumable(plan.sha256, st.list_id, identity)
+        want = plan.choose_transport(opts)
+        if record is not None:
+            st.resumed = True
+            self.ledger.set_status(record.id, "running")
+            self.tracker.message(
+                f"resuming upload {record.id} started {record.started_at:%Y-%m-%d %H:%M}"
+            )
+        else:
+            record = self.ledger.begin_upload(
+                file_path=opts.file.resolve(),
+                file_sha256=plan.sha256,
+                list_id=st.list_id,
+                list_name=st.list_name,
+                options=identity,
+                transport=want,
+                profile=self._profile,
+                rows=plan.rows,
+            )
+        st.upload = record
+        journal = Journal.for_upload(self.ledger.path, record.id)
+        try:
+            journal.set_meta("options", _json(opts.as_json()))
+            if st.list_created and journal.get_meta("list_created") is None:
+                journal.set_meta("list_created", st.list_id)
+            status: Literal["done", "cancelled", "failed"] = "done"
+            error: str | None = None
+            try:
+                self._prepare_list(plan, target, journal)
+                self._send(plan, journal, want)
+                if opts.reconcile and not plan.anonymous and st.transport == "api":
+                    self.tracker.phase(Phase.RECONCILING, "reading the sent contacts back")
+                    reconcile(
+                        self.client,
+                        st.list_id,
+                        plan,
+                        journal,
+                        self.ledger,
+                        tracker=self.tracker,
+                        cancelled=self.cancelled,
+                    )
+            except UploadCancelled as exc:
+                # A cancel is an answer, not a failure: the caller gets the counts so far.
+                return self._finish(record, journal, "cancelled", started, str(exc))
+            except (UploadError, GenesysError) as exc:
+                status, error = "failed", str(exc)
+                self._finish(record, journal, status, started, error)
+                if isinstance(exc, GenesysError):
+                    raise UploadPlatformError(
+                        f"{exc} The upload is kept: rerun the same command (or --resume "
+                        f"{record.id}) to continue.",
+                        upload_id=record.id,
+                    ) from None
+                exc.upload_id = record.id
+                raise
+            return self._finish(record, journal, status, started, error)
+        finally:
+            journal.close()
+
+    # ------------------------------------------------------------------ list preparation
+    def _prepare_list(self, plan: Plan, target: platform.Target, journal: Journal) -> None:
+        opts, st = self.options, self.state
+        platform.check_columns(
+            self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
+        )
+        platform.wait_not_busy(self.client, st.list_id, opts.busy_poll_s, self.tracker, self.sleep)
+        if opts.replace and journal.get_meta("cleared") is None:
+            self.tracker.phase(Phase.CLEARING, f"clearing list {st.list_name}")
+            platform.clear_list(self.client, st.list_id, self.sleep)
+            journal.set_meta("cleared", "1")
+            journal.set_meta("initial_size", "0")
+        size = journal.get_meta("initial_size")
+        if size is None:
+            size = str(platform.list_size(self.client, st.list_id))
+            journal.set_meta("initial_size", size)
+        st.initial_size = int(size)
+
+    # ------------------------------------------------------------------ sending
+    def _send(self, plan: Plan, journal: Journal, want: Literal["api", "file"]) -> None:
+        st = self.state
+        st.transport = want
+        if want == "file":
+            from outbound_desk.upload.fileimport import FileRefused, import_file
+
+            try:
+                import_file(self, plan, journal)
+                return
+            except FileRefused as exc:
+                if self.options.via == "file":
+                    raise UploadRejected(str(exc)) from None
+                st.warnings.append(f"CSV import refused ({exc}); sent as JSON batches instead")
+                st.transport = "api"
+        self._send_json(plan, journal)
+
+    def iter_to_send(
+        self, plan: Plan, journal: Journal
+    ) -> Iterator[tuple[PlannedChunk, list[int]]]:
+        """Each planned chunk with the positions of its rows that still have to be sent.
+
+        Journals every row, counts rejects and "unchanged" rows, and settles rows a crashed
+        run left half-done (confirmed in the ledger but not yet in the journal).
+        """
+        st, opts, tr = self.state, self.options, self.tracker
+        assert st.upload is not None
+        self.tracker.phase(Phase.UPLOADING if st.transport == "api" else Phase.IMPORTING, "")
+        for chunk in plan.chunks(cancelled=self.cancelled):
+            journal.add_rows(chunk.journal_rows())
+            tr.add(planned=len(chunk.contact_ids), rejected=len(chunk.rejected))
+            ids = chunk.contact_ids
+            if not ids:
+                continue
+            confirmed = self.ledger.confirmed_hashes(st.list_id, ids)
+            jstates = journal.states(ids)
+            send: list[int] = []
+            unchanged: list[tuple[str, Outcome, str]] = []
+            settle: list[str] = []
+            already = 0
+            for i, cid in enumerate(ids):
+                h = chunk.hashes[i]
+                jstate = jstates.get(cid, ("pending", None))[0]
+                same = confirmed.get(cid) == h
+                if (jstate in _DONE_STATES and same) or jstate == str(Outcome.REJECTED):
+                    already += 1
+                elif jstate == SENT and same:
+                    settle.append(cid)
+                elif jstate == str(Outcome.UNCHANGED) or (
+                    same and jstate == str(Outcome.PENDING) and not opts.replace
+                ):
+                    unchanged.append(
+                        (cid, Outcome.UNCHANGED, "same data already confirmed in this list")
+                    )
+                else:
+                    send.append(i)
+            if unchanged:
+                journal.set_outcome(unchanged)
+            if settle:
+                journal.confirm(settle)
+            tr.add(unchanged=len(unchanged), confirmed=already + len(settle))
+            if send:
+                self.ledger.mark_pending(
+                    st.list_id, st.upload.id, [(ids[i], chunk.hashes[i]) for i in send]
+                )
+            yield chunk, send
+
+    def existed(self, ids: list[str], *, always_look: bool = False) -> dict[str, bool]:
+        """Whether each id is in the list now, before this upload sends it (decides
+        created/updated). A list that was empty when this upload began needs no look."""
+        if (
+            not ids
+            or self.options.allow_no_id
+            or (self.state.initial_size == 0 and not always_look)
+        ):
+            return dict.fromkeys(ids, False)
+        found = platform.existing_ids(self.client, self.state.list_id, ids)
+        return {cid: cid in found for cid in ids}
+
+    def next_batch_no(self, journal: Journal) -> int:
+        n = int(journal.get_meta("next_batch") or "0")
+        journal.set_meta("next_batch", str(n + 1))
+        return n
+
+    def _send_json(self, plan: Plan, journal: Journal) -> None:
+        opts, st, tr = self.options, self.state, self.tracker
+        assert st.upload is not None
+        upload_id = st.upload.id
+        size = opts.batch_size
+        pool = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="upload-batch")
+        inflight: dict[Future[BatchResult], Batch] = {}
+        failure: BaseException | None = None
+
+        def collect(block: bool) -> None:
+            nonlocal failure
+            if not inflight:
+                return
+            done, _ = wait(
+                list(inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED
+            )
+            for fut in done:
+                batch = inflight.pop(fut)
+                try:
+                    res = fut.result()
+                except BaseException as exc:  # recorded; raised once the pool is drained
+                    self.ledger.mark_batch_failed(upload_id, batch.batch_no)
+                    failure = failure or exc
+                    continue
+                self._record(res, journal)
+
+        def submit(batch: Batch) -> None:
+            ex = self.existed(batch.contact_ids)
+            journal.mark_sent(ex)
+            self.ledger.plan_batch(upload_id, batch.batch_no, batch.contact_ids, uuid.uuid4().hex)
+            self.ledger.mark_sent(st.list_id, upload_id, batch.batch_no)
+            tr.add(sent=len(batch.contact_ids))
+            inflight[pool.submit(send_batch, self.client, st.list_id, batch)] = batch
+
+        try:
+            pending = Batch(-1, [], [], [], anonymous=plan.anonymous)
+            for chunk, send in self.iter_to_send(plan, journal):
+                for i in send:
+                    pending.contact_ids.append(chunk.contact_ids[i])
+                    pending.hashes.append(chunk.hashes[i])
+                    pending.payloads.append(chunk.payload(i))
+                    if len(pending.contact_ids) < size:
+                        continue
+                    collect(block=False)
+                    while len(inflight) >= opts.concurrency and failure is None:
+                        collect(block=True)
+                    if failure is not None:
+                        break
+                    self._check_cancel()
+                    self._hold_while_paused()
+                    submit(replace(pending, batch_no=self.next_batch_no(journal)))
+                    pending = Batch(-1, [], [], [], anonymous=plan.anonymous)
+                if failure is not None:
+                    break
+            if failure is None and pending.contact_ids:
+                self._check_cancel()
+                self._hold_while_paused()
+                submit(replace(pending, batch_no=self.next_batch_no(journal)))
+            while inflight:
+                collect(block=True)
+        finally:
+            # A cancel or an error: let the batches in flight finish and record them, so the
+            # ledger says exactly what the platform has.
+            while inflight:
+                collect(block=True)
+            pool.shutdown(wait=True)
+        if failure is not None:
+            raise failure
+
+    def _record(self, res: BatchResult, journal: Journal) -> None:
+        st = self.state
+        assert st.upload is not None
+        if res.confirmed:
+            self.ledger.mark_confirmed(
+                st.list_id, res.confirmed, upload_id=st.upload.id, batch_no=res.batch.batch_no
+            )
+            journal.confirm(res.confirmed)
+        if res.rejected:
+            self.ledger.mark_rejected(st.list_id, res.rejected)
+            journal.set_outcome((cid, Outcome.REJECTED, why) for cid, why in res.rejected)
+            if not res.confirmed:
+                self.ledger.mark_confirmed(
+                    st.list_id, [], upload_id=st.upload.id, batch_no=res.batch.batch_no
+                )
+        self.tracker.add(confirmed=len(res.confirmed), rejected=len(res.rejected))
+
+    # ------------------------------------------------------------------ the end
+    def _finish(
+        self,
+        record: UploadRecord,
+        journal: Journal,
+        status: Literal["done", "cancelled", "failed"],
+        started: float,
+        error: str | None,
+    ) -> UploadResult:
+        opts, st = self.options, self.state
+        self.tracker.phase(Phase.REPORTING, "writing the outcome report")
+        report_path = opts.report_path or data_dir() / "reports" / f"{record.id}.csv"
+        counts = write_report(journal, report_path)
+        rows = sum(counts.values())
+        if status == "done" and (counts[str(Outcome.PENDING)] or counts[str(Outcome.MISSING)]):
+            # Every row must be accounted for before an upload counts as done; a rerun settles
+            # what is still pending or missing.
+            status = "failed"
+            error = error or (
+                f"{counts[str(Outcome.PENDING)]} rows pending and {counts[str(Outcome.MISSING)]} "
+                "missing after the upload; rerun it to send them again"
+            )
+        self.ledger.finish_upload(
+            record.id,
+            status,
+            UploadCounts(
+                rows=rows,
+                created=counts[str(Outcome.CREATED)],
+                updated=counts[str(Outcome.UPDATED)],
+                unchanged=counts[str(Outcome.UNCHANGED)],
+                rejected=counts[str(Outcome.REJECTED)],
+            ),
+            report_path,
+        )
+        warnings = list(st.warnings)
+        if opts.allow_no_id:
+            warnings.append(
+                "the file has no contact id column: the platform made the ids, so running this "
+                "upload again will add every contact a second time"
+            )
+        phase = {"done": Phase.DONE, "cancelled": Phase.CANCELLED, "failed": Phase.FAILED}[status]
+        self.tracker.phase(phase, error or "")
+        return UploadResult(
+            upload_id=record.id,
+            list_id=st.list_id,
+            list_name=st.list_name,
+            status=status,
+            transport=st.transport,
+            rows=rows,
+            created=counts[str(Outcome.CREATED)],
+            updated=counts[str(Outcome.UPDATED)],
+            unchanged=counts[str(Outcome.UNCHANGED)],
+            rejected=counts[str(Outcome.REJECTED)],
+            missing=counts[str(Outcome.MISSING)],
+            pending=counts[str(Outcome.PENDING)],
+            duration_s=time.monotonic() - started,
+            report=report_path,
+            file_sha256=self._sha(record),
+            list_created=st.list_created or journal.get_meta("list_created") is not None,
+            resumed=st.resumed,
+            requests=self.tracker.state.requests,
+            retries=self.tracker.state.retries,
+            rate_limited=self.tracker.state.rate_limited,
+            warnings=tuple(warnings),
+            error=error,
+        )
+
+    @staticmethod
+    def _sha(record: UploadRecord) -> str:
+        return record.file_sha256
+
+
+def _json(obj: object) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def run_upload(
+    client: GenesysClient,
+    options: UploadOptions,
+    ledger: Ledger,
+    *,
+    progress: Callable[[UploadProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    paused: Callable[[], bool] | None = None,
+    lock_dir: Path | None = None,
+    profile: str | None = None,
+) -> UploadResult:
+    """Upload ``options.file`` into ``options.list``; see :class:`UploadJob`.
+
+    Returns the result when the upload finished (``status`` "done", or "failed" when rows are
+    left pending/missing); raises :class:`UploadError` subclasses when it could not go on
+    (rejected input 1, usage 2, platform/busy/cancelled 3), leaving it resumable.
+    """
+    return UploadJob(
+        client,
+        options,
+        ledger,
+        progress=progress,
+        cancelled=cancelled,
+        paused=paused,
+        lock_dir=lock_dir,
+        profile=profile,
+    ).run()
