@@ -1,0 +1,1 @@
+"""The list manager: browse, page, filter, inspect, create, change, clear, delete, export."""

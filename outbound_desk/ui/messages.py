@@ -1,0 +1,23 @@
+"""What to tell the user about an exception: one plain paragraph, never a traceback."""
+
+from __future__ import annotations
+
+from outbound_desk.config import NoKeyringError, redact
+from outbound_desk.genesys import GenesysError
+
+
+def describe(exc: BaseException) -> str:
+    """A message for a dialog or an in-place error label (secrets redacted)."""
+    if isinstance(exc, GenesysError | NoKeyringError):
+        text = str(exc)
+    elif isinstance(exc, ValueError):
+        text = str(exc)  # our own checks raise ValueError with a user-facing sentence
+    elif isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        text = f"{exc.strerror or exc}{where}. Check the path and its permissions."
+    else:
+        text = (
+            f"Unexpected error: {type(exc).__name__}: {exc}. The log file has the details "
+            "(Help > Show logs)."
+        )
+    return redact(text)

@@ -1,0 +1,157 @@
+"""Signing in to an org: from a saved profile and its secret to a ready ``GenesysClient``.
+
+Qt-free, so it runs on a worker thread and is tested without a window. The Qt side
+(:mod:`outbound_desk.ui.connection`) keeps the current :class:`Connection` and tells the views.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from outbound_desk.config import OrgProfile
+from outbound_desk.genesys import (
+    ClientCredentials,
+    GenesysClient,
+    PkceFlow,
+    Region,
+    TokenProvider,
+    region_for,
+    sandbox_region,
+)
+from outbound_desk.genesys.auth import Token, fetch_client_credentials_token
+
+SANDBOX_REGION = "sandbox"
+
+
+class StatusWatch:
+    """What the status bar shows about a connection, recorded as requests happen.
+
+    The allowance comes from the ``inin-ratelimit-*`` headers of every answer (an httpx response
+    hook); the token expiry from each token the sign-in hands out. Written by worker threads,
+    read by the GUI thread, so reading never blocks on the network.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.token_expires_at: float | None = None
+        self.allowed: int | None = None
+        self.count: int | None = None
+        self.reset_at: float | None = None
+        self.rate_limited = 0
+
+    def on_response(self, response: httpx.Response) -> None:
+        headers = response.headers
+        with self._lock:
+            if response.status_code == 429:
+                self.rate_limited += 1
+            allowed = _int(headers.get("inin-ratelimit-allowed"))
+            count = _int(headers.get("inin-ratelimit-count"))
+            reset = _int(headers.get("inin-ratelimit-reset"))
+            if allowed is not None and count is not None:
+                self.allowed, self.count = allowed, count
+                self.reset_at = time.monotonic() + reset if reset is not None else None
+
+    def record_token(self, token: Token) -> Token:
+        with self._lock:
+            self.token_expires_at = token.expires_at
+        return token
+
+    def remaining(self) -> tuple[int, int] | None:
+        """(requests left in this window, allowed per window), once an answer said so."""
+        with self._lock:
+            if self.allowed is None or self.count is None:
+                return None
+            if self.reset_at is not None and time.monotonic() >= self.reset_at:
+                return self.allowed, self.allowed
+            return max(0, self.allowed - self.count), self.allowed
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return None if value is None else int(float(value))
+    except ValueError:
+        return None
+
+
+@dataclass
+class Connection:
+    """A signed-in org: the profile, its client, and what the status bar shows."""
+
+    profile: OrgProfile
+    region: Region
+    client: GenesysClient
+    identity: str
+    watch: StatusWatch
+    http: httpx.Client = field(repr=False)
+
+    def close(self) -> None:
+        self.client.close()
+        self.http.close()
+
+
+def region_of(profile: OrgProfile) -> Region:
+    if profile.region == SANDBOX_REGION:
+        return sandbox_region(profile.sandbox_url or "")
+    return region_for(profile.region)
+
+
+def open_connection(
+    profile: OrgProfile,
+    secret: str | None,
+    *,
+    open_browser: Callable[[str], object] = webbrowser.open,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Connection:
+    """Sign in with *profile* and check the client can read contact lists.
+
+    Raises the client's typed errors (bad credentials, missing permission, network down) for
+    the caller to show; closes what it opened when it fails.
+    """
+    region = region_of(profile)
+    watch = StatusWatch()
+    http = httpx.Client(
+        timeout=httpx.Timeout(30.0, connect=5.0),
+        follow_redirects=False,
+        event_hooks={"response": [watch.on_response]},
+    )
+    try:
+        if profile.auth_method == "pkce":
+            flow = PkceFlow(
+                region,
+                profile.client_id,
+                http_client=http,
+                open_browser=open_browser,
+                cancelled=cancelled,
+            )
+            tokens = TokenProvider(lambda: watch.record_token(flow.token()))
+            identity = f"browser sign-in, client {profile.client_id}"
+        else:
+            if not secret:
+                raise ValueError(
+                    f"Profile {profile.name!r} has no client secret: enter it in Connection."
+                )
+            credentials = ClientCredentials(profile.client_id, secret)
+            tokens = TokenProvider(
+                lambda: watch.record_token(
+                    fetch_client_credentials_token(http, region, credentials)
+                )
+            )
+            identity = f"client {profile.client_id}"
+        client = GenesysClient(region, tokens, http_client=http)
+        try:
+            client.tokens.token()
+            # Reading one list proves the token works and carries the outbound permission.
+            client.contact_lists.list(page_size=1)
+        except BaseException:
+            client.close()
+            raise
+    except BaseException:
+        http.close()
+        raise
+    return Connection(profile, region, client, identity, watch, http)
