@@ -19,7 +19,15 @@ from outbound_desk import __version__
 from outbound_desk.cli._common import ExitCode, fail
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("inspect", "validate", "upload", "history", "login", "lists", "emulator")
+COMMANDS: tuple[str, ...] = (
+    "inspect",
+    "validate",
+    "upload",
+    "history",
+    "login",
+    "lists",
+    "emulator",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

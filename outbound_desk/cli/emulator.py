@@ -1,0 +1,113 @@
+"""``outbound-desk emulator``: serve the sandbox org until stopped (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from outbound_desk.cli._common import ExitCode, fail, print_json
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="serve a local sandbox org (a Genesys Cloud Outbound look-alike)",
+        description=(
+            "Serve the sandbox org on loopback until stopped (Ctrl+C or SIGTERM). It serves "
+            "/api/v2/..., /oauth/... and /uploads/v2/... on one base URL and prints that URL "
+            "and the client id and secret it accepts."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--rate-limit",
+        default="300",
+        metavar="N[/WINDOW_S]",
+        help="requests per token per window (default 300 per 60 s)",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="comma list of key=value: error_rate, drop_rate, latency_ms, token_ttl_s, "
+        "create_404_ms, import_stall_s",
+    )
+    parser.add_argument("--state", metavar="FILE", help="SQLite file that keeps the org's state")
+    parser.add_argument("--no-seed", action="store_true", help="do not create the sample lists")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (plain HTTP, well-known credentials: beware)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from pathlib import Path
+
+    from outbound_desk.emulator import (
+        Sandbox,
+        SandboxConfig,
+        SandboxError,
+        parse_faults,
+        parse_rate_limit,
+    )
+
+    if args.host not in _LOOPBACK and not args.allow_remote:
+        return fail(
+            f"--host {args.host} is not loopback; the sandbox is plain HTTP with well-known "
+            "credentials. Add --allow-remote if you really mean it.",
+            ExitCode.USAGE,
+        )
+    if not 0 <= args.port <= 65535:
+        return fail(f"--port {args.port} is not a port number (0..65535)", ExitCode.USAGE)
+    try:
+        rate_limit = parse_rate_limit(args.rate_limit)
+        faults = parse_faults(args.faults)
+    except ValueError as exc:
+        return fail(str(exc), ExitCode.USAGE)
+    config = SandboxConfig(
+        host=args.host,
+        port=args.port,
+        rate_limit=rate_limit,
+        faults=faults,
+        state_path=Path(args.state) if args.state else None,
+        seed=not args.no_seed,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            sandbox = Sandbox.start(config)
+        except (SandboxError, OSError) as exc:
+            return fail(f"the sandbox could not start: {exc}", ExitCode.PLATFORM)
+        with sandbox:
+            if args.json:
+                print_json(
+                    {
+                        "base_url": sandbox.base_url,
+                        "client_id": sandbox.client_id,
+                        "client_secret": sandbox.client_secret,
+                    }
+                )
+            else:
+                print(f"Sandbox org serving at {sandbox.base_url}", flush=True)
+                print(f"  client id:     {sandbox.client_id}", flush=True)
+                print(f"  client secret: {sandbox.client_secret}", flush=True)
+                print("Stop it with Ctrl+C.", flush=True)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return ExitCode.OK

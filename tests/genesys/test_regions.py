@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from outbound_desk.genesys import REGIONS, region_for, sandbox_region
+
+
+def test_every_environment_of_the_api_facts_is_a_region() -> None:
+    domains = {r.domain for r in REGIONS.values()}
+    assert domains == {
+        "mypurecloud.com", "use2.us-gov-pure.cloud", "usw2.pure.cloud", "cac1.pure.cloud",
+        "sae1.pure.cloud", "mxc1.pure.cloud", "mypurecloud.ie", "euw2.pure.cloud",
+        "mypurecloud.de", "euc2.pure.cloud", "mec1.pure.cloud", "aps1.pure.cloud",
+        "apse1.pure.cloud", "mypurecloud.com.au", "mypurecloud.jp", "apne2.pure.cloud",
+        "apne3.pure.cloud",
+    }  # fmt: skip
+
+
+def test_region_hosts() -> None:
+    region = region_for("eu-west-1")
+    assert region.api_base == "https://api.mypurecloud.ie"
+    assert region.login_base == "https://login.mypurecloud.ie"
+    assert region.apps_base == "https://apps.mypurecloud.ie"
+    assert region_for("mypurecloud.ie") is region
+    assert region_for(" EU-WEST-1 ") is region
+
+
+def test_unknown_region_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="us-east-1"):
+        region_for("mars-north-1")
+
+
+def test_login_and_platform_host_rules() -> None:
+    region = region_for("us-east-1")
+    assert region.is_login_url("https://login.mypurecloud.com/oauth/token")
+    assert not region.is_login_url("https://api.mypurecloud.com/oauth/token")
+    assert not region.is_login_url("http://login.mypurecloud.com/oauth/token")
+    assert not region.is_login_url("https://login.mypurecloud.ie/oauth/token")
+    assert region.is_platform_url("https://apps.mypurecloud.com/uploads/v2/contactlist")
+    assert not region.is_platform_url("https://evilmypurecloud.com/x")
+    assert not region.is_platform_url("https://s3.amazonaws.com/bucket/key")
+    assert not region.is_platform_url("http://api.mypurecloud.com/api/v2")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://localhost:1/", "http://[::1]:9000", "http://127.0.0.2"]
+)
+def test_sandbox_accepts_loopback(url: str) -> None:
+    region = sandbox_region(url)
+    assert region.sandbox
+    assert region.api_base == region.login_base == region.apps_base
+    assert not region.api_base.endswith("/")
+    assert region.is_login_url(region.login_base + "/oauth/token")
+    assert region.is_platform_url(region.api_base + "/api/v2/outbound/contactlists")
+    assert not region.is_platform_url("http://example.com/api")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com:8765", "http://10.0.0.5:80", "ftp://127.0.0.1/", "127.0.0.1"]
+)
+def test_sandbox_refuses_other_hosts(url: str) -> None:
+    with pytest.raises(ValueError, match="sandbox"):
+        sandbox_region(url)
