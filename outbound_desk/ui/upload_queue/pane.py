@@ -129,12 +129,14 @@ class UploadQueuePane(QWidget):
 
     # ------------------------------------------------------------------ queueing
     def enqueue(self, options: Any, *, list_name: str, list_id: str | None = None) -> QueuedUpload:
-        """Queue an upload (``upload.UploadOptions``); it starts when its list is free."""
+        """Queue an upload (``upload.UploadOptions``); it starts when its list is free.
+
+        Pass *list_id* whenever the list exists: jobs are serialised per list by id, else by
+        *list_name*.
+        """
         job = self.store.add(
             title=Path(options.file).name,
-            list_key=self.store.key_of(
-                list_id or (None if options.create else options.list), list_name
-            ),
+            list_key=self.store.key_of(list_id, list_name),
             list_name=list_name,
             transport=str(options.via),
             options=options,
@@ -166,7 +168,8 @@ class UploadQueuePane(QWidget):
             self._start(job)
 
     def _start(self, job: QueuedUpload) -> None:
-        from outbound_desk.upload import Ledger, run_upload
+        from outbound_desk.upload.ledger import Ledger
+        from outbound_desk.upload.runner import run_upload
 
         try:
             client = self._client()
@@ -267,7 +270,7 @@ class UploadQueuePane(QWidget):
     # ------------------------------------------------------------------ resume offer
     def check_unfinished(self) -> None:
         """Ask the ledger (off the GUI thread) for uploads a crash left unfinished."""
-        from outbound_desk.upload import Ledger
+        from outbound_desk.upload.ledger import Ledger
 
         path = self._ledger_path()
 
@@ -304,22 +307,14 @@ class UploadQueuePane(QWidget):
         self.resumable_found.emit(list(self._resumable))
 
     def resume_unfinished(self) -> list[QueuedUpload]:
-        from outbound_desk.upload import UploadOptions
-
+        """Queue every upload the resume offer listed; each continues where it stopped."""
         queued = []
         for record in self._resumable:
-            raw = dict(record.options)
-            known = set(UploadOptions.__dataclass_fields__)
-            kwargs = {k: v for k, v in raw.items() if k in known}
-            for key in ("file", "schema_path", "report_path"):
-                if kwargs.get(key):
-                    kwargs[key] = Path(kwargs[key])
-            kwargs["file"] = Path(kwargs.get("file") or record.file_path)
-            kwargs["resume_id"] = record.id
             try:
-                options = UploadOptions(**kwargs)
-            except Exception as exc:
+                options = self._resume_options(record)
+            except Exception as exc:  # an old or damaged record: say so, resume the others
                 log.warning("cannot resume upload %s: %s", record.id, exc)
+                self._prompter.error(self, "Resume", f"Upload {record.id} cannot be resumed: {exc}")
                 continue
             queued.append(
                 self.enqueue(
@@ -329,6 +324,24 @@ class UploadQueuePane(QWidget):
         self._resumable = []
         self.banner.hide()
         return queued
+
+    def _resume_options(self, record: Any) -> Any:
+        """The options the upload was started with (saved in its journal), to resume it."""
+        import dataclasses
+
+        from outbound_desk.upload.journal import Journal
+        from outbound_desk.upload.model import UploadOptions
+
+        journal_path = Journal.path_for(self._ledger_path(), record.id)
+        if not journal_path.exists():
+            raise ValueError(f"it left no journal at {journal_path}; start it again instead")
+        with Journal(journal_path) as journal:
+            saved = journal.get_meta("options")
+        if saved is None:
+            raise ValueError("its options were not saved; start it again instead")
+        options = UploadOptions.from_json(saved)
+        # Queued behind other jobs of this app, it may also wait for another process's lock.
+        return dataclasses.replace(options, resume_id=record.id, lock_timeout_s=None)
 
     @Slot()
     def _on_resume_button_clicked(self) -> None:

@@ -33,7 +33,7 @@ class QueuedUpload:
 
     job_id: int
     title: str  # the file's name
-    list_key: str  # list id, or "new:<name>" for a list this job creates
+    list_key: str  # see UploadQueueStore.key_of
     list_name: str
     transport: str
     options: Any  # outbound_desk.upload.UploadOptions
@@ -142,4 +142,6 @@ class UploadQueueStore:
 
     @staticmethod
     def key_of(list_id: str | None, list_name: str) -> str:
-        return list_id if list_id else f"new:{list_name}"
+        """The serialisation key: the list id when known, else its name (names are unique
+        in an org, compared without case as the platform does)."""
+        return f"id:{list_id}" if list_id else f"name:{list_name.casefold()}"
