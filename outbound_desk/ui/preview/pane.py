@@ -262,6 +262,10 @@ class PreviewPane(QWidget):
         return self._profile
 
     @property
+    def current_path(self) -> str | None:
+        return self._path
+
+    @property
     def rows_model(self) -> RowsTableModel | None:
         return self._rows_model
 

@@ -128,7 +128,14 @@ class UploadQueuePane(QWidget):
         self._timer.timeout.connect(self._on_timer_timeout)
 
     # ------------------------------------------------------------------ queueing
-    def enqueue(self, options: Any, *, list_name: str, list_id: str | None = None) -> QueuedUpload:
+    def enqueue(
+        self,
+        options: Any,
+        *,
+        list_name: str,
+        list_id: str | None = None,
+        prepare: Callable[[Any, Any], Any] | None = None,
+    ) -> QueuedUpload:
         """Queue an upload (``upload.UploadOptions``); it starts when its list is free.
 
         Pass *list_id* whenever the list exists: jobs are serialised per list by id, else by
@@ -140,6 +147,7 @@ class UploadQueuePane(QWidget):
             list_name=list_name,
             transport=str(options.via),
             options=options,
+            prepare=prepare,
         )
         card = JobCard(job)
         card.cancel_clicked.connect(self._on_card_cancel_clicked)
@@ -185,6 +193,8 @@ class UploadQueuePane(QWidget):
                 job.progress = snapshot  # read by the repaint timer on the GUI thread
                 progress(snapshot.done, max(snapshot.planned, 1), str(snapshot.phase))
 
+            if job.prepare is not None:
+                job.options = job.prepare(progress, lambda: cancelled() or job.cancelled())
             ledger = Ledger(ledger_path)
             try:
                 return run_upload(

@@ -37,6 +37,9 @@ class QueuedUpload:
     list_name: str
     transport: str
     options: Any  # outbound_desk.upload.UploadOptions
+    #: Work to do on the worker before the upload (e.g. write the file with the user's
+    #: detection overrides applied): ``prepare(progress, cancelled) -> UploadOptions``.
+    prepare: Callable[[Any, Any], Any] | None = None
     state: str = QUEUED
     progress: Any = None
     result: Any = None
@@ -70,10 +73,24 @@ class UploadQueueStore:
         self.jobs: list[QueuedUpload] = []
 
     def add(
-        self, *, title: str, list_key: str, list_name: str, transport: str, options: Any
+        self,
+        *,
+        title: str,
+        list_key: str,
+        list_name: str,
+        transport: str,
+        options: Any,
+        prepare: Callable[[Any, Any], Any] | None = None,
     ) -> QueuedUpload:
         job = QueuedUpload(
-            next(self._ids), title, list_key, list_name, transport, options, queued_at=self._clock()
+            next(self._ids),
+            title,
+            list_key,
+            list_name,
+            transport,
+            options,
+            prepare=prepare,
+            queued_at=self._clock(),
         )
         self.jobs.append(job)
         return job
