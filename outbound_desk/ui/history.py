@@ -46,7 +46,7 @@ _Index = QModelIndex | QPersistentModelIndex
 def _duration(record: Any) -> float | None:
     if record.ended_at is None:
         return None
-    return (record.ended_at - record.started_at).total_seconds()
+    return float((record.ended_at - record.started_at).total_seconds())
 
 
 def _fmt_duration(seconds: float | None) -> str:
@@ -165,7 +165,7 @@ class HistoryModel(QAbstractTableModel):
             self.TRANSPORT: str(r.transport),
             self.BY: r.profile or r.user or "",
         }
-        return values[col]
+        return str(values[col])
 
 
 class HistoryView(QWidget):

@@ -102,7 +102,7 @@ def test_issues_colour_cells_and_double_click_jumps_to_the_cell(qtbot, make_pane
     assert "invalid_phone" in codes or "phone_too_short" in codes
     bad = next(i for i in pane.issue_index.issues() if i.column == "phoneNumber")
     # The issues panel lists it; double-click selects the cell in the rows table.
-    proxy = pane.issues_proxy
+    proxy = pane.issues_model
     row = next(
         r
         for r in range(proxy.rowCount())

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Slot,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtGui import QColor
 
 from outbound_desk.ui.preview.issues import IssueIndex, severity_name
@@ -155,8 +148,11 @@ class RowsTableModel(QAbstractTableModel):
 class IssuesTableModel(QAbstractTableModel):
     """Every problem found in the file: record, column, severity, code and message.
 
-    Issues are appended as the scan and the validation find them (``append``); the model only
-    grows, then resets when a new file or a new validation starts (``clear``).
+    Issues arrive as the scan and the validation find them (``append``) and are kept sorted
+    (by record, file-level ones first, unless the user sorts by another column). Filtering by
+    kind (``set_code``) and sorting happen here in one pass over a Python list: a
+    ``QSortFilterProxyModel`` would call back into Python for every comparison, which stalls the
+    GUI with tens of thousands of issues.
     """
 
     HEADERS = ("Row", "Column", "Severity", "Code", "Message")
@@ -164,21 +160,29 @@ class IssuesTableModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._issues: list[Any] = []
+        self._all: list[Any] = []
+        self._shown: list[Any] = []
+        self._code: str | None = None
+        self._sort_column = self.ROW
+        self._sort_order = Qt.SortOrder.AscendingOrder
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._issues)
+        return 0 if parent.isValid() else len(self._shown)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def issue(self, row: int) -> Any:
-        return self._issues[row]
+        return self._shown[row]
+
+    @property
+    def code_filter(self) -> str | None:
+        return self._code
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        issue = self._issues[index.row()]
+        issue = self._shown[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.ROW:
@@ -190,10 +194,6 @@ class IssuesTableModel(QAbstractTableModel):
             if col == self.CODE:
                 return issue.code
             return issue.message
-        if role == Qt.ItemDataRole.UserRole:  # sort key: rows numerically, file-level first
-            if col == self.ROW:
-                return -1 if issue.row is None else int(issue.row)
-            return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.ToolTipRole and col == self.MESSAGE:
             return issue.message
         if role == SeverityRole:
@@ -217,36 +217,55 @@ class IssuesTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
+    def _key(self, issue: Any) -> Any:
+        c = self._sort_column
+        if c == self.ROW:
+            return (-1 if issue.row is None else int(issue.row), issue.column or "")
+        if c == self.COLUMN:
+            return issue.column or ""
+        if c == self.SEVERITY:
+            return severity_name(issue)
+        if c == self.CODE:
+            return issue.code
+        return issue.message
+
+    def _select(self) -> list[Any]:
+        code = self._code
+        shown = self._all if code is None else [i for i in self._all if i.code == code]
+        reverse = self._sort_order == Qt.SortOrder.DescendingOrder
+        return sorted(shown, key=self._key, reverse=reverse)
+
     def append(self, issues: list[Any]) -> None:
         if not issues:
             return
-        first = len(self._issues)
-        self.beginInsertRows(QModelIndex(), first, first + len(issues) - 1)
-        self._issues.extend(issues)
-        self.endInsertRows()
+        self._all.extend(issues)
+        self.beginResetModel()
+        self._shown = self._select()
+        self.endResetModel()
+
+    def set_code(self, code: str | None) -> None:
+        """Show only issues with this code (kind), or all with None."""
+        self.beginResetModel()
+        self._code = code
+        self._shown = self._select()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.HEADERS):
+            return
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        old_items = [(self._shown[i.row()], i.column()) for i in old]
+        self._sort_column, self._sort_order = column, order
+        self._shown = self._select()
+        position = {id(issue): r for r, issue in enumerate(self._shown)}
+        self.changePersistentIndexList(
+            old, [self.index(position[id(issue)], c) for issue, c in old_items]
+        )
+        self.layoutChanged.emit()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._issues = []
+        self._all = []
+        self._shown = []
         self.endResetModel()
-
-
-class IssueFilterModel(QSortFilterProxyModel):
-    """Issues of one code (kind), or all when the code is None; sorts rows numerically."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._code: str | None = None
-        self.setSortRole(Qt.ItemDataRole.UserRole)
-
-    def set_code(self, code: str | None) -> None:
-        self.beginFilterChange()
-        self._code = code
-        self.endFilterChange()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
-        if self._code is None:
-            return True
-        model = self.sourceModel()
-        idx = model.index(source_row, IssuesTableModel.CODE, source_parent)
-        return bool(model.data(idx) == self._code)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.ui.preview.issues import IssueIndex
-from outbound_desk.ui.preview.models import IssueFilterModel, IssuesTableModel, RowsTableModel
+from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
 from outbound_desk.ui.preview.profile_bar import ProfileBar
 from outbound_desk.ui.preview.rows import RowStore, load_rows
 from outbound_desk.ui.preview.schema_panel import SchemaPanel, TargetList
@@ -183,11 +183,10 @@ class PreviewPane(QWidget):
         self.schema_panel.options_changed.connect(self._on_schema_panel_options_changed)
 
         self.issues_model = IssuesTableModel(self)
-        self.issues_proxy = IssueFilterModel(self)
-        self.issues_proxy.setSourceModel(self.issues_model)
         self.issues_view = QTableView()
         self.issues_view.setObjectName("issues")
-        self.issues_view.setModel(self.issues_proxy)
+        self.issues_view.setModel(self.issues_model)
+        self.issues_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.issues_view.setSortingEnabled(True)
         self.issues_view.sortByColumn(IssuesTableModel.ROW, Qt.SortOrder.AscendingOrder)
         self.issues_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -733,12 +732,11 @@ class PreviewPane(QWidget):
 
     @Slot(object)
     def _on_issue_kind_activated(self) -> None:
-        self.issues_proxy.set_code(self.issue_kind.currentData())
+        self.issues_model.set_code(self.issue_kind.currentData())
 
     @Slot(QModelIndex)
     def _on_issues_view_double_clicked(self, index: QModelIndex) -> None:
-        source = self.issues_proxy.mapToSource(index)
-        self.jump_to_issue(self.issues_model.issue(source.row()))
+        self.jump_to_issue(self.issues_model.issue(index.row()))
 
     def jump_to_issue(self, issue: Any) -> bool:
         """Select the cell *issue* points at in the rows table; False when it has no cell."""

@@ -87,7 +87,7 @@ def options_for_request(
             cancelled=cancelled,
         )
         if report.cancelled:
-            from outbound_desk.upload.runner import UploadCancelled
+            from outbound_desk.upload.model import UploadCancelled
 
             raise UploadCancelled("cancelled while preparing the file")
         # The prepared copy has the list's header and only valid rows: no mapping needed.
