@@ -216,3 +216,23 @@ def test_validation_can_be_cancelled_and_the_pane_stays_usable(qtbot, make_pane,
     qtbot.waitUntil(lambda: pane.rows_model.rowCount() > 0)
     pane.rows_model.fetchMore()
     assert pane.rows_model.rowCount() >= 2 * pane.rows_model.FETCH_ROWS
+
+
+def test_a_dropped_file_opens_and_recent_files_remember_it(qtbot, make_pane, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    pane = make_pane()
+    path = messy.corpus(tmp_path)["utf16_tab"]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.dropEvent(event)
+    assert pane.profile.encoding == "utf-16-le"
+    assert pane.profile.delimiter == "\t"
+    pane._on_recent_menu_about_to_show()
+    assert [a.data() for a in pane.recent_menu.actions()] == [str(path)]

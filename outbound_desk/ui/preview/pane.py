@@ -126,6 +126,8 @@ class PreviewPane(QWidget):
         self._scan_job: JobHandle | None = None
         self._validate_job: JobHandle | None = None
         self._generation = 0
+        self._header_schema: Any = None  # "new list" schema guessed from the file's header
+        self._header_region = ""
 
         self._build()
         self._validate_timer = QTimer(self)
@@ -176,6 +178,7 @@ class PreviewPane(QWidget):
         vh.setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setDefaultSectionSize(130)
+        self.table.horizontalHeader().setStretchLastSection(True)
 
         self.schema_panel = SchemaPanel()
         self.schema_panel.target_changed.connect(self._on_schema_panel_target_changed)
@@ -327,10 +330,15 @@ class PreviewPane(QWidget):
         path = self._path
         assert path is not None
         overrides = Overrides(**self._overrides)
+        region = self.schema_panel.region_code()
         self.error_label.hide()
-        self._sniff_task = self._tasks.run(
-            lambda: sniff(path, overrides), self._on_sniffed, self._on_sniff_failed
-        )
+
+        def work() -> tuple[Any, Any, str]:
+            profile = sniff(path, overrides)
+            # Guessing phone columns loads phone metadata: done here, not on the GUI thread.
+            return profile, _header_schema(profile, region), region
+
+        self._sniff_task = self._tasks.run(work, self._on_sniffed, self._on_sniff_failed)
 
     def _on_sniff_failed(self, exc: BaseException) -> None:
         self._sniff_task = 0
@@ -338,7 +346,8 @@ class PreviewPane(QWidget):
         if self._profile is None:
             self.profile_bar.clear()
 
-    def _on_sniffed(self, profile: Any) -> None:
+    def _on_sniffed(self, result: tuple[Any, Any, str]) -> None:
+        profile, self._header_schema, self._header_region = result
         self._sniff_task = 0
         self._profile = profile
         self._report = None
@@ -455,18 +464,11 @@ class PreviewPane(QWidget):
             return
         target = self.schema_panel.current_target()
         if target is None:
-            from outbound_desk.contacts import ListSchema
-
-            samples = {
-                c: [r[i] for r in profile.preview if i < len(r)]
-                for i, c in enumerate(profile.columns)
-            }
-            schema = ListSchema.from_header(
-                profile.columns,
-                name=Path(profile.path).stem,
-                samples=samples,
-                region=self.schema_panel.region_code(),
-            )
+            region = self.schema_panel.region_code()
+            schema = self._header_schema
+            if schema is None or self._header_region != region:
+                schema = _header_schema(profile, region)
+                self._header_schema, self._header_region = schema, region
             remembered = None
         else:
             schema = target.schema
@@ -806,6 +808,18 @@ class PreviewPane(QWidget):
 
     def _on_targets_failed(self, exc: BaseException) -> None:
         self._show_error(f"Could not list the contact lists: {_message(exc)}")
+
+
+def _header_schema(profile: Any, region: str) -> Any:
+    """The schema of a new list made from the file's header (phone columns guessed)."""
+    from outbound_desk.contacts import ListSchema
+
+    samples = {
+        c: [r[i] for r in profile.preview if i < len(r)] for i, c in enumerate(profile.columns)
+    }
+    return ListSchema.from_header(
+        profile.columns, name=Path(profile.path).stem, samples=samples, region=region
+    )
 
 
 def _message(exc: BaseException) -> str:

@@ -74,12 +74,12 @@ class ProfileBar(QGroupBox):
         self.encoding_note.setWordWrap(True)
         left = QFormLayout()
         left.addRow("&Encoding", self.encoding)
-        left.addRow("", self.encoding_note)
         left.addRow("&Delimiter", self.delimiter)
         left.addRow("&Quote", self.quotechar)
         mid = QFormLayout()
         mid.addRow("&Header row", self.header)
         mid.addRow("&Line endings", self.line_ending)
+        mid.addRow("Detection", self.encoding_note)
         right = QFormLayout()
         right.addRow("Rows", self.rows_label)
         right.addRow("Size", self.size_label)
@@ -156,7 +156,7 @@ class ProfileBar(QGroupBox):
             note.append(f"confidence {float(conf):.0%}")
         if runner:
             note.append(f"runner-up {runner}")
-        self.encoding_note.setText(", ".join(note))
+        self.encoding_note.setText("encoding " + ", ".join(note) if note else "")
         self.size_label.setText(_human_size(getattr(profile, "size_bytes", None)))
         self.show_counts(profile)
         self._quiet = False
