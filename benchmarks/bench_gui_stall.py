@@ -18,10 +18,10 @@ import argparse
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -119,7 +119,7 @@ class StallWatch:
                 # that a worker holds in one long C call.
                 stack = "\n".join(
                     f"[{'GUI' if tid == self.gui else tid}] {self.beat.phase}\n"
-                    + "".join(traceback.format_stack(f)[-(12 if tid == self.gui else 4):])
+                    + "".join(traceback.format_stack(f)[-(12 if tid == self.gui else 4) :])
                     for tid, f in frames.items()
                     if tid != threading.get_ident()
                 )
@@ -127,7 +127,9 @@ class StallWatch:
                 # Measured when the heartbeat ticks again.
                 while self.beat.last == started and not self.stop.is_set():
                     time.sleep(0.002)
-                self.seen[stack] = max(self.seen.get(stack, 0), int((self.beat.last - started) * 1000))
+                self.seen[stack] = max(
+                    self.seen.get(stack, 0), int((self.beat.last - started) * 1000)
+                )
 
     def report(self) -> None:
         self.stop.set()
@@ -140,8 +142,17 @@ def sandbox_process() -> Iterator[SimpleNamespace]:
     """``outbound-desk emulator`` on a free port, stopped on exit."""
     repo = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "outbound_desk", "emulator", "--port", "0", "--json",
-         "--rate-limit", "100000/60"],
+        [
+            sys.executable,
+            "-m",
+            "outbound_desk",
+            "emulator",
+            "--port",
+            "0",
+            "--json",
+            "--rate-limit",
+            "100000/60",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(repo)},
@@ -179,8 +190,10 @@ def main() -> int:
     t0 = time.perf_counter()
     if not path.exists():
         make_file(path, args.rows)
-    print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.rows:,} rows) "
-          f"made in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.rows:,} rows) "
+        f"made in {time.perf_counter() - t0:.1f} s"
+    )
 
     from PySide6.QtWidgets import QApplication
 
@@ -200,8 +213,12 @@ def main() -> int:
         window = MainWindow(context, load_pane_factories(PANES))
         window.resize(1400, 900)
         window.show()
-        profile = OrgProfile(name="bench", region="sandbox", client_id=sandbox.client_id,
-                             sandbox_url=sandbox.base_url)
+        profile = OrgProfile(
+            name="bench",
+            region="sandbox",
+            client_id=sandbox.client_id,
+            sandbox_url=sandbox.base_url,
+        )
         context.session.sign_in(profile, sandbox.client_secret)
         wait_until(app, lambda: context.session.connection is not None, 30)
         pane = next(p for p in window.panes if isinstance(p, UploadPane))
@@ -219,8 +236,9 @@ def main() -> int:
         context.files.open(str(path))
         wait_until(app, lambda: preview.profile is not None, 30)
         results["profile_shown_s"] = time.perf_counter() - t
-        wait_until(app, lambda: preview.rows_model is not None
-                   and preview.rows_model.rowCount() > 0, 30)
+        wait_until(
+            app, lambda: preview.rows_model is not None and preview.rows_model.rowCount() > 0, 30
+        )
         results["first_rows_s"] = time.perf_counter() - t
         wait_until(app, lambda: preview.profile.rows is not None, 300)
         results["row_count_s"] = time.perf_counter() - t
@@ -233,8 +251,10 @@ def main() -> int:
         wait_until(app, lambda: bool(reports), 900)
         results["validated_s"] = time.perf_counter() - t
         report = reports[-1]
-        print(f"validated: {report.rows:,} rows, {report.valid:,} valid, {report.invalid:,} "
-              f"invalid, {report.duplicates:,} duplicates")
+        print(
+            f"validated: {report.rows:,} rows, {report.valid:,} valid, {report.invalid:,} "
+            f"invalid, {report.duplicates:,} duplicates"
+        )
 
         # 2. Scroll the lazy table to the bottom of what is loaded, page by page.
         beat.set_phase("scroll")
@@ -257,9 +277,11 @@ def main() -> int:
         results["upload_s"] = time.perf_counter() - t
         job = pane.queue.store.jobs[-1]
         r = job.result
-        print(f"upload: {ended[0]} via {getattr(r, 'transport', '?')}: "
-              f"created {getattr(r, 'created', 0):,}, rejected {getattr(r, 'rejected', 0):,}, "
-              f"missing {getattr(r, 'missing', 0):,} {job.error or ''}")
+        print(
+            f"upload: {ended[0]} via {getattr(r, 'transport', '?')}: "
+            f"created {getattr(r, 'created', 0):,}, rejected {getattr(r, 'rejected', 0):,}, "
+            f"missing {getattr(r, 'missing', 0):,} {job.error or ''}"
+        )
         beat.timer.stop()
         if watch is not None:
             watch.report()

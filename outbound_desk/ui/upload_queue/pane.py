@@ -46,7 +46,8 @@ class UploadQueuePane(QWidget):
     floods the GUI thread.
 
     *client* returns the signed-in ``GenesysClient`` (called on the GUI thread when a job
-    starts); *ledger_path* is the upload ledger. Signals: ``job_started(int)``,
+    starts); *ledger_path* is the upload ledger. With *isolate* (the default) each upload runs
+    in a child process (:mod:`.process`), so the engine's CPU work cannot stall the GUI. Signals: ``job_started(int)``,
     ``job_ended(int, str)`` (job id, "done" | "failed" | "cancelled"),
     ``notification_posted(str, str)`` (title, text) when the window was not focused,
     ``resumable_found(object)`` (the unfinished ``UploadRecord`` list).
@@ -68,10 +69,12 @@ class UploadQueuePane(QWidget):
         tasks: TaskRunner | None = None,
         prompter: Prompter | None = None,
         max_running: int = 2,
+        isolate: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("UploadQueuePane")
+        self._isolate = isolate
         self._client = client
         self._ledger_path = ledger_path
         self._own_runners = jobs is None
@@ -134,7 +137,7 @@ class UploadQueuePane(QWidget):
         *,
         list_name: str,
         list_id: str | None = None,
-        prepare: Callable[[Any, Any], Any] | None = None,
+        prepare: Any = None,
     ) -> QueuedUpload:
         """Queue an upload (``upload.UploadOptions``); it starts when its list is free.
 
@@ -176,6 +179,7 @@ class UploadQueuePane(QWidget):
             self._start(job)
 
     def _start(self, job: QueuedUpload) -> None:
+        from outbound_desk.ui.upload_queue.process import run_upload_in_child
         from outbound_desk.upload.ledger import Ledger
         from outbound_desk.upload.runner import run_upload
 
@@ -188,13 +192,28 @@ class UploadQueuePane(QWidget):
         ledger_path = self._ledger_path()
         self.store.mark_started(job)
 
+        isolate = self._isolate
+
         def work(progress: Any, cancelled: Any) -> Any:
             def on_progress(snapshot: Any) -> None:
                 job.progress = snapshot  # read by the repaint timer on the GUI thread
-                progress(snapshot.done, max(snapshot.planned, 1), str(snapshot.phase))
 
+            def stop() -> bool:
+                return bool(cancelled() or job.cancelled())
+
+            if isolate:
+                return run_upload_in_child(
+                    client,
+                    job.options,
+                    ledger_path,
+                    progress=on_progress,
+                    cancelled=stop,
+                    paused=job.paused,
+                    prepare=job.prepare,
+                    on_options=lambda options: setattr(job, "options", options),
+                )
             if job.prepare is not None:
-                job.options = job.prepare(progress, lambda: cancelled() or job.cancelled())
+                job.options = job.prepare(job.options, progress, stop)
             ledger = Ledger(ledger_path)
             try:
                 return run_upload(
@@ -202,7 +221,7 @@ class UploadQueuePane(QWidget):
                     job.options,
                     ledger,
                     progress=on_progress,
-                    cancelled=lambda: cancelled() or job.cancelled(),
+                    cancelled=stop,
                     paused=job.paused,
                 )
             finally:
@@ -237,7 +256,8 @@ class UploadQueuePane(QWidget):
         job = self.store.get(job_id)
         if job is None:
             return
-        cancelled = type(exc).__name__ == "UploadCancelled" or job.cancelled()
+        kind = getattr(exc, "kind", type(exc).__name__)
+        cancelled = kind == "UploadCancelled" or job.cancelled()
         self.store.mark_ended(
             job, CANCELLED if cancelled else FAILED, error=str(exc) or type(exc).__name__
         )

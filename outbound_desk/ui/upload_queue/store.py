@@ -37,9 +37,10 @@ class QueuedUpload:
     list_name: str
     transport: str
     options: Any  # outbound_desk.upload.UploadOptions
-    #: Work to do on the worker before the upload (e.g. write the file with the user's
-    #: detection overrides applied): ``prepare(progress, cancelled) -> UploadOptions``.
-    prepare: Callable[[Any, Any], Any] | None = None
+    #: Work to do before the upload, picklable (it may run in a child process), e.g. write
+    #: the file with the user's detection overrides applied:
+    #: ``prepare(options, progress, cancelled) -> UploadOptions``.
+    prepare: Any = None
     state: str = QUEUED
     progress: Any = None
     result: Any = None
@@ -80,7 +81,7 @@ class UploadQueueStore:
         list_name: str,
         transport: str,
         options: Any,
-        prepare: Callable[[Any, Any], Any] | None = None,
+        prepare: Any = None,
     ) -> QueuedUpload:
         job = QueuedUpload(
             next(self._ids),

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.preview import PreviewPane, TargetList, UploadRequest
 from outbound_desk.ui.upload_queue.pane import UploadQueuePane
+from outbound_desk.ui.upload_queue.process import PrepareCopy
 
 if TYPE_CHECKING:
     from outbound_desk.config import Preferences, UiState
@@ -32,7 +33,7 @@ def options_for_request(
     request: UploadRequest, prefs: Preferences, work_dir: Path
 ) -> tuple[Any, Any]:
     """The engine's ``UploadOptions`` for what the preview pane asked, and an optional
-    ``prepare(progress, cancelled)`` step to run first on the worker.
+    ``PrepareCopy`` step to run first (in the upload's process).
 
     A new list is created from the schema the pane showed (written to *work_dir*). When the
     user overrode a detection (encoding, delimiter, quote, header) the engine, which detects for
@@ -69,30 +70,14 @@ def options_for_request(
     overrides = getattr(request.profile, "overrides", None)
     if overrides is None or not any(dataclasses.astuple(overrides)):
         return options, None
-    prepared = work_dir / f"{Path(request.path).stem}.prepared.csv"
-    profile, mapping = request.profile, request.mapping
-
-    def prepare(progress: Any, cancelled: Any) -> Any:
-        from outbound_desk.contacts import DuplicatePolicy, ValidationOptions, validate_file
-
-        report = validate_file(
-            profile,
-            schema,
-            mapping,
-            ValidationOptions(
-                region=request.region, duplicates=DuplicatePolicy(request.duplicate_policy)
-            ),
-            out=prepared,
-            progress=progress,
-            cancelled=cancelled,
-        )
-        if report.cancelled:
-            from outbound_desk.upload.model import UploadCancelled
-
-            raise UploadCancelled("cancelled while preparing the file")
-        # The prepared copy has the list's header and only valid rows: no mapping needed.
-        return dataclasses.replace(options, file=prepared, mapping={})
-
+    prepare = PrepareCopy(
+        profile=request.profile,
+        schema=schema,
+        mapping=request.mapping,
+        region=request.region,
+        duplicates=request.duplicate_policy,
+        target=work_dir / f"{Path(request.path).stem}.prepared.csv",
+    )
     return options, prepare
 
 
