@@ -47,7 +47,9 @@ class UploadQueuePane(QWidget):
 
     *client* returns the signed-in ``GenesysClient`` (called on the GUI thread when a job
     starts); *ledger_path* is the upload ledger. With *isolate* (the default) each upload runs
-    in a child process (:mod:`.process`), so the engine's CPU work cannot stall the GUI. Signals: ``job_started(int)``,
+    in a child process (:mod:`.process`), so the engine's CPU work cannot stall the GUI.
+
+    Signals: ``job_started(int)``,
     ``job_ended(int, str)`` (job id, "done" | "failed" | "cancelled"),
     ``notification_posted(str, str)`` (title, text) when the window was not focused,
     ``resumable_found(object)`` (the unfinished ``UploadRecord`` list).
