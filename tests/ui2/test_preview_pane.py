@@ -239,3 +239,35 @@ def test_a_dropped_file_opens_and_recent_files_remember_it(qtbot, make_pane, tmp
     assert pane.profile.delimiter == "\t"
     pane._on_recent_menu_about_to_show()
     assert [a.data() for a in pane.recent_menu.actions()] == [str(path)]
+
+
+def test_big_files_are_scanned_and_validated_in_a_child_process(
+    qtbot, make_pane, tmp_path, monkeypatch
+):
+    """Above CHILD_MIN_BYTES the scan and validation run in another process (GIL-free GUI)."""
+    import outbound_desk.ui.preview.pane as pane_module
+
+    monkeypatch.setattr(pane_module, "CHILD_MIN_BYTES", 0)
+    calls = []
+    real = pane_module.run_in_child
+    monkeypatch.setattr(
+        pane_module,
+        "run_in_child",
+        lambda fn, *a, **k: (calls.append(fn.__name__), real(fn, *a, **k))[1],
+    )
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    report = open_and_validate(qtbot, pane, messy.corpus(tmp_path)["bad_phones_dupes"])
+    assert {"scan", "validate_file"} <= set(calls)
+    assert (report.rows, report.invalid) == (pane.profile.rows, report.rows - report.valid)
+    assert report.invalid >= 1
+    assert pane.profile.sha256  # the scan's answer crossed back
+    # Cancelling reaches the child too.
+    big = messy.write(tmp_path / "big.csv", [messy.HEADER, *messy.good_rows(150_000)])
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.open_file(big)
+    pane.validate()
+    pane.cancel_button.click()
+    qtbot.waitUntil(lambda: not pane.cancel_button.isVisibleTo(pane), timeout=60_000)
+    assert "cancelled" in pane.summary_label.text().lower()

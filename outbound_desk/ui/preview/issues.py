@@ -34,6 +34,13 @@ class IssueIndex:
     def __len__(self) -> int:
         return len(self._issues)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._issues = []
+            self._by_cell = {}
+            self._rows = set()
+            self._extra_counts = Counter()
+
     def issues(self) -> list[Any]:
         return list(self._issues)
 

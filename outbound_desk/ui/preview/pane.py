@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from outbound_desk.ui.preview.child import CHILD_MIN_BYTES, run_in_child
 from outbound_desk.ui.preview.issues import IssueIndex
 from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
 from outbound_desk.ui.preview.profile_bar import ProfileBar
@@ -125,9 +126,12 @@ class PreviewPane(QWidget):
         self._load_job: JobHandle | None = None
         self._scan_job: JobHandle | None = None
         self._validate_job: JobHandle | None = None
-        self._generation = 0
+        self._generation = 0  # bumped per file (re)read: stale loader answers are ignored
+        self._run = 0  # bumped per validation run: stale validation answers are ignored
         self._header_schema: Any = None  # "new list" schema guessed from the file's header
         self._header_region = ""
+        self._file_issues: list[Any] = []  # from sniff and scan: they outlive validations
+        self._file_issue_counts: dict[str, int] = {}
 
         self._build()
         self._validate_timer = QTimer(self)
@@ -327,6 +331,7 @@ class PreviewPane(QWidget):
 
         self._cancel_file_jobs()
         self._generation += 1
+        self._run += 1
         path = self._path
         assert path is not None
         overrides = Overrides(**self._overrides)
@@ -360,6 +365,8 @@ class PreviewPane(QWidget):
         if old is not None and old is not self._rows_model:
             old.deleteLater()
         self.issues_model.clear()
+        self._file_issues = list(profile.issues)
+        self._file_issue_counts = dict(getattr(profile, "issue_counts", {}) or {})
         self._add_issues(profile.issues)
         self.summary_label.setText("")
         self.profile_changed.emit(profile)
@@ -400,7 +407,9 @@ class PreviewPane(QWidget):
 
         generation = self._generation
         self._scan_job = self._jobs.start(
-            lambda progress, cancelled: scan(profile, progress=progress, cancelled=cancelled),
+            lambda progress, cancelled: _run(
+                profile, scan, profile, progress=progress, cancelled=cancelled
+            ),
             name="scan",
             on_progress=lambda done, total, phase: self._on_scan_progress(generation, done, total),
             on_success=lambda scanned: self._on_scanned(generation, scanned),
@@ -417,7 +426,9 @@ class PreviewPane(QWidget):
         self._scan_job = None
         self._profile = scanned
         self.profile_bar.show_counts(scanned)
-        self._add_issues(scanned.issues, getattr(scanned, "issue_counts", None))
+        self._file_issues = list(scanned.issues)
+        self._file_issue_counts = dict(getattr(scanned, "issue_counts", {}) or {})
+        self._add_issues(scanned.issues, self._file_issue_counts)
         self._update_summary()
         self.scan_finished.emit(scanned)
         self._update_actions()
@@ -514,21 +525,29 @@ class PreviewPane(QWidget):
             return
         schema, mapping, options = inputs
         profile = self._profile
-        generation = self._generation
+        self._run += 1
+        run = self._run
 
         def work(progress: Any, cancelled: Any) -> Any:
-            return validate_file(
-                profile, schema, mapping, options, progress=progress, cancelled=cancelled
+            return _run(
+                profile,
+                validate_file,
+                profile,
+                schema,
+                mapping,
+                options,
+                progress=progress,
+                cancelled=cancelled,
             )
 
         self._set_busy("Validating…")
         self._validate_job = self._jobs.start(
             work,
             name="validate",
-            on_progress=self._on_validate_progress,
-            on_success=lambda report: self._on_validated(generation, report),
-            on_failure=lambda exc: self._on_validate_failed(generation, exc),
-            on_cancelled=lambda: self._on_validate_cancelled(generation),
+            on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
+            on_success=lambda report: self._on_validated(run, report),
+            on_failure=lambda exc: self._on_validate_failed(run, exc),
+            on_cancelled=lambda: self._on_validate_cancelled(run),
         )
         self._update_actions()
 
@@ -542,35 +561,42 @@ class PreviewPane(QWidget):
         self.progress.hide()
         self.cancel_button.hide()
 
-    def _on_validate_progress(self, done: int, total: int, phase: str) -> None:
+    def _on_validate_progress(self, run: int, done: int, total: int, phase: str) -> None:
+        if run != self._run:
+            return
         if total > 0:
             # Byte counts pass 2**31: scale to permille so the bar's int range never overflows.
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(done * 1000 // total))
         self.progress.setFormat(f"{phase} %p%")
 
-    def _on_validated(self, generation: int, report: Any) -> None:
-        if generation != self._generation:
+    def _on_validated(self, run: int, report: Any) -> None:
+        if run != self._run:
             return
         self._validate_job = None
         self._set_idle()
         self._report = report
+        # A new validation replaces the last one's row issues; the file's own issues stay.
+        self._index.clear()
+        self.issues_model.clear()
+        self._add_issues(self._file_issues, self._file_issue_counts)
         self._add_issues(list(report.issues), getattr(report, "issue_counts", None))
         self._update_summary()
         self._update_actions()
         self.validation_finished.emit(report)
 
-    def _on_validate_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
+    def _on_validate_failed(self, run: int, exc: BaseException) -> None:
+        if run != self._run:
             return
         self._validate_job = None
         self._set_idle()
         self._show_error(f"Validation failed: {_message(exc)}")
         self._update_actions()
 
-    def _on_validate_cancelled(self, generation: int) -> None:
-        if generation != self._generation:
+    def _on_validate_cancelled(self, run: int) -> None:
+        if run != self._run:
             return
+        self._validate_job = None
         self._set_idle()
         self.summary_label.setText("Validation cancelled.")
         self._update_actions()
@@ -622,11 +648,14 @@ class PreviewPane(QWidget):
             return
         schema, mapping, options = inputs
         profile = self._profile
-        generation = self._generation
+        self._run += 1
+        run = self._run
         target = out or rejects
 
         def work(progress: Any, cancelled: Any) -> Any:
-            return validate_file(
+            return _run(
+                profile,
+                validate_file,
                 profile,
                 schema,
                 mapping,
@@ -641,16 +670,16 @@ class PreviewPane(QWidget):
         self._validate_job = self._jobs.start(
             work,
             name="write",
-            on_progress=self._on_validate_progress,
-            on_success=lambda report: self._on_written(generation, report, str(target)),
-            on_failure=lambda exc: self._on_validate_failed(generation, exc),
-            on_cancelled=lambda: self._on_validate_cancelled(generation),
+            on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
+            on_success=lambda report: self._on_written(run, report, str(target)),
+            on_failure=lambda exc: self._on_validate_failed(run, exc),
+            on_cancelled=lambda: self._on_validate_cancelled(run),
         )
         self._update_actions()
 
-    def _on_written(self, generation: int, report: Any, path: str) -> None:
-        self._on_validated(generation, report)
-        if generation == self._generation:
+    def _on_written(self, run: int, report: Any, path: str) -> None:
+        self._on_validated(run, report)
+        if run == self._run:
             self.summary_label.setText(self.summary_label.text() + f" · wrote {path}")
 
     def upload_request(self) -> UploadRequest | None:
@@ -727,10 +756,9 @@ class PreviewPane(QWidget):
 
     @Slot()
     def _on_cancel_button_clicked(self) -> None:
+        # The job ends at its next check; its "cancelled" answer puts the pane back to idle.
         if self._validate_job is not None:
             self._validate_job.cancel()
-            self._validate_job = None
-        self._update_actions()
 
     @Slot(object)
     def _on_issue_kind_activated(self) -> None:
@@ -808,6 +836,14 @@ class PreviewPane(QWidget):
 
     def _on_targets_failed(self, exc: BaseException) -> None:
         self._show_error(f"Could not list the contact lists: {_message(exc)}")
+
+
+def _run(profile: Any, fn: Any, *args: Any, progress: Any, cancelled: Any, **kwargs: Any) -> Any:
+    """``fn(*args, ...)`` here (a worker thread) for a small file, in a child process for a big
+    one, whose CPU work would otherwise keep the GUI thread waiting for the interpreter lock."""
+    if (profile.size_bytes or 0) < CHILD_MIN_BYTES:
+        return fn(*args, progress=progress, cancelled=cancelled, **kwargs)
+    return run_in_child(fn, *args, progress=progress, cancelled=cancelled, **kwargs)
 
 
 def _header_schema(profile: Any, region: str) -> Any:
