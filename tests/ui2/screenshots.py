@@ -23,7 +23,7 @@ def messy_export(path: Path, rows: int = 4000) -> Path:
     """A CRM export saved by Excel: cp1252, semicolons, renamed columns, damaged phones."""
     rnd = random.Random(3)
     first = ["José", "Søren", "Anaïs", "Mary", "Lukas", "Zoë", "Ahmed", "Chloé"]
-    last = ["Muñoz", "Öztürk", "Nguyen", "Smith", "Dvořák"[:5], "García", "O'Neil", "Brown"]
+    last = ["Muñoz", "Öztürk", "Nguyen", "Smith", "Dvorák", "García", "O'Neil", "Brown"]
     cities = ["Málaga", "Boston", "Zürich", "Austin", "Québec"]
     lines = ["customerId;First Name;lastname;Phone;mobile;E-mail;city;zip;notes"]
     for i in range(rows):
@@ -124,7 +124,8 @@ def main() -> int:
         wait(lambda: bool(reports))
         preview.tabs.setCurrentIndex(1)  # the issues
         preview.splitter.setSizes([430, 330])
-        first_bad = next(i for i in reports[-1].issues if i.column == "phoneNumber")
+        columns = preview.rows_model.store.columns
+        first_bad = next(i for i in reports[-1].issues if i.row is not None and i.column in columns)
         preview.jump_to_issue(first_bad)
         settle(1.0)
         window.grab().save(str(out / "preview.png"))

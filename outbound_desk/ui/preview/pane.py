@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -157,6 +158,7 @@ class PreviewPane(QWidget):
         self.recent_button.setMenu(self.recent_menu)
         self.path_label = QLabel("Open a CSV file, or drop one here.")
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.recent_button)
@@ -194,6 +196,14 @@ class PreviewPane(QWidget):
         self.issues_view.setObjectName("issues")
         self.issues_view.setModel(self.issues_model)
         self.issues_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.issues_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        for column, width in (
+            (IssuesTableModel.ROW, 80),
+            (IssuesTableModel.COLUMN, 120),
+            (IssuesTableModel.SEVERITY, 70),
+            (IssuesTableModel.CODE, 170),
+        ):
+            self.issues_view.setColumnWidth(column, width)
         self.issues_view.setSortingEnabled(True)
         self.issues_view.sortByColumn(IssuesTableModel.ROW, Qt.SortOrder.AscendingOrder)
         self.issues_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -204,6 +214,7 @@ class PreviewPane(QWidget):
         self.issue_kind.activated.connect(self._on_issue_kind_activated)
         self.issue_counts = QLabel()
         self.issue_counts.setWordWrap(True)
+        self.issue_counts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         issues_page = QWidget()
         iv = QVBoxLayout(issues_page)
         ih = QHBoxLayout()
@@ -226,6 +237,9 @@ class PreviewPane(QWidget):
         self.splitter = split
 
         self.summary_label = QLabel("")
+        # Long summaries wrap instead of widening the window past the screen.
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
