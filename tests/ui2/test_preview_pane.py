@@ -271,3 +271,20 @@ def test_big_files_are_scanned_and_validated_in_a_child_process(
     pane.cancel_button.click()
     qtbot.waitUntil(lambda: not pane.cancel_button.isVisibleTo(pane), timeout=60_000)
     assert "cancelled" in pane.summary_label.text().lower()
+
+
+def test_the_id_column_warns_when_it_is_a_phone_column(qtbot):
+    from outbound_desk.ui.preview.schema_panel import SchemaPanel
+
+    panel = SchemaPanel()
+    qtbot.addWidget(panel)
+    panel.show_schema(messy.schema(), messy.HEADER, True)
+    assert not panel.id_warning.isVisibleTo(panel)
+    assert panel.id_column_name() == "customerId"
+    panel.id_column.setCurrentIndex(panel.id_column.findData("phoneNumber"))
+    panel._on_id_column_activated()
+    assert panel.id_warning.isVisibleTo(panel)
+    assert "phone column" in panel.id_warning.text()
+    panel.id_column.setCurrentIndex(panel.id_column.findData(""))
+    panel._on_id_column_activated()
+    assert "duplicate" in panel.id_warning.text()

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 #: done before a child would have finished starting.
 CHILD_MIN_BYTES = 16 * 1024 * 1024
 POLL_S = 0.05
+ISSUE_SLICE = 2_000
 PROGRESS_INTERVAL_S = 0.1
 
 
@@ -50,6 +51,13 @@ def _child(
 
     try:
         result = fn(*args, progress=progress, cancelled=cancel.is_set, **kwargs)
+        # A report's long issue list crosses in slices: the parent unpickles each while
+        # holding the interpreter lock, and one 50,000-issue message would stall its GUI.
+        issues = getattr(result, "issues", None)
+        if isinstance(issues, list) and len(issues) > ISSUE_SLICE:
+            result.issues = []
+            for start in range(0, len(issues), ISSUE_SLICE):
+                conn.send(("issues", issues[start : start + ISSUE_SLICE]))
         conn.send(("result", result))
     except BaseException as exc:
         conn.send(("error", type(exc).__name__, str(exc) or type(exc).__name__))
@@ -76,6 +84,7 @@ def run_in_child(
     )
     child.start()
     send.close()
+    issues: list[Any] = []
     try:
         while True:
             if cancelled():
@@ -93,8 +102,13 @@ def run_in_child(
                 continue
             if message[0] == "progress":
                 progress(message[1], message[2], message[3])
+            elif message[0] == "issues":
+                issues.extend(message[1])
             elif message[0] == "result":
-                return message[1]
+                result = message[1]
+                if issues:
+                    result.issues = issues
+                return result
             else:
                 raise ChildError(message[2], message[1])
     finally:

@@ -46,6 +46,11 @@ class RowsTableModel(QAbstractTableModel):
     def store(self) -> RowStore:
         return self._store
 
+    def set_issue_index(self, issues: IssueIndex) -> None:
+        """Use a new index (a validation built it off the GUI thread) and repaint."""
+        self._issues = issues
+        self.issues_changed()
+
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._shown
 
@@ -234,6 +239,15 @@ class IssuesTableModel(QAbstractTableModel):
         shown = self._all if code is None else [i for i in self._all if i.code == code]
         reverse = self._sort_order == Qt.SortOrder.DescendingOrder
         return sorted(shown, key=self._key, reverse=reverse)
+
+    def set_issues(self, issues: list[Any], *, presorted: bool = False) -> None:
+        """Replace every issue; *presorted* when already in the default order (by record)."""
+        self.beginResetModel()
+        self._all = list(issues)
+        default = self._code is None and self._sort_column == self.ROW
+        default = default and self._sort_order == Qt.SortOrder.AscendingOrder
+        self._shown = self._all if presorted and default else self._select()
+        self.endResetModel()
 
     def append(self, issues: list[Any]) -> None:
         if not issues:

@@ -542,8 +542,10 @@ class PreviewPane(QWidget):
         self._run += 1
         run = self._run
 
+        file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
+
         def work(progress: Any, cancelled: Any) -> Any:
-            return _run(
+            report = _run(
                 profile,
                 validate_file,
                 profile,
@@ -553,13 +555,14 @@ class PreviewPane(QWidget):
                 progress=progress,
                 cancelled=cancelled,
             )
+            return _indexed(report, file_issues, file_counts)
 
         self._set_busy("Validating…")
         self._validate_job = self._jobs.start(
             work,
             name="validate",
             on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
-            on_success=lambda report: self._on_validated(run, report),
+            on_success=lambda result: self._on_validated(run, result),
             on_failure=lambda exc: self._on_validate_failed(run, exc),
             on_cancelled=lambda: self._on_validate_cancelled(run),
         )
@@ -584,17 +587,20 @@ class PreviewPane(QWidget):
             self.progress.setValue(int(done * 1000 // total))
         self.progress.setFormat(f"{phase} %p%")
 
-    def _on_validated(self, run: int, report: Any) -> None:
+    def _on_validated(self, run: int, result: tuple[Any, IssueIndex, list[Any]]) -> None:
         if run != self._run:
             return
+        report, index, ordered = result
         self._validate_job = None
         self._set_idle()
         self._report = report
-        # A new validation replaces the last one's row issues; the file's own issues stay.
-        self._index.clear()
-        self.issues_model.clear()
-        self._add_issues(self._file_issues, self._file_issue_counts)
-        self._add_issues(list(report.issues), getattr(report, "issue_counts", None))
+        # A new validation replaces the last one's row issues (the file's own issues stay);
+        # the index was built on the worker, so tens of thousands of issues cost nothing here.
+        self._index = index
+        if self._rows_model is not None:
+            self._rows_model.set_issue_index(index)
+        self.issues_model.set_issues(ordered, presorted=True)
+        self._update_issue_kinds()
         self._update_summary()
         self._update_actions()
         self.validation_finished.emit(report)
@@ -666,8 +672,10 @@ class PreviewPane(QWidget):
         run = self._run
         target = out or rejects
 
+        file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
+
         def work(progress: Any, cancelled: Any) -> Any:
-            return _run(
+            report = _run(
                 profile,
                 validate_file,
                 profile,
@@ -679,20 +687,21 @@ class PreviewPane(QWidget):
                 progress=progress,
                 cancelled=cancelled,
             )
+            return _indexed(report, file_issues, file_counts)
 
         self._set_busy("Writing…")
         self._validate_job = self._jobs.start(
             work,
             name="write",
             on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
-            on_success=lambda report: self._on_written(run, report, str(target)),
+            on_success=lambda result: self._on_written(run, result, str(target)),
             on_failure=lambda exc: self._on_validate_failed(run, exc),
             on_cancelled=lambda: self._on_validate_cancelled(run),
         )
         self._update_actions()
 
-    def _on_written(self, run: int, report: Any, path: str) -> None:
-        self._on_validated(run, report)
+    def _on_written(self, run: int, result: Any, path: str) -> None:
+        self._on_validated(run, result)
         if run == self._run:
             self.summary_label.setText(self.summary_label.text() + f" · wrote {path}")
 
@@ -858,6 +867,22 @@ def _run(profile: Any, fn: Any, *args: Any, progress: Any, cancelled: Any, **kwa
     if (profile.size_bytes or 0) < CHILD_MIN_BYTES:
         return fn(*args, progress=progress, cancelled=cancelled, **kwargs)
     return run_in_child(fn, *args, progress=progress, cancelled=cancelled, **kwargs)
+
+
+def _indexed(
+    report: Any, file_issues: list[Any], file_counts: dict[str, int]
+) -> tuple[Any, IssueIndex, list[Any]]:
+    """The report, an issue index over the file's and the report's issues, and those issues
+    in the panel's default order: built on the worker, handed to the GUI whole."""
+    index = IssueIndex()
+    index.add(file_issues)
+    index.add_counts(file_counts)
+    index.add(report.issues)
+    index.add_counts(dict(getattr(report, "issue_counts", {}) or {}))
+    ordered = sorted(
+        index.issues(), key=lambda i: (-1 if i.row is None else int(i.row), i.column or "")
+    )
+    return report, index, ordered
 
 
 def _header_schema(profile: Any, region: str) -> Any:

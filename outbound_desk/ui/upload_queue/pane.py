@@ -251,6 +251,7 @@ class UploadQueuePane(QWidget):
         if job is None:
             return
         state = {"done": DONE, "cancelled": CANCELLED}.get(result.status, FAILED)
+        job.transport = str(result.transport)  # what "auto" chose
         self.store.mark_ended(job, state, result=result, error=result.error)
         self._ended(job)
 
