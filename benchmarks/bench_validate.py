@@ -39,8 +39,13 @@ def _rss_mb() -> tuple[float, float]:
 
 
 def run_ours(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
-    from outbound_desk.contacts import ValidationOptions, load_schema, suggest_mapping
-    from outbound_desk.contacts import diff_columns, validate_file
+    from outbound_desk.contacts import (
+        ValidationOptions,
+        diff_columns,
+        load_schema,
+        suggest_mapping,
+        validate_file,
+    )
     from outbound_desk.files import sniff
 
     t0 = time.perf_counter()
@@ -57,8 +62,13 @@ def run_ours(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
     )
     dt = time.perf_counter() - t0
     me, kids = _rss_mb()
-    return {"seconds": dt, "rows": report.rows, "valid": report.valid, "rss_mb": me,
-            "workers_rss_mb": kids}
+    return {
+        "seconds": dt,
+        "rows": report.rows,
+        "valid": report.valid,
+        "rss_mb": me,
+        "workers_rss_mb": kids,
+    }
 
 
 def run_naive(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
@@ -107,8 +117,7 @@ def run_naive(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
     dt = time.perf_counter() - t0
     out.to_csv(work / "naive.csv", index=False)
     me, kids = _rss_mb()
-    return {"seconds": dt, "rows": len(df), "valid": len(out), "rss_mb": me,
-            "workers_rss_mb": kids}
+    return {"seconds": dt, "rows": len(df), "valid": len(out), "rss_mb": me, "workers_rss_mb": kids}
 
 
 def run_parse(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
@@ -126,9 +135,22 @@ RUNS = {"ours": run_ours, "naive": run_naive, "parse": run_parse}
 
 def child(method: str, path: Path, schema: Path, work: Path) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", method, "--file", str(path),
-         "--schema", str(schema), "--work", str(work)],
-        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            method,
+            "--file",
+            str(path),
+            "--schema",
+            str(schema),
+            "--work",
+            str(work),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     if done.returncode != 0:
         sys.exit(f"{method} run failed:\n{done.stderr}")
@@ -145,8 +167,10 @@ def identity(work: Path) -> tuple[bool, str]:
         return False, f"columns differ: {list(ours.columns)} vs {list(naive.columns)}"
     if len(ours) != len(naive):
         a, b = set(ours["customerId"]), set(naive["customerId"])
-        return False, (f"valid rows differ: {len(ours)} vs {len(naive)}; only ours "
-                       f"{sorted(a - b)[:5]}, only naive {sorted(b - a)[:5]}")
+        return False, (
+            f"valid rows differ: {len(ours)} vs {len(naive)}; only ours "
+            f"{sorted(a - b)[:5]}, only naive {sorted(b - a)[:5]}"
+        )
     diff = ours.ne(naive)
     if diff.any().any():
         where = diff.any(axis=1).to_numpy().nonzero()[0][:5]
@@ -166,6 +190,11 @@ def main() -> int:
     ap.add_argument("--work", type=Path)
     ap.add_argument("--child", choices=sorted(RUNS))
     ap.add_argument("--keep", action="store_true", help="keep the generated and output files")
+    ap.add_argument(
+        "--runs",
+        default="parse,ours,naive",
+        help="which runs (comma list); the identity check needs ours and naive",
+    )
     a = ap.parse_args()
     if a.child:
         print(json.dumps(RUNS[a.child](a.file, a.schema, a.work)))
@@ -181,21 +210,28 @@ def main() -> int:
         print(f"generated {path} ({a.rows} rows) in {time.perf_counter() - t0:.1f} s")
     schema = work / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
-    results = {m: child(m, path, schema, work) for m in ("parse", "ours", "naive")}
+    runs = [m for m in ("parse", "ours", "naive") if m in a.runs.split(",")]
+    results = {m: child(m, path, schema, work) for m in runs}
     print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB), cpus: {os.cpu_count()}")
-    print(f"{'run':<8}{'rows':>10}{'valid':>10}{'seconds':>9}{'rows/s':>11}{'RSS MB':>8}"
-          f"{'workers':>9}")
+    print(f"{'run':<8}{'rows':>10}{'valid':>10}{'seconds':>9}{'rows/s':>11}{'RSS MB':>8}")
     for m, r in results.items():
         rate = float(r["rows"]) / float(r["seconds"])  # type: ignore[arg-type]
-        print(f"{m:<8}{r['rows']:>10}{r['valid'] if r['valid'] is not None else '-':>10}"
-              f"{r['seconds']:>9.2f}{rate:>11,.0f}{r['rss_mb']:>8.0f}{r['workers_rss_mb']:>9.0f}")
-    ours_s = float(results["ours"]["seconds"])  # type: ignore[arg-type]
-    print(f"ours vs naive: {float(results['naive']['seconds']) / ours_s:.1f}x faster "  # type: ignore[arg-type]
-          f"(target >= 10x)")
-    print(f"ours vs bare pyarrow parse: {ours_s / float(results['parse']['seconds']):.1f}x "  # type: ignore[arg-type]
-          f"slower (target <= 10x)")
-    same, detail = identity(work)
-    print(f"identity check: {'PASS' if same else 'FAIL'}: {detail}")
+        print(
+            f"{m:<8}{r['rows']:>10}{r['valid'] if r['valid'] is not None else '-':>10}"
+            f"{r['seconds']:>9.2f}{rate:>11,.0f}{r['rss_mb']:>8.0f}"
+        )
+    same = True
+    if "ours" in results:
+        ours_s = float(results["ours"]["seconds"])  # type: ignore[arg-type]
+        if "naive" in results:
+            naive_s = float(results["naive"]["seconds"])  # type: ignore[arg-type]
+            print(f"ours vs naive: {naive_s / ours_s:.1f}x faster (target >= 10x)")
+        if "parse" in results:
+            parse_s = float(results["parse"]["seconds"])  # type: ignore[arg-type]
+            print(f"ours vs bare pyarrow parse: {ours_s / parse_s:.1f}x slower (target <= 10x)")
+    if "ours" in results and "naive" in results:
+        same, detail = identity(work)
+        print(f"identity check: {'PASS' if same else 'FAIL'}: {detail}")
     if not a.keep:
         for f in work.iterdir():
             if f != a.file:

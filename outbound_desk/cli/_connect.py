@@ -87,13 +87,18 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
     except ValueError as exc:
         raise ConnectError(f"profile {name!r}: {exc}", ExitCode.USAGE) from None
     if profile.auth_method == "pkce":
-        import httpx
+        from outbound_desk.genesys import PkceFlow, Token, TokenProvider
 
-        from outbound_desk.genesys import PkceFlow, TokenProvider
+        flows: list[PkceFlow] = []
 
-        http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
-        flow = PkceFlow(region, profile.client_id, http_client=http)
-        return GenesysClient(region, TokenProvider(flow.token), http_client=http), name
+        def sign_in() -> Token:
+            # The flow shares the client's own httpx client (made just below), so closing the
+            # client closes everything.
+            return flows[0].token()
+
+        client = GenesysClient(region, TokenProvider(sign_in))
+        flows.append(PkceFlow(region, profile.client_id, http_client=client.http))
+        return client, name
     try:
         secret = CredentialStore().get_secret(name)
     except NoKeyringError as exc:
@@ -107,4 +112,5 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
             f"'outbound-desk login --profile {name} --region {profile.region}' first",
             ExitCode.USAGE,
         )
-    return GenesysClient(region, ClientCredentials(profile.client_id, secret)), name
+    creds = ClientCredentials(profile.client_id, secret)
+    return GenesysClient(region, creds), name

@@ -14,7 +14,6 @@ from outbound_desk.contacts.diff import (
     rename_score,
     suggest_mapping,
 )
-from outbound_desk.contacts.output import neutralise
 from outbound_desk.contacts.phones import PhoneNormaliser, classify
 from outbound_desk.contacts.schema import (
     EMAIL_FORMAT,
@@ -33,6 +32,7 @@ from outbound_desk.contacts.validate import (
     iter_valid_chunks,
     validate_file,
 )
+from outbound_desk.files import neutralise  # re-exported: reject files use it
 
 __all__ = [
     "EMAIL_FORMAT",

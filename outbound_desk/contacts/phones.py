@@ -16,15 +16,24 @@ E164)``. :class:`PhoneNormaliser` gives those answers for a whole column at once
    (they use only digit classes, groups, alternation and counted repeats, on which RE2 and
    ``re`` accept the same strings; anything else in them switches the fast path off).
    Only numbers the fast path finds **valid** are answered there; everything else goes on.
-2. **Slow path**: ``phonenumbers`` itself, once per unique value (a bounded cache), in worker
+2. **Fast path, international shapes** (any default region: a leading ``+`` makes ``parse``
+   ignore it). ``+`` then digits with the same punctuation: the country code is split off as
+   ``_extract_country_code`` does (the shortest known code of 1-3 digits); values whose rest
+   starts with ``0`` or matches the country's ``national_prefix_for_parsing`` (which ``parse``
+   might strip or transform) go to the slow path; the rest is ``parse``'s national number
+   unchanged, and validity is the same metadata walk as above, possible lengths included.
+   Non-geographic codes (``001``) are left to the slow path.
+3. **Slow path**: ``phonenumbers`` itself, once per unique value (a bounded cache), in worker
    processes when there are many.
 
-``tests/contacts/test_phones.py`` checks the fast path against ``phonenumbers`` on every area
-code and on hypothesis-generated shapes, and the benchmark checks every row of its files.
+``tests/contacts/test_phones.py`` checks both fast paths against ``phonenumbers`` on every area
+code, on phonenumbers' example numbers of every region and on hypothesis-generated shapes;
+the benchmark checks every row of its files.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import re
@@ -69,10 +78,17 @@ _POSSIBLE_REASON = {
 
 #: Default regions for which the NANP fast path was proven equal to phonenumbers (tests).
 FAST_REGIONS = frozenset({"US", "CA"})
-_CLEAN = r"[ \-.()]"
+_CLEAN = " -.()"  # ASCII punctuation that phonenumbers drops, removed before the shape test
 _NANP_SHAPE = r"^(?:\+?1)?[2-9][0-9]{9}$"
 # Characters that occur in the metadata patterns we hand to RE2 (checked, not assumed).
-_SAFE_PATTERN = re.compile(r"[0-9\\d\[\]\-(?:)|{},]*")
+_SAFE_PATTERN = re.compile(r"[0-9\\d\[\]\-(?:)|{},$]*")
+_BACKREF = re.compile(r"\\[1-9]")
+
+
+def _safe(pattern: str) -> bool:
+    return bool(_SAFE_PATTERN.fullmatch(pattern)) and not _BACKREF.search(pattern)
+
+
 _MAX_FAST_LENGTH = 64  # phonenumbers refuses inputs over 250 characters; stay far below
 
 
@@ -96,8 +112,32 @@ def reason_message(code: str) -> str:
     return REASONS.get(code, REASONS["invalid_phone"])
 
 
-def reason_from_exception(exc: phonenumbers.NumberParseException) -> str:
-    return _PARSE_REASON.get(exc.error_type, ("invalid_phone", ""))[1]
+#: Below this many values a metadata pattern runs in Python's re (compiled once and cached)
+#: rather than RE2, which Arrow compiles again on every call: the region walks hand small
+#: leftovers to dozens of patterns, and compiling them would cost more than matching.
+_SMALL = 256
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regex(arr: pa.Array, pattern: str, *, full: bool) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Does *pattern* match each value (entirely with *full*, else at its start)?
+
+    The patterns are the safe ones (:func:`_safe`) and the values ASCII digits, on which
+    ``re`` and RE2 accept the same strings.
+    """
+    if len(arr) <= _SMALL:
+        rx = _compiled(pattern)
+        test = rx.fullmatch if full else rx.match
+        return np.fromiter(
+            (test(v) is not None for v in arr.to_pylist()), dtype=bool, count=len(arr)
+        )
+    anchored = f"^(?:{pattern})$" if full else f"^(?:{pattern})"
+    hit = pc.match_substring_regex(arr, anchored)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # --------------------------------------------------------------------- the NANP fast path
@@ -146,14 +186,13 @@ class _NanpRules:
             leading = str(md.leading_digits) if md.leading_digits is not None else None
             self.regions.append((leading, general, any_type))
             patterns += [p for p in (leading, general, *live) if p is not None]
-        self.usable = all(_SAFE_PATTERN.fullmatch(p) for p in patterns)
+        self.usable = all(_safe(p) for p in patterns)
 
     @staticmethod
     def _full(arr: pa.Array, pattern: str | None) -> np.ndarray[Any, np.dtype[np.bool_]]:
         if pattern is None:
             return np.zeros(len(arr), dtype=bool)
-        out = pc.match_substring_regex(arr, f"^(?:{pattern})$")
-        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=bool)
+        return _regex(arr, pattern, full=True)
 
     def _type_ok(
         self, arr: pa.Array, general: str | None, any_type: str | None
@@ -175,12 +214,7 @@ class _NanpRules:
             sub = nsn.take(pa.array(pending))
             if leading is not None:
                 # re.match: anchored at the start only.
-                picked = np.asarray(
-                    pc.match_substring_regex(sub, f"^(?:{leading})").to_numpy(
-                        zero_copy_only=False
-                    ),
-                    dtype=bool,
-                )
+                picked = _regex(sub, leading, full=False)
                 if picked.any():
                     chosen = pending[picked]
                     valid[chosen] = self._type_ok(sub.filter(pa.array(picked)), general, any_type)
@@ -195,10 +229,16 @@ _NANP: _NanpRules | None = None
 
 
 def _nanp() -> _NanpRules:
-    global _NANP  # noqa: PLW0603 - built once per process from the installed metadata
+    global _NANP
     if _NANP is None:
         _NANP = _NanpRules()
     return _NANP
+
+
+def _clean(values: pa.Array) -> pa.Array:
+    for ch in _CLEAN:
+        values = pc.replace_substring(values, ch, "")
+    return values
 
 
 def _ls(text: str) -> pa.Scalar:
@@ -212,7 +252,7 @@ def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, A
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     values = values.cast(pa.large_string())
     short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
-    cleaned = pc.replace_substring_regex(values, _CLEAN, "")
+    cleaned = _clean(values)
     shape = pc.and_(short, pc.match_substring_regex(cleaned, _NANP_SHAPE))
     idx = np.flatnonzero(np.asarray(shape.to_numpy(zero_copy_only=False), dtype=bool))
     if not len(idx):
@@ -222,6 +262,174 @@ def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, A
     idx = idx[ok]
     e164 = pc.binary_join_element_wise(_ls("+1"), nsn.filter(pa.array(ok)), _ls(""))
     return idx, np.asarray(e164.to_numpy(zero_copy_only=False), dtype=object)
+
+
+# --------------------------------------------------------------------- "+<cc> <nsn>" shapes
+_TYPE_FIELDS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+_INTL_SHAPE = r"^\+[1-9][0-9]{3,17}$"
+_CC_SET = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+Desc = tuple[str, tuple[int, ...]]  # (pattern, possible lengths; empty = any)
+
+
+def _desc(d: Any) -> Desc | None:
+    if d is None or not d.national_number_pattern:
+        return None  # _match_national_number: no pattern never matches
+    return str(d.national_number_pattern), tuple(d.possible_length)
+
+
+class _CountryRules:
+    """For one country calling code: parse's national-prefix test and is_valid_number."""
+
+    def __init__(self, cc: int) -> None:
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[cc]
+        main = phonenumbers.region_code_for_country_code(cc)
+        md_main = PhoneMetadata.metadata_for_region_or_calling_code(cc, main)
+        self.single = len(regions) == 1
+        self.prefix: str | None = None
+        if md_main is not None and md_main.national_prefix_for_parsing:
+            self.prefix = str(md_main.national_prefix_for_parsing)
+        # (leading_digits, general, [types]) per region, in the order phonenumbers walks them.
+        self.regions: list[tuple[str | None, Desc | None, list[Desc]]] = []
+        for region in regions:
+            md = PhoneMetadata.metadata_for_region_or_calling_code(cc, region.upper())
+            if md is None:
+                continue
+            types = [t for t in (_desc(getattr(md, f)) for f in _TYPE_FIELDS) if t is not None]
+            leading = str(md.leading_digits) if md.leading_digits is not None else None
+            self.regions.append((leading, _desc(md.general_desc), types))
+        patterns = [self.prefix or ""] + [
+            p
+            for leading, general, types in self.regions
+            for p in [leading or "", general[0] if general else ""] + [t[0] for t in types]
+        ]
+        # Non-geographic codes (region "001") are left to phonenumbers.
+        self.usable = md_main is not None and main != "001" and all(_safe(p) for p in patterns)
+
+    @staticmethod
+    def _match(arr: pa.Array, lengths: np.ndarray[Any, Any], desc: Desc | None) -> Any:
+        if desc is None:
+            return np.zeros(len(arr), dtype=bool)
+        pattern, possible = desc
+        ok = np.isin(lengths, possible) if possible else np.ones(len(arr), dtype=bool)
+        if ok.any():
+            idx = np.flatnonzero(ok)
+            ok[idx] = _regex(arr.take(pa.array(idx)), pattern, full=True)
+        return ok
+
+    def _type_ok(
+        self, arr: pa.Array, lengths: np.ndarray[Any, Any], general: Desc | None, types: list[Desc]
+    ) -> Any:
+        ok = self._match(arr, lengths, general)
+        if not ok.any():
+            return ok
+        idx = np.flatnonzero(ok)
+        sub, sub_len = arr.take(pa.array(idx)), lengths[idx]
+        any_type = np.zeros(len(idx), dtype=bool)
+        for t in types:
+            rest = np.flatnonzero(~any_type)
+            if not len(rest):
+                break
+            any_type[rest] = self._match(sub.take(pa.array(rest)), sub_len[rest], t)
+        ok[idx] = any_type
+        return ok
+
+    def unstripped(self, nsn: pa.Array) -> Any:
+        """Where parse keeps the digits after the country code as they are: no national prefix
+        to strip (its pattern does not match at the start) and no leading zero."""
+        keep = ~np.asarray(pc.starts_with(nsn, "0").to_numpy(zero_copy_only=False), dtype=bool)
+        if self.prefix is not None:
+            keep &= ~_regex(nsn, self.prefix, full=False)
+        return keep
+
+    def valid(self, nsn: pa.Array) -> Any:
+        """is_valid_number for +<cc><nsn>: the region walk of region_code_for_number, then the
+        type match of _number_type_helper."""
+        lengths = np.asarray(pc.utf8_length(nsn).to_numpy(zero_copy_only=False))
+        if self.single:
+            _leading, general, types = self.regions[0]
+            return self._type_ok(nsn, lengths, general, types)
+        valid = np.zeros(len(nsn), dtype=bool)
+        pending = np.arange(len(nsn))
+        for leading, general, types in self.regions:
+            if not len(pending):
+                break
+            sub, sub_len = nsn.take(pa.array(pending)), lengths[pending]
+            if leading is not None:
+                picked = _regex(sub, leading, full=False)
+                if picked.any():
+                    pi = np.flatnonzero(picked)
+                    valid[pending[pi]] = self._type_ok(
+                        sub.take(pa.array(pi)), sub_len[pi], general, types
+                    )
+            else:
+                picked = self._type_ok(sub, sub_len, general, types)
+                valid[pending[picked]] = True
+            pending = pending[~picked]
+        return valid
+
+
+_COUNTRIES: dict[int, _CountryRules] = {}
+
+
+def _country(cc: int) -> _CountryRules:
+    if cc not in _COUNTRIES:
+        _COUNTRIES[cc] = _CountryRules(cc)
+    return _COUNTRIES[cc]
+
+
+def _split_cc(digits: str) -> tuple[int, str]:
+    """phonenumbers' _extract_country_code: the shortest known code of 1 to 3 digits."""
+    for i in (1, 2, 3):
+        if int(digits[:i]) in _CC_SET:
+            return int(digits[:i]), digits[i:]
+    return 0, digits
+
+
+def intl_fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Indices of *values* written ``+<country code><number>`` (with the punctuation
+    phonenumbers strips) that phonenumbers finds valid, and their E.164 forms. Independent of
+    the default region: a leading + makes parse ignore it."""
+    values = values.cast(pa.large_string())
+    short = pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH)
+    cleaned = _clean(values)
+    shape = pc.and_(short, pc.match_substring_regex(cleaned, _INTL_SHAPE))
+    idx = np.flatnonzero(np.asarray(shape.to_numpy(zero_copy_only=False), dtype=bool))
+    if not len(idx):
+        return idx, np.zeros(0, dtype=object)
+    split = [_split_cc(v[1:]) for v in cleaned.take(pa.array(idx)).to_pylist()]
+    ccs = np.fromiter((cc for cc, _ in split), dtype=np.int64, count=len(split))
+    nsns = np.array([n for _, n in split], dtype=object)
+    out_idx: list[np.ndarray[Any, Any]] = []
+    out_e164: list[np.ndarray[Any, Any]] = []
+    for cc in np.unique(ccs).tolist():
+        if cc == 0:
+            continue
+        rules = _country(cc)
+        if not rules.usable:
+            continue
+        sel = np.flatnonzero(ccs == cc)
+        nsn = pa.array(nsns[sel], type=pa.large_string())
+        keep = rules.unstripped(nsn)
+        sel, nsn = sel[keep], nsn.filter(pa.array(keep))
+        ok = rules.valid(nsn)
+        out_idx.append(idx[sel[ok]])
+        out_e164.append(
+            np.asarray([f"+{cc}{n}" for n in nsn.filter(pa.array(ok)).to_pylist()], dtype=object)
+        )
+    if not out_idx:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    return np.concatenate(out_idx), np.concatenate(out_e164)
 
 
 # --------------------------------------------------------------------- the normaliser
@@ -246,7 +454,7 @@ class PhoneNormaliser:
         *,
         workers: int | None = None,
         pool_threshold: int = 2_000,
-        cache_size: int = 2_000_000,
+        cache_size: int = 50_000,
     ) -> None:
         region = region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -312,14 +520,16 @@ class PhoneNormaliser:
             np.asarray(pc.greater(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False))
         )
         todo = nonempty
-        if self.fast and len(nonempty):
-            sub = arr.take(pa.array(nonempty))
-            idx, fast_e164 = fast_path(sub)
-            e164[nonempty[idx]] = fast_e164
+        paths = [fast_path] if self.fast else []
+        for path in [*paths, intl_fast_path]:
+            if not len(todo):
+                break
+            idx, fast_e164 = path(arr.take(pa.array(todo)))
+            e164[todo[idx]] = fast_e164
             self.stats["fast"] += len(idx)
-            keep = np.ones(len(nonempty), dtype=bool)
+            keep = np.ones(len(todo), dtype=bool)
             keep[idx] = False
-            todo = nonempty[keep]
+            todo = todo[keep]
         if len(todo):
             raw = values.iloc[todo].tolist()
             answers = self.classify_unique(raw)

@@ -13,13 +13,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from outbound_desk.contacts.phones import PhoneNormaliser, reason_message
 from outbound_desk.contacts.schema import MAX_VALUE_LENGTH, ListSchema
 
+# Every character str.isspace() accepts, spelled out so that Python's re and Arrow's RE2 (whose
+# \s differ) read the same class; tests/contacts/test_rules.py checks the list is complete.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 # Deliberately loose: one @, something before it, a dotted domain after it, no spaces. The
 # platform's own check is unknown; this catches what is clearly not an address.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+EMAIL_PATTERN = f"[^@{WHITESPACE}]+@[^@.{WHITESPACE}]+(?:\\.[^@.{WHITESPACE}]+)+"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -75,6 +84,18 @@ def trim(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {c: frame[c].astype("str").str.strip() for c in frame.columns}, index=frame.index
     )
+
+
+_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
+
+
+def _excel_hint(value: str) -> str:
+    if _SCIENTIFIC.fullmatch(value):
+        return (
+            "; it looks like a number Excel wrote in scientific notation, which lost its last "
+            "digits: export the column as text from the source system"
+        )
+    return ""
 
 
 def _short(value: str, limit: int = 60) -> str:
@@ -136,7 +157,7 @@ def check_rows(
                         code,
                         [
                             f"{label} {_short(v)} {reason_message(code)} "
-                            f"(default region {normaliser.region})"
+                            f"(default region {normaliser.region}){_excel_hint(v)}"
                             for v in values[mask].tolist()
                         ],
                     )
@@ -145,8 +166,8 @@ def check_rows(
             out[f.name] = e164
             continue
         if f.is_email:
-            arr = values.tolist()
-            ok = np.fromiter((_EMAIL.fullmatch(v) is not None for v in arr), bool, len(arr))
+            hit = pc.match_substring_regex(pa.array(values.astype("str")), f"^(?:{EMAIL_PATTERN})$")
+            ok = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
             bad = ~ok & ~empty
             if bad.any():
                 problems.add(

@@ -235,9 +235,9 @@ class ListSchema:
                 values and sum(looks_like_email(v) for v in values) >= 0.8 * len(values)
             ):
                 fmt = EMAIL_FORMAT
-            elif _PHONE_NAME.search(col) and not _ID_NAMES_RE.fullmatch(_compact(col)):
-                fmt = PHONE_FORMAT
-            elif values and normaliser is not None and _mostly_phones(normaliser, values):
+            elif (_PHONE_NAME.search(col) and not _ID_NAMES_RE.fullmatch(_compact(col))) or (
+                values and normaliser is not None and _mostly_phones(normaliser, values)
+            ):
                 fmt = PHONE_FORMAT
             phone_type = _guess_phone_type(col) if fmt == PHONE_FORMAT else None
             fields.append(Field(col, format=fmt, phone_type=phone_type))

@@ -3,12 +3,12 @@
 One pass over the file in chunks (``files.iter_chunks``): map the file's columns onto the
 list's, trim, apply the row rules, normalise phones, track contact ids, write the valid rows
 (normalised) and the rejected rows (original values and every reason). Memory is bounded by
-the chunk size plus the id index (16 bytes per distinct id, see :class:`_SeenIds`).
+the chunk size plus the id index (12 bytes per distinct id, see :class:`_SeenIds`).
 
 Duplicate ids: ``first`` keeps the first row of an id and rejects the later ones, decided in
 the same single pass. ``last`` (keep the last row) and ``reject`` (reject every row of a
 duplicated id) cannot know a row's fate until the end of the file, so they make a first, cheap
-pass over the id column only, then the validating pass.
+pass over the id column only (with the same bounded id index), then the validating pass.
 """
 
 from __future__ import annotations
@@ -25,15 +25,29 @@ import numpy as np
 import pandas as pd
 
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
-from outbound_desk.contacts.output import CsvSink, neutralise
+from outbound_desk.contacts.output import CsvSink
 from outbound_desk.contacts.phones import PhoneNormaliser
 from outbound_desk.contacts.rules import check_rows, trim
 from outbound_desk.contacts.schema import ListSchema
-from outbound_desk.files import Cancelled, FileProfile, Issue, RecordChunk, Severity, iter_chunks
+from outbound_desk.files import (
+    Cancelled,
+    FileProfile,
+    Issue,
+    NormalisedWriter,
+    RecordChunk,
+    Severity,
+    iter_chunks,
+)
 
 Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 HashArray = np.ndarray[Any, np.dtype[np.uint64]]
+RecArray = np.ndarray[Any, np.dtype[np.uint32]]
+
+
+#: Reader issues that a row rule decides better: the reader measures raw values of every file
+#: column, the rule measures the trimmed values that are really sent (excluded columns aside).
+_SUPERSEDED = frozenset({"value_too_long"})
 
 
 class DuplicatePolicy(enum.StrEnum):
@@ -121,9 +135,7 @@ class ValidationReport:
             "issue_counts": dict(sorted(self.issue_counts.items())),
             "issues_truncated": sum(self.issue_counts.values()) > len(self.issues),
             "duplicate_ids": self.duplicate_ids,
-            "duplicate_groups": [
-                {"id": k, "rows": v} for k, v in self.duplicate_groups.items()
-            ],
+            "duplicate_groups": [{"id": k, "rows": v} for k, v in self.duplicate_groups.items()],
             "blocked": self.blocked,
             "cancelled": self.cancelled,
             "list": self.schema.name,
@@ -147,11 +159,18 @@ def hash_ids(values: np.ndarray[Any, Any]) -> HashArray:
 
 
 class _SeenIds:
-    """First record of every id hash seen so far: sorted runs merged like a binary counter,
-    16 bytes per id, lookups by binary search."""
+    """First record of every id hash seen so far, 12 bytes per id (record numbers as uint32:
+    a file with more than 4 billion records would be far past any memory bound anyway).
+
+    Sorted runs, merged like a binary counter so lookups stay a few binary searches; runs stop
+    growing at ``MAX_RUN`` ids so that a merge never holds more than two such runs twice over
+    (a 10-million-id file keeps about five big runs instead of one final 160 MB merge).
+    """
+
+    MAX_RUN = 2_000_000
 
     def __init__(self) -> None:
-        self.runs: list[tuple[HashArray, IntArray]] = []
+        self.runs: list[tuple[HashArray, RecArray]] = []
 
     def lookup(self, hashes: HashArray) -> IntArray:
         found = np.full(len(hashes), -1, dtype=np.int64)
@@ -159,19 +178,38 @@ class _SeenIds:
             pos = np.searchsorted(keys, hashes)
             pos[pos == len(keys)] = 0
             hit = (keys[pos] == hashes) & (found < 0)
-            found[hit] = recs[pos[hit]]
+            found[hit] = recs[pos[hit]].astype(np.int64)
         return found
+
+    @staticmethod
+    def _merge(
+        a: tuple[HashArray, RecArray], b: tuple[HashArray, RecArray]
+    ) -> tuple[HashArray, RecArray]:
+        (ka, ra), (kb, rb) = a, b
+        # Where each of b's keys lands in the merged order (keys are distinct across runs).
+        at = np.searchsorted(ka, kb) + np.arange(len(kb))
+        from_b = np.zeros(len(ka) + len(kb), dtype=bool)
+        from_b[at] = True
+        keys = np.empty(len(from_b), dtype=np.uint64)
+        recs = np.empty(len(from_b), dtype=np.uint32)
+        keys[from_b], recs[from_b] = kb, rb
+        keys[~from_b], recs[~from_b] = ka, ra
+        return keys, recs
 
     def add(self, hashes: HashArray, records: IntArray) -> None:
         if not len(hashes):
             return
+        if records.max() > np.iinfo(np.uint32).max:
+            raise ValueError("more than 4 billion records: the id index cannot hold them")
         order = np.argsort(hashes, kind="stable")
-        self.runs.append((hashes[order], records[order]))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            (k2, r2), (k1, r1) = self.runs.pop(), self.runs.pop()
-            keys, recs = np.concatenate([k1, k2]), np.concatenate([r1, r2])
-            order = np.argsort(keys, kind="stable")
-            self.runs.append((keys[order], recs[order]))
+        self.runs.append((hashes[order], records[order].astype(np.uint32)))
+        while (
+            len(self.runs) > 1
+            and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
+            and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.MAX_RUN
+        ):
+            b, a = self.runs.pop(), self.runs.pop()
+            self.runs.append(self._merge(a, b))
 
 
 @dataclass
@@ -183,21 +221,30 @@ class _DuplicatePlan:
     groups: list[IntArray]  # every record of each duplicated id, ascending
 
 
-def _plan_duplicates(hashes: HashArray, records: IntArray, policy: DuplicatePolicy) -> _DuplicatePlan:
-    order = np.lexsort((records, hashes))
-    sh, sr = hashes[order], records[order]
-    eq = sh[1:] == sh[:-1]
-    in_group = np.zeros(len(sh), dtype=bool)
-    in_group[1:] |= eq
-    in_group[:-1] |= eq
-    gh, gr = sh[in_group], sr[in_group]
-    if not len(gh):
+def first_occurrences(seen: _SeenIds, hashes: HashArray, records: IntArray) -> IntArray:
+    """For each row (id hash, record), the record of that id's first row in the file so far;
+    new ids go into *seen*. A row is a duplicate where the answer is not its own record."""
+    uniq, first_idx, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    first_rec = records[first_idx]
+    earlier = seen.lookup(uniq)
+    seen.add(uniq[earlier < 0], first_rec[earlier < 0])
+    group_first: IntArray = np.where(earlier >= 0, earlier, first_rec)
+    return group_first[inverse]
+
+
+def _plan_duplicates(firsts: IntArray, dups: IntArray, policy: DuplicatePolicy) -> _DuplicatePlan:
+    """Groups from (first record, duplicate record) pairs, and who loses under *policy*."""
+    if not len(dups):
         return _DuplicatePlan(np.zeros(0, dtype=np.int64), {}, [])
-    starts = np.flatnonzero(np.r_[True, gh[1:] != gh[:-1]])
-    groups = np.split(gr, starts[1:])
+    order = np.lexsort((dups, firsts))
+    firsts, dups = firsts[order], dups[order]
+    starts = np.flatnonzero(np.r_[True, firsts[1:] != firsts[:-1]])
+    groups: list[IntArray] = []
     group_of: dict[int, int] = {}
     losers: list[IntArray] = []
-    for gi, g in enumerate(groups):
+    for gi, (lo, hi) in enumerate(zip(starts, np.r_[starts[1:], len(dups)], strict=True)):
+        g = np.concatenate([firsts[lo : lo + 1], dups[lo:hi]])
+        groups.append(g)
         lose = g[:-1] if policy is DuplicatePolicy.LAST else g
         losers.append(lose)
         for r in lose.tolist():
@@ -232,6 +279,7 @@ class _Validation:
         self.labels = {lc: sources.get(lc, lc) for lc in schema.columns}
         self.id_column = schema.id_column if schema.id_column in self.fed else None
         self._dup_firsts: set[int] = set()
+        self._file_issues: set[tuple[str, str | None, str]] = set()
         self._schema_issues()
 
     def _schema_issues(self) -> None:
@@ -277,6 +325,17 @@ class _Validation:
                 )
             )
             r.blocked = True
+        if schema.id_column is None:
+            r.add_issue(
+                Issue(
+                    None,
+                    None,
+                    "no_id_column",
+                    "the list has no id column: contacts get ids from the platform, so uploading "
+                    "this file twice duplicates every contact; choose one with --id-column",
+                    Severity.WARNING,
+                )
+            )
         if schema.id_column is not None and schema.field(schema.id_column).is_phone:
             r.add_issue(
                 Issue(
@@ -309,8 +368,11 @@ class _Validation:
         progress: Progress | None,
         cancelled: Callable[[], bool] | None,
     ) -> _DuplicatePlan:
-        hashes: list[HashArray] = []
-        records: list[IntArray] = []
+        """Read the id column once: which rows share an id (same index as policy first, so
+        memory stays 12 bytes per distinct id plus 16 per duplicate row)."""
+        seen = _SeenIds()
+        firsts: list[IntArray] = []
+        dups: list[IntArray] = []
         sub = None if progress is None else (lambda d, t, _p: progress(d, t, "duplicates"))
         assert self.id_column is not None
         for chunk in iter_chunks(
@@ -322,12 +384,18 @@ class _Validation:
         ):
             ids = self._ids(chunk.frame, normaliser)
             has = ids != ""
-            hashes.append(hash_ids(ids[has]))
-            records.append(np.asarray(chunk.records, dtype=np.int64)[has])
-        if not hashes:
+            recs = np.asarray(chunk.records, dtype=np.int64)[has]
+            if not len(recs):
+                continue
+            row_first = first_occurrences(seen, hash_ids(ids[has]), recs)
+            dup = row_first != recs
+            firsts.append(row_first[dup])
+            dups.append(recs[dup])
+        del seen
+        if not dups:
             return _DuplicatePlan(np.zeros(0, dtype=np.int64), {}, [])
         return _plan_duplicates(
-            np.concatenate(hashes), np.concatenate(records), self.options.duplicates
+            np.concatenate(firsts), np.concatenate(dups), self.options.duplicates
         )
 
     def _duplicates_first(
@@ -336,15 +404,9 @@ class _Validation:
         has = np.flatnonzero(ids != "")
         if not len(has):
             return
-        h = hash_ids(ids[has])
         recs = records[has]
-        uniq, first_idx, inverse = np.unique(h, return_index=True, return_inverse=True)
-        first_rec = recs[first_idx]
-        earlier = seen.lookup(uniq)
-        group_first = np.where(earlier >= 0, earlier, first_rec)
-        row_first = group_first[inverse]
+        row_first = first_occurrences(seen, hash_ids(ids[has]), recs)
         dup = row_first != recs
-        seen.add(uniq[earlier < 0], first_rec[earlier < 0])
         if not dup.any():
             return
         mask = np.zeros(len(ids), dtype=bool)
@@ -392,9 +454,7 @@ class _Validation:
                 if policy is DuplicatePolicy.LAST
                 else "policy reject drops every row of it"
             )
-            msgs.append(
-                f"{label} {ids[i]!r} is also on row(s) {_rows_text(others)} ({keeps})"
-            )
+            msgs.append(f"{label} {ids[i]!r} is also on row(s) {_rows_text(others)} ({keeps})")
             groups = self.report.duplicate_groups
             if str(ids[i]) not in groups and len(groups) < self.options.max_duplicate_groups:
                 groups[str(ids[i])] = rows[:1000]
@@ -434,6 +494,14 @@ class _Validation:
         # Structural errors of records still in the frame reject them too.
         structural: dict[int, list[Issue]] = {}
         for issue in chunk.issues:
+            if issue.code in _SUPERSEDED:
+                continue
+            if issue.row is None:
+                # The reader repeats file-wide issues in every chunk of a block: report once.
+                key = (issue.code, issue.column, issue.message)
+                if key in self._file_issues:
+                    continue
+                self._file_issues.add(key)
             report.add_issue(issue)
             if issue.row is not None:
                 structural.setdefault(issue.row, []).append(issue)
@@ -493,7 +561,10 @@ class _Validation:
         with PhoneNormaliser(self.options.region, workers=self.options.workers) as normaliser:
             try:
                 plan = None
-                if self.id_column is not None and self.options.duplicates is not DuplicatePolicy.FIRST:
+                if (
+                    self.id_column is not None
+                    and self.options.duplicates is not DuplicatePolicy.FIRST
+                ):
                     plan = self._prepass(normaliser, progress, cancelled)
                     self.report.duplicate_ids = len(plan.groups)
                 seen = _SeenIds()
@@ -556,43 +627,41 @@ def validate_file(
     report = run.report
     width = len(profile.columns)
     out_sink = CsvSink(out, schema.columns) if out is not None and not report.blocked else None
-    rej_sink = (
-        CsvSink(rejects, ["row", *profile.columns, "extra_values", "reasons"])
-        if rejects is not None
-        else None
-    )
+    rej: NormalisedWriter | None = None
+    if rejects is not None:
+        rej = NormalisedWriter(rejects, neutralise_formulas=True)
+        rej.write_header(["row", *profile.columns, "extra_values", "reasons"])
+    finished = False
     try:
         for chunk in run.chunks(progress, cancelled):
             if out_sink is not None:
                 out_sink.write_frame(chunk.frame)
-            if rej_sink is not None and chunk.rejected:
+            if rej is not None and chunk.rejected:
                 rows = []
                 for r in chunk.rejected:
-                    vals = [neutralise(v) for v in r.values[:width]]
-                    vals += [""] * (width - len(vals))
+                    vals = r.values[:width] + [""] * (width - len(r.values))
                     extra = r.values[width:]
-                    rows.append(
-                        [
-                            str(r.record),
-                            *vals,
-                            neutralise(json.dumps(extra, ensure_ascii=False)) if extra else "",
-                            neutralise(" | ".join(r.reasons)),
-                        ]
-                    )
-                rej_sink.write_rows(rows)
+                    # Surplus fields of a ragged record, kept losslessly as a JSON list.
+                    extra_text = json.dumps(extra, ensure_ascii=False) if extra else ""
+                    rows.append([str(r.record), *vals, extra_text, " | ".join(r.reasons)])
+                rej.write_rows(rows)
         if report.cancelled:
             raise Cancelled
         if out_sink is not None:
             report.sha256_out = out_sink.close()
             report.rows_out = out_sink.rows
             report.out = str(out_sink.path)
-        if rej_sink is not None:
-            rej_sink.close()
-            report.rejects = str(rej_sink.path)
+        if rej is not None:
+            rej.close()
+            report.rejects = str(rejects)
+        finished = True
     except Cancelled:
         report.cancelled = True
     finally:
-        for sink in (out_sink, rej_sink):
-            if sink is not None and sink.sha256 is None:
-                sink.abort()
+        if out_sink is not None and out_sink.sha256 is None:
+            out_sink.abort()
+        if rej is not None and not finished:
+            # A half rejects file would look like the whole story: remove it.
+            rej.close()
+            Path(rej.path).unlink(missing_ok=True)
     return report

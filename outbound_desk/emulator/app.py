@@ -351,7 +351,7 @@ class Api:
             raise bad_request(
                 f"{len(body)} contacts were sent; at most {cap} may be added per request."
             )
-        items: list[tuple[str | None, dict[str, str], bool | None]] = []
+        items: list[tuple[str | None, bool | None]] = []
         for n, item in enumerate(body):
             where = f"contact {n}"
             if not isinstance(item, dict):
@@ -368,9 +368,12 @@ class Api:
             callable_ = item.get("callable")
             if callable_ is not None and not isinstance(callable_, bool):
                 raise invalid_value(f"{where}: callable must be true or false.", "callable")
-            data = self.store.check_contact_data(list_id, item.get("data"), where)
-            items.append((contact_id, data, callable_))
-        return json_response(self.store.upsert_contacts(list_id, items))
+            items.append((contact_id, callable_))
+        datas = self.store.check_contacts_data(list_id, [item.get("data") for item in body])
+        stored = self.store.upsert_contacts(
+            list_id, [(cid, data, c) for (cid, c), data in zip(items, datas, strict=True)]
+        )
+        return json_response(stored)
 
     async def read_contacts(self, request: Request) -> Response:
         list_id = request.path_params["list_id"]
@@ -624,12 +627,19 @@ class Api:
                 )
                 return
             total = len(rows)
+            trim = bool(body.get("trimWhitespace", True))
             tick = 0.05
             per_tick = max(1, int(org.config.import_rows_per_s * tick))
             for start in range(0, total, per_tick):
                 chunk = rows[start : start + per_tick]
                 try:
-                    self.store.upsert_contacts(list_id, [(cid, data, None) for cid, data in chunk])
+                    self.store.upsert_contacts(
+                        list_id,
+                        [
+                            (cid, {k: v.strip() for k, v in data.items()} if trim else data, None)
+                            for cid, data in chunk
+                        ],
+                    )
                 except ApiError as exc:
                     self.store.set_import_status(
                         list_id,

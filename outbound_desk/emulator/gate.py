@@ -76,8 +76,8 @@ class Gate:
         # Half the drops happen after the work is done: the client cannot tell whether a
         # dropped POST took effect, which is what makes idempotent ids matter.
         if drop and org.rng.random() < 0.5:
-            await abort_connection(send)
             org.store.record_request(method, path, 0)
+            await abort_connection(send)
             return
 
         token = bearer_token(scope)
@@ -121,7 +121,7 @@ class Gate:
             return
 
         extra = _header_list(verdict, correlation_id)
-        outcome = {"status": 0, "dropped": False}
+        outcome = {"dropped": False}
 
         async def send_with_headers(message: Message) -> None:
             if outcome["dropped"]:
@@ -129,14 +129,14 @@ class Gate:
             if message["type"] == "http.response.start":
                 if drop:
                     outcome["dropped"] = True
+                    org.store.record_request(method, path, 0)
                     await abort_connection(send)
                     return
-                outcome["status"] = message["status"]
+                org.store.record_request(method, path, message["status"])
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-        org.store.record_request(method, path, 0 if drop else int(outcome["status"]))
 
     async def _error(
         self,
@@ -157,9 +157,10 @@ class Gate:
             *_header_list(verdict, correlation_id),
             *((k.lower().encode(), v.encode()) for k, v in (extra or {}).items()),
         ]
+        # Counted before the answer leaves, so a test reading the store after it sees it.
+        self.org.store.record_request(scope["method"], scope["path"], status)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        self.org.store.record_request(scope["method"], scope["path"], status)
 
 
 def _header_list(verdict: Verdict, correlation_id: str) -> list[tuple[bytes, bytes]]:

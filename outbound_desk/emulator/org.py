@@ -27,7 +27,8 @@ class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 0
     client_id: str = "sandbox-client"
-    client_secret: str = "sandbox-secret"  # noqa: S105 - the sandbox's well-known credential
+    # Well known, but still a secret by habit: kept out of the repr.
+    client_secret: str = dataclasses.field(default="sandbox-secret", repr=False)
     rate_limit: tuple[int, float] = (300, 60.0)
     faults: Faults = dataclasses.field(default_factory=Faults)
     state_path: Path | None = None

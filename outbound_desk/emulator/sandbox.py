@@ -164,8 +164,7 @@ class Sandbox:
     @property
     def request_log(self) -> list[tuple[str, str, int]]:
         """Recent ``(method, path, status)``; status 0 = the connection was dropped."""
-        with self.store._lock:
-            return list(self.store.request_log)
+        return self.store.recent_requests()
 
     def set_faults(self, faults: Faults | None = None, **changes: float) -> Faults:
         """Replace the faults, or change some keys: ``sb.set_faults(error_rate=0.2)``."""

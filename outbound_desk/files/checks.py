@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-SCIENTIFIC = r"[+-]?\d(?:[.,]\d+)?[eE]\+?\d{1,3}"
+SCIENTIFIC = r"[+-]?\d(?:[.,]\d+)?[eE]\+\d{2}"  # what Excel shows: 4.15555E+10
 FLOAT_NUMBER = r"\+?\d{6,15}\.0+"
 DIGITS = r"\d+"
 
@@ -257,9 +258,18 @@ def _excel_issues(
     return out
 
 
+_POSTAL = re.compile(r"(?i)zip|postal|post_?code|plz")
+
+
 def usual_digit_lengths(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> dict[str, int]:
-    """For columns made of digits of mostly one length, that length."""
+    """For digit columns whose leading zeros matter, their full length.
+
+    Zeros matter when a full-length value starts with ``0`` (so shorter ones may have lost
+    theirs), or when the column is a postal code. Plain counters (1, 2, ... 150000) have no
+    such value and are left alone.
+    """
     lengths: list[Counter[int]] = [Counter() for _ in columns]
+    zero_led = [0] * len(columns)
     filled = [0] * len(columns)
     for row in rows:
         if len(row) != len(columns):
@@ -269,13 +279,15 @@ def usual_digit_lengths(columns: Sequence[str], rows: Iterable[Sequence[str]]) -
                 filled[i] += 1
                 if value.isdigit() and value.isascii():
                     lengths[i][len(value)] += 1
+                    zero_led[i] += value[0] == "0"
     out: dict[str, int] = {}
     for i, name in enumerate(columns):
         digits = sum(lengths[i].values())
         if digits < 5 or digits < 0.9 * filled[i]:
             continue
-        length, n = lengths[i].most_common(1)[0]
-        # One length for most values, and it is the longest: shorter ones lost something.
-        if n >= 0.6 * digits and length == max(lengths[i]) and length >= 3:
-            out[name] = length
+        full = max(lengths[i])
+        if full < 3 or min(lengths[i]) < full - 3:
+            continue
+        if (zero_led[i] and lengths[i][full] >= 0.2 * digits) or _POSTAL.search(name):
+            out[name] = full
     return out

@@ -87,31 +87,44 @@ def detect_quoting(text: str) -> tuple[str, bool, str | None]:
     return quotechar, True, None
 
 
+def _score(text: str, dialect: Dialect) -> float:
+    records = split_records(text, dialect, limit=SNIFF_RECORDS)
+    # The last record of a sample may be cut short; it does not vote.
+    if len(records) > 2:
+        records = records[:-1]
+    consistency, fields = _consistency(records)
+    return consistency * fields if fields > 1 else 0.0
+
+
 def detect_delimiter(text: str, quotechar: str, doublequote: bool, escapechar: str | None) -> str:
     """The delimiter whose split of *text* is most consistent (see module docstring)."""
+    return _best(text, quotechar, doublequote, escapechar)[1]
 
-    def score(d: str) -> float:
-        records = split_records(
-            text, Dialect(d, quotechar, doublequote, escapechar), limit=SNIFF_RECORDS
-        )
-        # The last record of a sample may be cut short; it does not vote.
-        if len(records) > 2:
-            records = records[:-1]
-        consistency, fields = _consistency(records)
-        return consistency * fields if fields > 1 else 0.0
 
+def _best(
+    text: str, quotechar: str, doublequote: bool, escapechar: str | None
+) -> tuple[float, str]:
     for group in (STANDARD_DELIMITERS, OTHER_DELIMITERS):
         present = [d for d in group if d in text]
-        scored = [(score(d), -i, d) for i, d in enumerate(present)]
+        scored = [
+            (_score(text, Dialect(d, quotechar, doublequote, escapechar)), -i, d)
+            for i, d in enumerate(present)
+        ]
         scored = [s for s in scored if s[0] > 0]
         if scored:
-            return max(scored)[2]
-    return ","
+            best = max(scored)
+            return best[0], best[2]
+    return 0.0, ","
 
 
 def detect_dialect(text: str) -> Dialect:
     quotechar, doublequote, escapechar = detect_quoting(text)
-    delimiter = detect_delimiter(text, quotechar, doublequote, escapechar)
+    score, delimiter = _best(text, quotechar, doublequote, escapechar)
+    if quotechar != '"':
+        # Single quotes are rare and apostrophes common: they must split better than '"'.
+        plain_score, plain = _best(text, '"', True, None)
+        if plain_score >= score:
+            return Dialect(plain, '"', True, None)
     return Dialect(delimiter, quotechar, doublequote, escapechar)
 
 

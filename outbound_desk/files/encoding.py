@@ -44,6 +44,15 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 
 _HIGH_LINE = re.compile(rb"[^\r\n]*[\x80-\xff][^\r\n]*")
 
+_MULTIBYTE = frozenset(
+    codecs.lookup(n).name
+    for n in (
+        "big5", "big5hkscs", "gb2312", "gbk", "gb18030", "hz", "shift_jis", "cp932", "euc_jp",
+        "euc_kr", "cp949", "johab", "iso2022_jp", "iso2022_kr", "cp950", "euc_jis_2004",
+        "shift_jis_2004", "shift_jisx0213", "euc_jisx0213",
+    )
+)  # fmt: skip
+
 # Bytes 0x80-0x9F that Windows-1252 leaves undefined: a file holding them is Latin-1.
 _CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
@@ -217,11 +226,20 @@ def _western_score(evidence: bytes, ranked: list[tuple[str, float]]) -> float | 
     return None
 
 
+_WESTERN_PUNCTUATION = frozenset("€‚„…†‡‰‹›‘’“”•–—™ ©®°±²³µ¶·¹º»¼½¾¿×÷§¨ª«¬¢£¥¦\xa0")
+
+
+def _plausible_western(evidence: bytes) -> bool:
+    text = evidence.decode("cp1252", errors="replace")
+    return all(ch.isalpha() or ch in _WESTERN_PUNCTUATION for ch in text if ord(ch) >= 0x80)
+
+
 def _single_byte(pieces: list[bytes]) -> EncodingGuess:
     from charset_normalizer import from_bytes
 
     evidence = _non_ascii_lines(pieces)
     high = set(evidence)
+    high_bytes = [b for b in evidence if b >= 0x80]
     results = list(from_bytes(evidence, explain=False))
     ranked: list[tuple[str, float]] = []
     for match in results:
@@ -231,10 +249,18 @@ def _single_byte(pieces: list[bytes]) -> EncodingGuess:
             continue
         if name.startswith("utf") or name in (n for n, _ in ranked):
             continue
+        if name in _MULTIBYTE and len(high_bytes) < 32:
+            # A few accented letters read as one CJK character just as well; that takes
+            # more evidence than a handful of bytes.
+            continue
         ranked.append((name, 1.0 - float(match.chaos)))
     cp1252_ok = not (high & _CP1252_HOLES)
     best_score = ranked[0][1] if ranked else 0.0
     western = _western_score(evidence, ranked)
+    if len(high_bytes) < 32 and cp1252_ok and _plausible_western(evidence):
+        # Too little evidence for any detector: the few accented letters most likely came
+        # from Excel on a Western system.
+        western = best_score
     choice: tuple[str, float]
     if western is not None and western >= best_score - 0.1:
         # Equally clean text in Windows-1252 (or Latin-1): what Excel on Western systems wrote.

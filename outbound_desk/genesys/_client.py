@@ -18,12 +18,17 @@ from outbound_desk.genesys.auth import (
     TokenProvider,
     fetch_client_credentials_token,
 )
+from outbound_desk.genesys.bulk_jobs import BulkJobs
+from outbound_desk.genesys.contact_lists import ContactLists
+from outbound_desk.genesys.contacts import Contacts
 from outbound_desk.genesys.errors import (
     GenesysError,
     NetworkError,
     error_from_response,
     parse_retry_after,
 )
+from outbound_desk.genesys.exports import Exports
+from outbound_desk.genesys.imports import Imports
 from outbound_desk.genesys.ratelimit import RateLimiter, RateStats, Ticket
 from outbound_desk.genesys.regions import Region
 
@@ -85,13 +90,6 @@ class GenesysClient:
         self._retry_after_cap = retry_after_cap_s
         self._sleep = sleep
         self._jitter = jitter
-
-        # Endpoint groups import this module's type only for annotations: no cycle at runtime.
-        from outbound_desk.genesys.bulk_jobs import BulkJobs
-        from outbound_desk.genesys.contact_lists import ContactLists
-        from outbound_desk.genesys.contacts import Contacts
-        from outbound_desk.genesys.exports import Exports
-        from outbound_desk.genesys.imports import Imports
 
         self.contact_lists = ContactLists(self)
         self.contacts = Contacts(self)
@@ -269,19 +267,20 @@ class GenesysClient:
                 log.info("%s -> 401 (correlation id %s); renewing the token", where, correlation)
                 self._tokens.invalidate(token)
                 continue
-            if status == 429 and attempt < self.max_retries:
+            if status == 429:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None:
                     retry_after = min(retry_after, self._retry_after_cap)
-                attempt += 1
-                self._retried()
                 if bearer:
                     # The limiter holds every thread until Retry-After; acquire() waits.
                     self.limiter.note_rate_limited(retry_after)
-                    if retry_after is None:
-                        self._sleep(self.backoff(attempt))
-                else:
-                    self._sleep(retry_after if retry_after is not None else self.backoff(attempt))
+            if status == 429 and attempt < self.max_retries:
+                attempt += 1
+                self._retried()
+                if retry_after is None:
+                    self._sleep(self.backoff(attempt))
+                elif not bearer:
+                    self._sleep(retry_after)
                 log.warning(
                     "%s -> 429 (correlation id %s); retry %d after %s s",
                     where,

@@ -103,7 +103,7 @@ class Token:
         if not isinstance(access, str) or not access:
             raise AuthenticationError("the login service answered without an access token")
         try:
-            expires_in = float(body.get("expires_in") or 86400)
+            expires_in = float(body.get("expires_in", 86400))
         except (TypeError, ValueError):
             expires_in = 86400.0
         refresh = body.get("refresh_token")

@@ -139,12 +139,23 @@ class ContactLists:
                     timeout_s=30,
                     sleep=self._client.sleep,
                 )
-                return found
+                return self._ours(found, spec)
             self._client.sleep(self._client.backoff(attempt))
             existing = self.find_by_name(spec.name)
             if existing is not None:
-                return existing
+                return self._ours(existing, spec)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _ours(found: ContactList, spec: ContactListSpec) -> ContactList:
+        """*found* has our name; it is the list our lost create made only if the columns agree."""
+        if not found.has_columns(spec.column_names):
+            raise Conflict(
+                f"a contact list named {spec.name!r} already exists with other columns "
+                f"({', '.join(found.column_names)})",
+                status=409,
+            )
+        return found
 
     def update(
         self,

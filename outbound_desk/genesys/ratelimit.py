@@ -65,7 +65,7 @@ class RateLimiter:
         window_s: float = 60.0,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if allowed < 1 or window_s <= 0:
@@ -73,20 +73,21 @@ class RateLimiter:
         self._allowed = allowed
         self._window = float(window_s)
         self._clock = clock
+        # Without an injected sleep, waiters block on a condition that answers wake early.
         self._sleep = sleep
         self._wall = wall_clock
-        self._lock = threading.Lock()
+        self._cond = threading.Condition(threading.Lock())
         self._granted = 0
         self._in_flight: set[int] = set()
         self._answered: deque[float] = deque()
         self._paused_until = 0.0
-        # The server's window, once a response has described it.
+        # The server's current window, once a response has described it.
         self._synced = False
         self._server_end = 0.0
-        self._server_used = 0
-        self._last_seq = 0
-        self._last_count = -1
-        self._rolled = False
+        self._end_known = False
+        self._window_count = 0
+        self._roll_seq = 0
+        self._carried = 0
         self._seen_window = 0.0
         self._requests = 0
         self._retries = 0
@@ -95,44 +96,56 @@ class RateLimiter:
     # ------------------------------------------------------------------ public
     def acquire(self, cancelled: Callable[[], bool] | None = None) -> Ticket:
         """Block until a request may be sent within the allowance, then claim it."""
-        while True:
-            with self._lock:
+        with self._cond:
+            while True:
                 now = self._clock()
                 delay = self._delay(now)
                 if delay <= 0:
                     self._granted += 1
                     self._requests += 1
                     self._in_flight.add(self._granted)
-                    if self._synced:
-                        self._server_used += 1
                     return Ticket(self._granted, now)
-            if cancelled is not None and cancelled():
-                raise Cancelled("cancelled while waiting for the rate limit")
-            self._sleep(min(delay, _MAX_NAP_S))
+                if cancelled is not None and cancelled():
+                    raise Cancelled("cancelled while waiting for the rate limit")
+                nap = min(delay, _MAX_NAP_S)
+                if self._sleep is None:
+                    self._cond.wait(nap)
+                else:
+                    self._cond.release()
+                    try:
+                        self._sleep(nap)
+                    finally:
+                        self._cond.acquire()
 
     def release(self, ticket: Ticket, headers: Mapping[str, str] | None = None) -> None:
         """*ticket*'s request was answered (or failed); learn from the answer's headers."""
-        with self._lock:
+        with self._cond:
             now = self._clock()
             self._in_flight.discard(ticket.seq)
             self._answered.append(now)
-            if headers is not None:
-                self._observe(ticket.seq, headers, now)
+            if self._synced and ticket.seq <= self._roll_seq:
+                # Sent before the window turned: it may have landed in this window, and its
+                # answer cannot say which, so it keeps counting here.
+                self._carried += 1
+            elif headers is not None:
+                self._observe(headers, now)
+            self._cond.notify_all()
 
     def note_rate_limited(self, retry_after: float | None) -> None:
         """A 429 came back: pause everyone for *retry_after* (1 s when the server gave none)."""
-        with self._lock:
+        with self._cond:
             now = self._clock()
             self._rate_limited += 1
             until = now + (1.0 if retry_after is None else max(0.0, retry_after))
             self._paused_until = max(self._paused_until, until)
             if self._synced:
                 # Retry-After says when the server takes requests again: a new window then.
-                self._server_used = self._allowed
+                self._window_count = self._allowed
                 self._server_end = self._paused_until
+                self._end_known = True
 
     def note_retry(self) -> None:
-        with self._lock:
+        with self._cond:
             self._retries += 1
 
     @property
@@ -140,7 +153,7 @@ class RateLimiter:
         return self._allowed
 
     def stats(self) -> RateStats:
-        with self._lock:
+        with self._cond:
             now = self._clock()
             return RateStats(
                 requests=self._requests,
@@ -158,12 +171,20 @@ class RateLimiter:
             return self._paused_until - now
         if self._synced:
             if now >= self._server_end:
-                # The server's window ended: requests still in flight may land in the next.
-                self._server_used = len(self._in_flight)
+                # A new server window. What is still in flight stays counted (it may land in
+                # this one); answers to requests sent before now may describe the old window.
+                self._window_count = 0
+                self._carried = 0
+                self._roll_seq = self._granted
                 self._server_end = now + (self._seen_window or self._window)
-                self._rolled = True
-            if self._server_used < self._allowed:
+                self._end_known = False
+            # Every answered request of this window is within the highest count seen (the
+            # count is the request's place in the window); each in flight may add one more.
+            used = self._window_count + self._carried + len(self._in_flight)
+            if used < self._allowed:
                 return 0.0
+            if self._window_count + self._carried < self._allowed:
+                return 0.05  # an answer will free a slot
             return max(self._server_end - now, 1e-3)
         horizon = now - self._window
         while self._answered and self._answered[0] <= horizon:
@@ -174,13 +195,13 @@ class RateLimiter:
             return max(self._answered[0] - horizon, 1e-3)
         return 0.05  # every slot is in flight: wait for an answer
 
-    def _observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
+    def _observe(self, headers: Mapping[str, str], now: float) -> None:
         allowed = _number(headers.get("inin-ratelimit-allowed"))
         count = _number(headers.get("inin-ratelimit-count"))
         reset = _number(headers.get("inin-ratelimit-reset"))
         if allowed is not None and allowed >= 1:
             self._allowed = int(allowed)
-        if count is None or reset is None or seq < self._last_seq:
+        if count is None or reset is None:
             return
         if reset > 1e11:  # epoch milliseconds
             reset = reset / 1000 - self._wall()
@@ -188,15 +209,13 @@ class RateLimiter:
             reset = reset - self._wall()
         reset = max(0.0, reset)
         self._seen_window = max(self._seen_window, float(math.ceil(reset)) or 1.0)
-        new_window = not self._synced or self._rolled or count < self._last_count
-        end = now + reset
-        self._server_end = end if new_window else max(self._server_end, end)
-        earlier_in_flight = sum(1 for s in self._in_flight if s < seq)
-        self._server_used = int(count) + earlier_in_flight + (self._granted - seq)
         self._synced = True
-        self._rolled = False
-        self._last_seq = seq
-        self._last_count = int(count)
+        end = now + reset
+        # Each answer bounds the window's end from above (the reset was counted before the
+        # answer travelled): the earliest bound is the tightest.
+        self._server_end = min(self._server_end, end) if self._end_known else end
+        self._end_known = True
+        self._window_count = max(self._window_count, int(count))
 
 
 def _number(value: str | None) -> float | None:

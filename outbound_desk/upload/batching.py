@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,27 +42,39 @@ def contact_bodies(list_id: str, batch: Batch, idx: Sequence[int]) -> list[dict[
     return out
 
 
-def send_batch(
-    client: GenesysClient,
-    list_id: str,
-    batch: Batch,
-    *,
-    cancelled: Callable[[], bool] | None = None,
-) -> BatchResult:
+#: Refused requests one batch may spend finding its bad contacts (each costs about log2 of the
+#: batch size); beyond that the refusal is about the list or the request, not a few rows.
+MAX_REFUSALS = 100
+
+
+def _list_wide(exc: BadRequest) -> bool:
+    """A refusal no contact can be blamed for (e.g. the list's size limit)."""
+    code = (exc.code or "").casefold()
+    return "limit" in code or "size" in code
+
+
+def send_batch(client: GenesysClient, list_id: str, batch: Batch) -> BatchResult:
     """Upsert one batch (runs on a worker thread; touches no ledger).
 
     Retries after 429/5xx/dropped connections are the client's job: upserts carry ids, so they
     are safe to repeat. A 400 refuses the whole request, so the batch is split in halves until
     the contacts the platform refuses are alone, each rejected with the platform's message and
-    the rest stored (about 2 x log2(batch) extra requests per bad contact).
+    the rest stored (about 2 x log2(batch) extra requests per bad contact). A refusal about the
+    list itself, or more than :data:`MAX_REFUSALS` of them, is raised instead: the upload stops
+    with the platform's message and stays resumable.
     """
     result = BatchResult(batch)
+    refusals = 0
 
     def go(idx: list[int]) -> None:
+        nonlocal refusals
         try:
             result.requests += 1
             client.contacts.add(list_id, contact_bodies(list_id, batch, idx))
         except BadRequest as exc:
+            refusals += 1
+            if _list_wide(exc) or refusals > MAX_REFUSALS:
+                raise
             if len(idx) == 1:
                 result.rejected.append(
                     (batch.contact_ids[idx[0]], f"refused by the platform: {exc.message}")

@@ -9,12 +9,12 @@ confirmed by reading them back (:func:`~outbound_desk.upload.reconcile.reconcile
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outbound_desk.config.paths import cache_dir
+from outbound_desk.files import NormalisedWriter
 from outbound_desk.genesys import GenesysError, ImportStatus, is_import_finished
 from outbound_desk.upload import platform
 from outbound_desk.upload.journal import SENT, Journal
@@ -27,19 +27,27 @@ if TYPE_CHECKING:
 
 #: Statuses that mean "this upload path is not offered here" (rather than "it failed").
 _REFUSED = {403, 404, 405, 501}
+#: How long a FAILED status left from an earlier import is taken for "ours has not started".
+STALE_FAILURE_S = 15.0
 
 
 class FileRefused(Exception):  # noqa: N818 - an outcome the runner turns into a fallback
     """Neither CSV upload path is available to this client or org."""
 
 
-def _write_csv(job: UploadJob, plan: Plan, journal: Journal, path: Path) -> tuple[list[str], int]:
-    """Write the rows still to send; returns their ids and how many are new to the list."""
+def _write_csv(
+    job: UploadJob, plan: Plan, journal: Journal, path: Path
+) -> tuple[list[str], int, str]:
+    """Write the rows still to send (UTF-8, comma, the list's columns as header).
+
+    Returns their ids, how many are new to the list, and the file's SHA-256.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    assert plan.schema is not None
     ids: list[str] = []
     new = 0
-    first = True
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with NormalisedWriter(path) as writer:
+        writer.write_header(plan.schema.columns)
         for chunk, send in job.iter_to_send(plan, journal):
             if not send:
                 continue
@@ -47,20 +55,10 @@ def _write_csv(job: UploadJob, plan: Plan, journal: Journal, path: Path) -> tupl
             existed = job.existed(part, always_look=job.state.resumed)
             journal.mark_sent(existed)
             new += sum(1 for v in existed.values() if not v)
-            frame = chunk.frame.iloc[send]
-            frame.to_csv(fh, index=False, header=first, lineterminator="\n")
-            first = False
+            writer.write_frame(chunk.frame.iloc[send])
             ids.extend(part)
             job.tracker.add(sent=len(part))
-    return ids, new
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return ids, new, writer.sha256
 
 
 def _upload(job: UploadJob, path: Path, id_column: str | None) -> str:
@@ -87,22 +85,29 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
     st, opts, tr = job.state, job.options, job.tracker
     assert st.upload is not None
     path = cache_dir() / "uploads" / f"{st.upload.id}.csv"
-    ids, new = _write_csv(job, plan, journal, path)
+    ids, new, digest = _write_csv(job, plan, journal, path)
     try:
         if not ids:
             return
-        digest = _sha256(path)
         batch_no = job.next_batch_no(journal)
         job.ledger.plan_batch(st.upload.id, batch_no, ids, f"file-sha256:{digest}")
         size_before = platform.list_size(job.client, st.list_id)
+        status_before = job.client.imports.status(st.list_id)
         job.ledger.mark_sent(st.list_id, st.upload.id, batch_no)
         tr.phase(Phase.IMPORTING, f"uploading {len(ids)} contacts as a CSV file")
         how = _upload(job, path, None if plan.anonymous else plan.id_column)
         tr.message(f"uploaded ({how}); waiting for the import")
-        _follow(job, size_before + new, len(ids))
+        _follow(job, size_before + new, len(ids), status_before)
         job.ledger.mark_confirmed(st.list_id, [], upload_id=st.upload.id, batch_no=batch_no)
     finally:
         path.unlink(missing_ok=True)
+    if plan.anonymous:
+        # The platform made the ids, so there is nothing to read back by id: the finished
+        # import (the list grew by the rows sent) is all the confirmation there is.
+        job.ledger.mark_confirmed(st.list_id, ids)
+        journal.confirm(ids)
+        tr.add(confirmed=len(ids))
+        return
     tr.phase(Phase.RECONCILING, "reading the imported contacts back")
     reconcile(
         job.client,
@@ -115,25 +120,41 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         states=(SENT,),
         confirm=True,
         concurrency=opts.concurrency,
+        via=opts.reconcile_via,
     )
 
 
-def _follow(job: UploadJob, expected_size: int, count: int) -> ImportStatus:
-    """Poll the import until it is finished; a failure or a stall is an error, not a hang."""
+def _follow(job: UploadJob, expected_size: int, count: int, before: ImportStatus) -> ImportStatus:
+    """Poll the import until it is finished; a failure or a stall is an error, not a hang.
+
+    The status is per list, not per import: until our import starts, it still shows the
+    previous one, so a ``FAILED`` identical to the one seen before our upload is stale.
+    """
     opts, tr, list_id = job.options, job.tracker, job.state.list_id
     seen = False
     last_done = -1
-    last_move = time.monotonic()
+    started = last_move = time.monotonic()
     while True:
         status = job.client.imports.status(list_id)
-        if status.failed:
+        # ... but not for ever: an import of ours that failed the same way looks the same.
+        stale = (
+            before.failed
+            and not seen
+            and status.to_api() == before.to_api()
+            and time.monotonic() - started < min(opts.import_stall_timeout_s, STALE_FAILURE_S)
+        )
+        if status.failed and not stale:
             raise UploadPlatformError(
                 f"the import into list {job.state.list_name} failed: "
                 f"{status.failure_reason or 'no reason given'}; fix that and rerun the upload"
             )
         size = platform.list_size(job.client, list_id)
         seen = seen or status.in_progress
-        if is_import_finished(status, size, expected_size, seen_progress=seen):
+        if stale:
+            finished = size >= expected_size
+        else:
+            finished = is_import_finished(status, size, expected_size, seen_progress=seen)
+        if finished:
             return status
         done = status.completed_records if status.in_progress else None
         progress = done if done is not None else size

@@ -13,6 +13,7 @@ is set), then a final :class:`~outbound_desk.upload.model.Outcome` value.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -23,12 +24,18 @@ _CHUNK = 500  # ids per IN (...) query; well under SQLite's variable limit
 
 
 class Journal:
-    """One upload's rows, their contact ids, states and reasons (not thread-safe: one owner)."""
+    """One upload's rows, their contact ids, states and reasons.
+
+    Thread-safe (one connection behind a lock): the batch workers record what the platform
+    answered the moment it answers, so that a crash cannot lose a confirmation that the
+    platform already acted on.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(
@@ -64,10 +71,15 @@ class Journal:
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._execute_meta(key, value)
+
+    def _execute_meta(self, key: str, value: str) -> None:
         self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -91,6 +103,13 @@ class Journal:
     def states(self, contact_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
         """``contact_id -> (state, existed)`` for the given ids that are journalled."""
         out: dict[str, tuple[str, int | None]] = {}
+        with self._lock:
+            self._states_into(out, contact_ids)
+        return out
+
+    def _states_into(
+        self, out: dict[str, tuple[str, int | None]], contact_ids: Sequence[str]
+    ) -> None:
         for start in range(0, len(contact_ids), _CHUNK):
             part = contact_ids[start : start + _CHUNK]
             marks = ",".join("?" * len(part))
@@ -99,7 +118,6 @@ class Journal:
                 part,
             ):
                 out[cid] = (state, existed)
-        return out
 
     def mark_sent(self, existed: dict[str, bool]) -> None:
         """Before a send: these ids are going out, and whether each was in the list before.
@@ -132,6 +150,10 @@ class Journal:
 
     def ids_in_state(self, *states: str) -> list[str]:
         marks = ",".join("?" * len(states))
+        with self._lock:
+            return self._ids(marks, states)
+
+    def _ids(self, marks: str, states: tuple[str, ...]) -> list[str]:
         return [
             str(r[0])
             for r in self._db.execute(
@@ -142,6 +164,10 @@ class Journal:
         ]
 
     def counts(self) -> dict[str, int]:
+        with self._lock:
+            return self._counts()
+
+    def _counts(self) -> dict[str, int]:
         return {
             str(state): int(n)
             for state, n in self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state")
@@ -149,22 +175,42 @@ class Journal:
 
     def iter_rows(self) -> Iterator[tuple[int, str | None, str, str]]:
         """Every row in input order: ``(record, contact_id, state, reason)``."""
-        cur = self._db.execute("SELECT record, contact_id, state, reason FROM rows ORDER BY record")
-        while batch := cur.fetchmany(10_000):
-            yield from batch
+        last = -1
+        while True:
+            # Pages by record number (the key), so memory stays bounded and the lock is held
+            # only per page.
+            with self._lock:
+                page = self._db.execute(
+                    "SELECT record, contact_id, state, reason FROM rows WHERE record > ? "
+                    "ORDER BY record LIMIT 10000",
+                    (last,),
+                ).fetchall()
+            if not page:
+                return
+            yield from page
+            last = page[-1][0]
 
     def _tx(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._lock)
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``) around a block."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``) around a block, under the lock."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
         self._db = db
+        self._lock = lock
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._lock.release()

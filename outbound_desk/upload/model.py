@@ -75,6 +75,8 @@ class UploadOptions:
     duplicates: Literal["first", "last", "reject"] = "first"
     file_threshold: int = DEFAULT_FILE_THRESHOLD
     reconcile: bool = True
+    #: How to read the sent contacts back: ``contacts/bulk`` reads, one export, or by size.
+    reconcile_via: Literal["auto", "bulk", "export"] = "auto"
     report_path: Path | None = None
     #: An import that shows no progress for this long is reported as stalled (not awaited
     #: forever); the upload stays resumable.
@@ -108,7 +110,7 @@ class UploadOptions:
         return {
             "list": self.list,
             "create": self.create,
-            "schema": str(self.schema_path) if self.schema_path else None,
+            "schema": str(self.schema_path.resolve()) if self.schema_path else None,
             "id_column": self.id_column,
             "allow_no_id": self.allow_no_id,
             "replace": self.replace,

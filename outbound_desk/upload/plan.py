@@ -4,7 +4,9 @@ and streamed as validated, normalised chunks with stable contact ids and payload
 Every contact's id is the value of the file's id column (the CRM key), never a row number or a
 generated id, so a retry or a rerun updates instead of duplicating. A file without an id column
 is refused unless the user allows it explicitly (``allow_no_id``); then the platform makes the
-ids, the ledger keys rows by their record number, and the report warns that a rerun duplicates.
+ids, the ledger keys rows by the file's checksum and record number (so rerunning the very same
+file skips what it sent), and the report warns that any other upload of these contacts (an
+edited file, another export) adds them again.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from outbound_desk.contacts import (
     load_schema,
     suggest_mapping,
 )
-from outbound_desk.files import FileError, FileProfile, scan, sniff
+from outbound_desk.files import Cancelled, FileError, FileProfile, scan, sniff
 from outbound_desk.upload.ledger import payload_hash
 from outbound_desk.upload.model import (
     Outcome,
@@ -191,7 +193,9 @@ class Plan:
             frame = vc.frame
             rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
             if self.anonymous or vc.ids is None:
-                ids = [f"row:{r}" for r in records]
+                # Row keys for the ledger only (never sent): scoped to this file's bytes, so
+                # that rerunning this very file skips what it sent, and nothing else matches.
+                ids = [f"row:{self.sha256[:16]}:{r}" for r in records]
             else:
                 ids = [str(x) for x in vc.ids.tolist()]
             rejected = [
@@ -232,6 +236,8 @@ def open_plan(
         profile = scan(sniff(options.file), progress=progress, cancelled=cancelled)
     except FileError as exc:
         raise UploadRejected(f"{options.file}: {exc}") from None
+    except Cancelled:
+        raise UploadCancelled("the upload was cancelled before anything was sent") from None
     create_schema = None
     if options.create:
         assert options.schema_path is not None

@@ -85,7 +85,10 @@ def resolve_list(
             # then the list is still empty and has exactly the schema's columns) goes on with it.
             empty_same = (existing.size or 0) == 0 and existing.has_columns(schema.columns)
             if empty_same or _created_by_us(ledger, existing.id):
-                return Target(existing.id, existing.name, empty_same, existing, schema)
+                # The list as it is now (columns may have been added since), with the rules
+                # (required, formats, id column) of the schema file.
+                merged = _merge_schema(schema, _schema_of(existing))
+                return Target(existing.id, existing.name, empty_same, existing, merged)
             raise UploadRejected(
                 f"a contact list named {opts.list!r} already exists (id {existing.id}, "
                 f"{existing.size or 0} contacts) and this app did not create it; upload into it "

@@ -98,16 +98,15 @@ class ProgressTracker:
             requests, retries, limited = r - b[0], t - b[1], lim - b[2]
         else:
             limited = self.state.rate_limited
-        # The oldest sample kept is the base: the newest one at least a window old, or the start.
-        while len(self._samples) >= 2 and now - self._samples[1][0] >= RATE_WINDOW_S:
+        # The base is the last sample at least a window old (or the start): the rate is what
+        # was confirmed since then, so a stall shows as a falling rate within one window.
+        horizon = now - RATE_WINDOW_S
+        while len(self._samples) >= 2 and self._samples[1][0] <= horizon:
             self._samples.popleft()
-        rate = 0.0
-        if self._samples:
-            t0, c0 = self._samples[0]
-            if len(self._samples) == 1 or now - t0 < RATE_WINDOW_S:
-                t0, c0 = self._started, 0
-            if now > t0:
-                rate = (self.state.confirmed - c0) / (now - t0)
+        base_t, base_c = self._started, 0
+        if self._samples and self._samples[0][0] <= horizon:
+            base_t, base_c = self._samples[0]
+        rate = (self.state.confirmed - base_c) / (now - base_t) if now > base_t else 0.0
         s = self.state
         remaining = s.planned - s.confirmed - s.unchanged - s.rejected
         eta = remaining / rate if rate > 0 and remaining >= 0 else None

@@ -29,11 +29,19 @@ def _safe(cell: str) -> str:
     return cell
 
 
-def write_report(journal: Journal, path: Path) -> Counter[str]:
+ANONYMOUS_NOTE = (
+    "no contact id column: the platform made the id, so uploading this contact again "
+    "from an edited or another file adds it a second time"
+)
+
+
+def write_report(journal: Journal, path: Path, *, anonymous: bool = False) -> Counter[str]:
     """Write the report atomically and return how many rows got each outcome.
 
     A row still marked as being sent when the upload stopped is reported ``pending``: it may or
-    may not have reached the list, and a rerun will settle it.
+    may not have reached the list, and a rerun will settle it. In an *anonymous* upload (no id
+    column) the ledger's row keys are not contact ids: the id cell stays empty and every created
+    row carries the warning that a rerun duplicates it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -49,6 +57,10 @@ def write_report(journal: Journal, path: Path) -> Counter[str]:
             elif state == str(Outcome.PENDING) and not reason:
                 reason = "not sent: the upload stopped first; rerun it to continue"
             counts[outcome] += 1
+            if anonymous:
+                contact_id = ""
+                if outcome == str(Outcome.CREATED):
+                    reason = ANONYMOUS_NOTE
             w.writerow((record, _safe(contact_id or ""), outcome, _safe(reason)))
     os.replace(tmp, path)
     return counts

@@ -16,6 +16,14 @@ The order of things, and why:
 
 A failure or a cancel leaves the ledger and the journal saying exactly what was sent, so
 rerunning continues where this run stopped.
+
+"Created" against "updated": a contact id the list did not hold before this upload first sent
+it is created, otherwise updated. When the list was empty as the upload began (just created,
+or cleared for ``replace``) nothing existed, and no read is needed. Otherwise each batch's ids
+are read with ``contacts/bulk`` just before it is sent (one extra request per batch), and the
+answer is journalled before the send, so a resumed run keeps the first answer even though its
+own earlier send has since put the contact there. It is exact unless someone else adds or
+deletes the same ids between that read and our send.
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from outbound_desk.config.paths import data_dir
 from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.upload import platform
 from outbound_desk.upload.batching import Batch, BatchResult, send_batch
@@ -128,11 +135,18 @@ class UploadJob:
 
     # ------------------------------------------------------------------ run
     def run(self) -> UploadResult:
+        try:
+            return self._run()
+        except GenesysError as exc:
+            # Before the upload was recorded (finding or creating the list): nothing to resume,
+            # but still one line that says what failed.
+            raise UploadPlatformError(f"{exc} Nothing was sent; run the upload again.") from None
+
+    def _run(self) -> UploadResult:
         opts = self.options
         started = time.monotonic()
         self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")
         plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
-        self.tracker.add(rejected=0)
         target = platform.resolve_list(
             self.client,
             opts,
@@ -175,10 +189,25 @@ class UploadJob:
 
     def _run_locked(self, plan: Plan, target: platform.Target, started: float) -> UploadResult:
         opts, st = self.options, self.state
+        # The file must fit the list (or the list be made to fit it) before the upload is
+        # recorded: a refused schema leaves no half-begun upload behind.
+        platform.check_columns(
+            self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
+        )
         identity = {**opts.identity(), "list": st.list_id}
         record = None
         if opts.resume_id:
             record = self.ledger.get_upload(opts.resume_id)
+            if record.file_sha256 != plan.sha256:
+                raise UploadRejected(
+                    f"{opts.file} changed since upload {record.id} started (its SHA-256 "
+                    "differs); run it as a new upload instead of resuming"
+                )
+            if record.list_id != st.list_id:
+                raise UploadRejected(
+                    f"upload {record.id} went into list {record.list_name or record.list_id}, "
+                    f"not {st.list_name}; resume it with its own list"
+                )
             if record.status == "done":
                 raise UploadRejected(
                     f"upload {record.id} already finished; run the upload again without --resume "
@@ -213,19 +242,26 @@ class UploadJob:
             status: Literal["done", "cancelled", "failed"] = "done"
             error: str | None = None
             try:
-                self._prepare_list(plan, target, journal)
+                self._prepare_list(journal)
                 self._send(plan, journal, want)
                 if opts.reconcile and not plan.anonymous and st.transport == "api":
                     self.tracker.phase(Phase.RECONCILING, "reading the sent contacts back")
-                    reconcile(
-                        self.client,
-                        st.list_id,
-                        plan,
-                        journal,
-                        self.ledger,
-                        tracker=self.tracker,
-                        cancelled=self.cancelled,
-                    )
+                    try:
+                        reconcile(
+                            self.client,
+                            st.list_id,
+                            plan,
+                            journal,
+                            self.ledger,
+                            tracker=self.tracker,
+                            cancelled=self.cancelled,
+                            concurrency=opts.concurrency,
+                            via=opts.reconcile_via,
+                        )
+                    except UploadCancelled:
+                        # Everything was sent and confirmed by the platform's answers; only
+                        # the read-back check was cut short.
+                        st.warnings.append("reconciliation was cancelled: contacts not read back")
             except UploadCancelled as exc:
                 # A cancel is an answer, not a failure: the caller gets the counts so far.
                 return self._finish(record, journal, "cancelled", started, str(exc))
@@ -245,11 +281,8 @@ class UploadJob:
             journal.close()
 
     # ------------------------------------------------------------------ list preparation
-    def _prepare_list(self, plan: Plan, target: platform.Target, journal: Journal) -> None:
+    def _prepare_list(self, journal: Journal) -> None:
         opts, st = self.options, self.state
-        platform.check_columns(
-            self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
-        )
         platform.wait_not_busy(self.client, st.list_id, opts.busy_poll_s, self.tracker, self.sleep)
         if opts.replace and journal.get_meta("cleared") is None:
             self.tracker.phase(Phase.CLEARING, f"clearing list {st.list_name}")
@@ -354,23 +387,38 @@ class UploadJob:
         pool = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="upload-batch")
         inflight: dict[Future[BatchResult], Batch] = {}
         failure: BaseException | None = None
+        # Batches queued beyond those being sent keep the workers busy while this thread
+        # validates the next chunk; queued ones are not sent yet, so a crash cannot send them
+        # twice, and a cancel or an error withdraws them.
+        backlog = opts.concurrency * 3
+        withdrawn = 0
 
         def collect(block: bool) -> None:
-            nonlocal failure
+            nonlocal failure, withdrawn
             if not inflight:
                 return
-            done, _ = wait(
-                list(inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED
-            )
+            # Short waits, so that a cancel also withdraws the batches still queued.
+            done, _ = wait(list(inflight), timeout=0.1 if block else 0, return_when=FIRST_COMPLETED)
             for fut in done:
                 batch = inflight.pop(fut)
+                if fut.cancelled():  # queued, never sent: back to pending
+                    withdrawn += 1
+                    self.ledger.mark_batch_failed(upload_id, batch.batch_no)
+                    journal.set_outcome((cid, Outcome.PENDING, "") for cid in batch.contact_ids)
+                    tr.add(sent=-len(batch.contact_ids))
+                    continue
                 try:
                     res = fut.result()
                 except BaseException as exc:  # recorded; raised once the pool is drained
                     self.ledger.mark_batch_failed(upload_id, batch.batch_no)
                     failure = failure or exc
                     continue
-                self._record(res, journal)
+                tr.add(confirmed=len(res.confirmed), rejected=len(res.rejected))
+
+        def withdraw_if_stopping() -> None:
+            if failure is not None or self.cancelled():
+                for fut in inflight:
+                    fut.cancel()
 
         def submit(batch: Batch) -> None:
             ex = self.existed(batch.contact_ids)
@@ -378,42 +426,94 @@ class UploadJob:
             self.ledger.plan_batch(upload_id, batch.batch_no, batch.contact_ids, uuid.uuid4().hex)
             self.ledger.mark_sent(st.list_id, upload_id, batch.batch_no)
             tr.add(sent=len(batch.contact_ids))
-            inflight[pool.submit(send_batch, self.client, st.list_id, batch)] = batch
+            inflight[pool.submit(self._send_and_record, batch, journal)] = batch
+
+        def ready_to_submit() -> bool:
+            """Make room (collecting answers) and honour cancel and pause; False on failure."""
+            collect(block=False)
+            while len(inflight) >= backlog and failure is None:
+                self._check_cancel()
+                collect(block=True)
+            if failure is not None:
+                return False
+            self._check_cancel()
+            self._hold_while_paused()
+            return True
+
+        # A resumed upload sends the batches it had planned but not confirmed again as the
+        # same batches (same number, contact ids and request id), so the ledger counts their
+        # attempts; their contacts are collected from the stream as they come.
+        unconfirmed = {b.batch_no: b for b in self.ledger.unconfirmed_batches(upload_id)}
+        owner = {cid: no for no, b in unconfirmed.items() for cid in b.contact_ids}
+        replays: dict[int, Batch] = {}
+
+        def add(batch: Batch, chunk: PlannedChunk, i: int) -> None:
+            batch.contact_ids.append(chunk.contact_ids[i])
+            batch.hashes.append(chunk.hashes[i])
+            batch.payloads.append(chunk.payload(i))
 
         try:
             pending = Batch(-1, [], [], [], anonymous=plan.anonymous)
             for chunk, send in self.iter_to_send(plan, journal):
                 for i in send:
-                    pending.contact_ids.append(chunk.contact_ids[i])
-                    pending.hashes.append(chunk.hashes[i])
-                    pending.payloads.append(chunk.payload(i))
+                    no = owner.get(chunk.contact_ids[i])
+                    if no is not None:
+                        replay = replays.setdefault(
+                            no, Batch(no, [], [], [], anonymous=plan.anonymous)
+                        )
+                        add(replay, chunk, i)
+                        if len(replay.contact_ids) < len(unconfirmed[no].contact_ids):
+                            continue
+                        del replays[no]
+                        if not ready_to_submit():
+                            break
+                        submit(replay)
+                        continue
+                    add(pending, chunk, i)
                     if len(pending.contact_ids) < size:
                         continue
-                    collect(block=False)
-                    while len(inflight) >= opts.concurrency and failure is None:
-                        collect(block=True)
-                    if failure is not None:
+                    if not ready_to_submit():
                         break
-                    self._check_cancel()
-                    self._hold_while_paused()
                     submit(replace(pending, batch_no=self.next_batch_no(journal)))
                     pending = Batch(-1, [], [], [], anonymous=plan.anonymous)
                 if failure is not None:
                     break
-            if failure is None and pending.contact_ids:
-                self._check_cancel()
-                self._hold_while_paused()
-                submit(replace(pending, batch_no=self.next_batch_no(journal)))
+            # What is left: the last part-batch, and replays some of whose contacts needed no
+            # second send after all.
+            for batch in [*replays.values(), pending]:
+                if failure is not None or not batch.contact_ids:
+                    continue
+                if not ready_to_submit():
+                    break
+                if batch.batch_no < 0:
+                    batch = replace(batch, batch_no=self.next_batch_no(journal))
+                submit(batch)
             while inflight:
+                withdraw_if_stopping()
                 collect(block=True)
         finally:
-            # A cancel or an error: let the batches in flight finish and record them, so the
-            # ledger says exactly what the platform has.
+            # A cancel or an error: withdraw the queued batches, let those being sent finish
+            # and record them, so the ledger says exactly what the platform has.
+            for fut in inflight:
+                fut.cancel()
             while inflight:
                 collect(block=True)
             pool.shutdown(wait=True)
         if failure is not None:
             raise failure
+        if withdrawn:
+            raise UploadCancelled("the upload was cancelled; rerun it to continue where it stopped")
+
+    def _send_and_record(self, batch: Batch, journal: Journal) -> BatchResult:
+        """On a worker: send one batch and record the answer at once (ledger, then journal).
+
+        Recording here rather than when the runner thread gets round to it keeps the gap
+        between "the platform stored it" and "the ledger says so" to the answer's own way
+        back, so a crash costs at most the batches being sent at that moment.
+        """
+        res = send_batch(self.client, self.state.list_id, batch)
+        self._record(res, journal)
+        return res
 
     def _record(self, res: BatchResult, journal: Journal) -> None:
         st = self.state
@@ -430,7 +530,6 @@ class UploadJob:
                 self.ledger.mark_confirmed(
                     st.list_id, [], upload_id=st.upload.id, batch_no=res.batch.batch_no
                 )
-        self.tracker.add(confirmed=len(res.confirmed), rejected=len(res.rejected))
 
     # ------------------------------------------------------------------ the end
     def _finish(
@@ -443,8 +542,8 @@ class UploadJob:
     ) -> UploadResult:
         opts, st = self.options, self.state
         self.tracker.phase(Phase.REPORTING, "writing the outcome report")
-        report_path = opts.report_path or data_dir() / "reports" / f"{record.id}.csv"
-        counts = write_report(journal, report_path)
+        report_path = opts.report_path or self.ledger.path.parent / "reports" / f"{record.id}.csv"
+        counts = write_report(journal, report_path, anonymous=opts.allow_no_id)
         rows = sum(counts.values())
         if status == "done" and (counts[str(Outcome.PENDING)] or counts[str(Outcome.MISSING)]):
             # Every row must be accounted for before an upload counts as done; a rerun settles
@@ -469,8 +568,8 @@ class UploadJob:
         warnings = list(st.warnings)
         if opts.allow_no_id:
             warnings.append(
-                "the file has no contact id column: the platform made the ids, so running this "
-                "upload again will add every contact a second time"
+                "the file has no contact id column: the platform made the ids, so uploading "
+                "these contacts again (an edited file, another export) adds them a second time"
             )
         phase = {"done": Phase.DONE, "cancelled": Phase.CANCELLED, "failed": Phase.FAILED}[status]
         self.tracker.phase(phase, error or "")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from outbound_desk.emulator import Limits, Sandbox
+from outbound_desk.emulator import Limits, Sandbox, SandboxConfig
 
-from .helpers import LISTS, contact, list_body, make_list
+from .helpers import LISTS, contact, list_body, make_list, token_for
 
 
 def test_create_returns_the_list_with_version_1_and_iso_dates(api: httpx.Client) -> None:
@@ -59,13 +59,8 @@ def test_list_names_are_unique(api: httpx.Client) -> None:
 
 
 def test_the_org_holds_at_most_max_lists() -> None:
-    with Sandbox.start(seed=False, config=None) as sb:
-        sb.store.limits = Limits(max_lists=2)
-        token = httpx.post(
-            sb.base_url + "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(sb.client_id, sb.client_secret),
-        ).json()["access_token"]
+    with Sandbox.start(SandboxConfig(seed=False, limits=Limits(max_lists=2))) as sb:
+        token = token_for(sb.base_url, sb.client_id, sb.client_secret)
         with httpx.Client(
             base_url=sb.base_url, headers={"Authorization": f"Bearer {token}"}
         ) as api:

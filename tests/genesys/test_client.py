@@ -13,11 +13,13 @@ import pytest
 from outbound_desk.genesys import (
     AuthenticationError,
     BadRequest,
+    Conflict,
     ContactList,
     ContactListSpec,
     GenesysClient,
     NetworkError,
     PhoneColumn,
+    RateLimited,
     ServerError,
     VersionConflict,
 )
@@ -362,3 +364,28 @@ def test_wait_until_ready_rides_out_404_and_409(make_client: MakeClient, clock: 
     assert got.column_names == ("id", "phone")
     assert seen[-1] == (1, 1, "waiting for the list")
     assert len(clock.slept) == 3
+
+
+def test_create_does_not_adopt_someone_elses_list_with_the_same_name(
+    make_client: MakeClient,
+) -> None:
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise httpx.ReadError("lost")
+        other = _list_body(columnNames=["email"], phoneColumns=[])
+        return httpx.Response(200, json={"entities": [other], "pageCount": 1})
+
+    client, _ = make_client(api)
+    with pytest.raises(Conflict, match="other columns"):
+        client.contact_lists.create(ContactListSpec("Spring", ["id", "phone"]))
+
+
+def test_a_429_without_retries_left_still_pauses_the_limiter(
+    make_client: MakeClient, clock: FakeClock
+) -> None:
+    client, _ = make_client(
+        _script(httpx.Response(429, headers={"Retry-After": "4"})), max_retries=0
+    )
+    with pytest.raises(RateLimited):
+        client.contact_lists.get("L1")
+    assert client.rate_stats().paused_s == pytest.approx(4.0)

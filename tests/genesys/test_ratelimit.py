@@ -127,3 +127,16 @@ def test_threads_share_the_allowance() -> None:
 def test_invalid_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="allowed"):
         RateLimiter(0, 1)
+
+
+def test_requests_in_flight_when_the_window_turns_count_in_the_new_one(clock: FakeClock) -> None:
+    limiter = _limiter(clock, allowed=3)
+    limiter.release(limiter.acquire(), _headers(3, 1, 1))
+    late = [limiter.acquire(), limiter.acquire()]
+    clock.now += 1.0  # the window ends with two requests still on their way
+    limiter.acquire()  # the third slot of the new window
+    for ticket in late:  # their answers cannot say which window counted them
+        limiter.release(ticket, _headers(3, 3, 0))
+    start = clock.now
+    limiter.acquire()  # waits for the window end, polling for answers meanwhile
+    assert clock.now == pytest.approx(start + 1.0, abs=0.051)

@@ -1,0 +1,182 @@
+"""``outbound-desk validate`` in a subprocess, on messy generated files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {"rows", "valid", "invalid", "duplicates", "schema_diff", "issues", "sha256_out"}
+
+
+def _cli(*args: str | Path) -> tuple[int, dict[str, Any] | None, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "outbound_desk", "validate", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
+    return done.returncode, out, done.stderr
+
+
+def _read(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")  # UTF-8 without BOM
+    return list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+
+
+def test_utf16_file_json_contract_and_outputs(schema_file: Path, tmp_path: Path) -> None:
+    text = (
+        "customerId,firstName,phoneNumber,homePhone,emailAddress\r\n"
+        "U1,Zoë,(212) 555-0123,,zoe@example.com\r\n"
+        "U2,=cmd,12,,\r\n"
+        "U1,Dup,212-555-0199,,\r\n"
+        "U3,Ünal,+44 20 7946 0958,416.555.0199,\r\n"
+    )
+    src = tmp_path / "u16.csv"
+    src.write_bytes(text.encode("utf-16"))
+    out, rej = tmp_path / "norm.csv", tmp_path / "rej.csv"
+    code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--rejects", rej, "--json")
+    assert code == 1
+    assert report is not None
+    assert report.keys() >= KEYS
+    assert set(report["schema_diff"]) >= {"matched", "missing", "extra", "renamed"}
+    assert (report["rows"], report["valid"], report["invalid"], report["duplicates"]) == (
+        4,
+        2,
+        2,
+        1,
+    )
+    assert report["issue_counts"] == {"duplicate_id": 1, "phone_too_short": 1}
+    assert [i["row"] for i in report["issues"]] == [3, 4]
+    rows = _read(out)
+    assert rows == [
+        ["customerId", "firstName", "phoneNumber", "homePhone", "emailAddress"],
+        ["U1", "Zoë", "+12125550123", "", "zoe@example.com"],
+        ["U3", "Ünal", "+442079460958", "+14165550199", ""],
+    ]
+    import hashlib
+
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == report["sha256_out"]
+    rejects = _read(rej)
+    assert rejects[0][0] == "row"
+    assert rejects[0][-1] == "reasons"
+    assert rejects[1][:4] == ["3", "U2", "'=cmd", "12"]
+    assert "phone_too_short" in rejects[1][-1]
+    assert rejects[2][:3] == ["4", "U1", "Dup"]
+    assert "duplicate of row 2" in rejects[2][-1]
+
+
+def test_cp1252_semicolon_all_valid_exits_zero(schema_file: Path, tmp_path: Path) -> None:
+    src = tmp_path / "win.csv"
+    src.write_bytes(
+        (
+            "customerId;firstName;phoneNumber;homePhone;emailAddress\r\n"
+            "W1;José;212 555 0123;;jose@example.com\r\n"
+            "W2;Chloé “Ch”;+1 (604) 555-0100;;\r\n"
+        ).encode("cp1252")
+    )
+    out = tmp_path / "n.csv"
+    code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--json")
+    assert code == 0, report
+    assert report is not None
+    assert report["invalid"] == 0
+    assert _read(out)[1:] == [
+        ["W1", "José", "+12125550123", "", "jose@example.com"],
+        ["W2", "Chloé “Ch”", "+16045550100", "", ""],
+    ]
+
+
+def test_headerless_file_gets_the_list_header(schema_file: Path, tmp_path: Path) -> None:
+    src = tmp_path / "nohead.csv"
+    src.write_text("H1,Ann,2125550123\nH2,Bob,2125550124\n", encoding="utf-8")
+    out = tmp_path / "n.csv"
+    code, report, _ = _cli(src, "--schema", schema_file, "--no-header", "--out", out, "--json")
+    assert code == 0
+    assert report is not None
+    assert report["schema_diff"]["has_header"] is False
+    rows = _read(out)
+    assert rows[0] == ["customerId", "firstName", "phoneNumber", "homePhone", "emailAddress"]
+    assert rows[1:] == [
+        ["H1", "Ann", "+12125550123", "", ""],
+        ["H2", "Bob", "+12125550124", "", ""],
+    ]
+
+
+def test_ragged_rows_go_to_rejects(schema_file: Path, tmp_path: Path) -> None:
+    src = tmp_path / "ragged.csv"
+    src.write_text(
+        "customerId,firstName,phoneNumber,homePhone,emailAddress\n"
+        "R1,a,2125550123,,\nR2,b\nR3,c,2125550124,,,x\n",
+        encoding="utf-8",
+    )
+    rej = tmp_path / "r.csv"
+    code, report, _ = _cli(src, "--schema", schema_file, "--rejects", rej, "--json")
+    assert code == 1
+    assert report is not None
+    assert (report["valid"], report["invalid"]) == (1, 2)
+    rows = _read(rej)
+    assert [r[0] for r in rows[1:]] == ["3", "4"]
+    assert rows[1][1:3] == ["R2", "b"]
+
+
+def test_unknown_column_blocks_until_mapped_or_excluded(schema_file: Path, tmp_path: Path) -> None:
+    src = tmp_path / "extra.csv"
+    src.write_text("customerId,Phone,notes\nA,2125550123,hello\n", encoding="utf-8")
+    code, report, _ = _cli(src, "--schema", schema_file, "--json")
+    assert code == 1
+    assert report is not None
+    assert report["schema_diff"]["extra"] == ["notes"]
+    assert [r["from"] for r in report["schema_diff"]["renamed"]] == ["Phone"]
+    assert {i["code"] for i in report["issues"]} >= {"unknown_column", "missing_required"}
+    out = tmp_path / "n.csv"
+    code, report, _ = _cli(
+        src,
+        "--schema",
+        schema_file,
+        "--map",
+        "Phone=phoneNumber",
+        "--exclude",
+        "notes",
+        "--out",
+        out,
+        "--json",
+    )
+    assert code == 0, report
+    assert _read(out)[1] == ["A", "", "+12125550123", "", ""]
+
+
+def test_usage_errors_exit_two(schema_file: Path, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("customerId,phoneNumber\nA,2125550123\n", encoding="utf-8")
+    code, _, err = _cli(src, "--list", "Spring", "--json")
+    assert code == 2
+    assert "needs a connection" in err
+    code, _, err = _cli(src, "--schema", tmp_path / "missing.json")
+    assert code == 2
+    assert "cannot read schema" in err
+    code, _, err = _cli(src, "--schema", schema_file, "--region", "XX")
+    assert code == 2
+    assert "unknown region" in err
+    code, _, err = _cli(src, "--schema", schema_file, "--map", "nope=phoneNumber")
+    assert code == 2
+    assert "'nope' does not exist" in err
+    code, _, err = _cli(src)
+    assert code == 2
+
+
+def test_missing_file_is_a_clear_error(schema_file: Path, tmp_path: Path) -> None:
+    code, _, err = _cli(tmp_path / "nope.csv", "--schema", schema_file)
+    assert code == 1
+    assert "nope.csv" in err

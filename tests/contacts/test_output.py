@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outbound_desk.contacts.output import CsvSink, csv_bytes
+from outbound_desk.files.writer import LINE_TERMINATOR
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda w: st.lists(st.lists(_text, min_size=w, max_size=w), min_size=1, max_size=6)
+    )
+)
+def test_csv_bytes_equal_csv_writer(rows: list[list[str]]) -> None:
+    frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=LINE_TERMINATOR).writerows(rows)
+    assert csv_bytes(frame) == buf.getvalue().encode("utf-8")
+
+
+def test_sink_renames_into_place_and_hashes(tmp_path: Path) -> None:
+    import hashlib
+
+    target = tmp_path / "n.csv"
+    sink = CsvSink(target, ["a", "b"])
+    sink.write_frame(pd.DataFrame({"a": ["1", ""], "b": ["x,y", "z"]}))
+    assert not target.exists()
+    digest = sink.close()
+    assert target.read_bytes() == b'a,b\r\n1,"x,y"\r\n,z\r\n'
+    assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
+    sink2 = CsvSink(tmp_path / "m.csv", ["a"])
+    sink2.abort()
+    assert list(tmp_path.iterdir()) == [target]

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outbound_desk.contacts import PhoneNormaliser, classify
+from outbound_desk.contacts.phones import fast_path
+
+WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+
+
+@pytest.mark.parametrize(
+    ("value", "e164", "reason"),
+    [
+        ("(212) 555-0123", "+12125550123", ""),
+        ("+44 20 7946 0958", "+442079460958", ""),
+        ("12", "", "phone_too_short"),
+        ("hello", "", "not_a_number"),
+        ("2115550123", "", "invalid_for_region"),
+        ("+1 212 555 0123 4567 8901 2345", "", "phone_too_long"),
+        ("+999 1234 5678", "", "invalid_phone"),
+    ],
+)
+def test_classify_gives_phonenumbers_reasons(value: str, e164: str, reason: str) -> None:
+    assert classify(value, "US") == (e164, reason)
+
+
+def test_normalise_keeps_empty_and_reports_reasons() -> None:
+    values = pd.Series(["", "(212) 555-0123", "hello", "+44 20 7946 0958", "hello"])
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(values)
+    assert e164.tolist() == ["", "+12125550123", "", "+442079460958", ""]
+    assert reason.tolist() == ["", "", "not_a_number", "", "not_a_number"]
+
+
+def _shapes(rnd: random.Random, nsn: str) -> list[str]:
+    a, b, c = nsn[:3], nsn[3:6], nsn[6:]
+    return [
+        nsn,
+        f"({a}) {b}-{c}",
+        f"{a}-{b}-{c}",
+        f"{a}.{b}.{c}",
+        f"1{nsn}",
+        f"+1 {a} {b} {c}",
+        f"+1{nsn}",
+        f"1-{a}-{b}-{c}",
+        f"+1 ({a}) {b}.{c}",
+    ]
+
+
+@pytest.mark.parametrize("region", ["US", "CA"])
+def test_fast_path_equals_phonenumbers_on_every_area_code(region: str) -> None:
+    """Every NPA 200-999, random exchanges and lines, every shape: the fast path answers
+    only valid numbers and always with phonenumbers' own E.164."""
+    rnd = random.Random(7)
+    values = []
+    for npa in range(200, 1000):
+        for _ in range(3):
+            nsn = f"{npa}{rnd.randrange(10**7):07d}"
+            values.append(rnd.choice(_shapes(rnd, nsn)))
+    idx, e164 = fast_path(pa.array(values))
+    answered = dict(zip(idx.tolist(), e164.tolist(), strict=True))
+    assert len(answered) > 600  # the fast path does real work
+    for i, v in enumerate(values):
+        expected = classify(v, region)
+        if i in answered:
+            assert expected == (answered[i], ""), v
+        else:
+            # Not answered fast: must be a number phonenumbers rejects, or another shape.
+            assert expected[1] != "" or not v.replace("+", "").replace(" ", "").isdigit(), v
+    with PhoneNormaliser(region, workers=1) as n:
+        got_e164, got_reason = n.normalise(pd.Series(values))
+    assert list(zip(got_e164, got_reason, strict=True)) == [classify(v, region) for v in values]
+
+
+_PUNCT = st.sampled_from([" ", "-", ".", "(", ")", "", "", ""])
+
+
+@st.composite
+def nanp_like(draw: st.DrawFn) -> str:
+    digits = draw(st.text("0123456789", min_size=9, max_size=12))
+    prefix = draw(st.sampled_from(["", "+", "+1", "1", "(", " "]))
+    out = prefix
+    for d in digits:
+        out += draw(_PUNCT) + d
+    return out + draw(st.sampled_from(["", ")", ".", " ", "-", " x1", "#"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(nanp_like(), min_size=1, max_size=30))
+def test_normaliser_equals_phonenumbers_on_generated_shapes(values: list[str]) -> None:
+    for region in ("US", "CA"):
+        with PhoneNormaliser(region, workers=1) as n:
+            e164, reason = n.normalise(pd.Series(values))
+        assert list(zip(e164, reason, strict=True)) == [
+            ("", "") if v == "" else classify(v, region) for v in values
+        ]
+
+
+def test_other_regions_use_phonenumbers_only() -> None:
+    values = pd.Series(["020 7946 0958", "(212) 555-0123", "07700 900123"])
+    with PhoneNormaliser("GB", workers=1) as n:
+        e164, reason = n.normalise(values)
+        assert n.stats["fast"] == 0
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "GB") for v in values]
+
+
+def test_worker_pool_gives_the_same_answers() -> None:
+    rnd = random.Random(3)
+    values = pd.Series([f"+44 20 {rnd.randrange(10**8):08d}" for _ in range(400)])
+    with PhoneNormaliser("US", workers=2, pool_threshold=100) as n:
+        e164, reason = n.normalise(values)
+        assert n._pool is not None
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
+
+
+def test_unknown_region_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown region"):
+        PhoneNormaliser("XX")
+
+
+def test_arrow_strip_equals_python_strip_for_every_whitespace() -> None:
+    values = [f"{w}a{w}b{w}" for w in WHITESPACE] + ["\u200b x \u200b", "\ufeffx"]
+    arrow = pd.Series(values).astype("str").str.strip().tolist()
+    assert arrow == [v.strip() for v in values]
+
+
+def _examples() -> list[str]:
+    """phonenumbers' own example numbers of every region and type, written internationally,
+    plus random digits after every country code."""
+    import phonenumbers
+
+    rnd = random.Random(11)
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for t in (
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.TOLL_FREE,
+        ):
+            ex = phonenumbers.example_number_for_type(region, t)
+            if ex is not None:
+                out.append(
+                    phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                )
+                out.append(phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.E164))
+    for cc in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for n in (6, 8, 9, 10, 11):
+            out.append(f"+{cc} {rnd.randrange(10 ** (n - 1), 10**n)}")
+    return out
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "IN"])
+def test_international_fast_path_equals_phonenumbers_for_every_country(region: str) -> None:
+    values = _examples()
+    with PhoneNormaliser(region, workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+        assert n.stats["fast"] > len(values) // 3  # the fast path does real work
+    assert list(zip(e164, reason, strict=True)) == [classify(v, region) for v in values]
+
+
+@pytest.mark.parametrize("small", [0, 10**9])
+def test_both_regex_engines_give_the_same_answers(
+    small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Metadata patterns run in RE2 for big batches and in re for small ones: force each."""
+    from outbound_desk.contacts import phones
+
+    monkeypatch.setattr(phones, "_SMALL", small)
+    rnd = random.Random(5)
+    values = _examples() + [
+        rnd.choice(_shapes(rnd, f"{npa}{rnd.randrange(10**7):07d}")) for npa in range(200, 1000)
+    ]
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
+
+
+@st.composite
+def intl_like(draw: st.DrawFn) -> str:
+    import phonenumbers
+
+    cc = draw(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)))
+    digits = draw(st.text("0123456789", min_size=3, max_size=14))
+    out = "+" + str(cc) + draw(st.sampled_from(["", " ", " (0)", "-", "("]))
+    for d in digits:
+        out += draw(_PUNCT) + d
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(intl_like(), min_size=1, max_size=30))
+def test_normaliser_equals_phonenumbers_on_international_shapes(values: list[str]) -> None:
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
