@@ -12,6 +12,11 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outbound_desk.ui.context import AppContext
+    from outbound_desk.ui.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="run on an embedded sandbox org")
     parser.add_argument("--theme", choices=("system", "light", "dark"))
     parser.add_argument("--log-level", default="INFO")
-    parser.add_argument(
-        "--only-pane", help="show one pane only (the panes' own previews use it)"
-    )
+    parser.add_argument("--only-pane", help="show one pane only (the panes' own previews use it)")
     return parser
 
 
@@ -89,7 +92,7 @@ def main(argv: Sequence[str]) -> int:
     return int(code)
 
 
-def build_window(args: argparse.Namespace, log_path: Path | None, sandbox: object | None):
+def build_window(args: argparse.Namespace, log_path: Path | None, sandbox: Any) -> MainWindow:
     """The main window with its panes, signed in to the demo sandbox when there is one."""
     from outbound_desk.config import OrgProfile
     from outbound_desk.ui.context import make_context
@@ -105,12 +108,12 @@ def build_window(args: argparse.Namespace, log_path: Path | None, sandbox: objec
         profile = OrgProfile(
             name=DEMO_PROFILE,
             region="sandbox",
-            client_id=sandbox.client_id,  # type: ignore[attr-defined]
-            sandbox_url=sandbox.base_url,  # type: ignore[attr-defined]
+            client_id=sandbox.client_id,
+            sandbox_url=sandbox.base_url,
         )
         # The sandbox's well-known secret is kept for this session only, never in the keyring.
-        context.session_secrets.set_secret(profile.name, sandbox.client_secret)  # type: ignore[attr-defined]
-        context.session.sign_in(profile, sandbox.client_secret)  # type: ignore[attr-defined]
+        context.session_secrets.set_secret(profile.name, sandbox.client_secret)
+        context.session.sign_in(profile, sandbox.client_secret)
         sample = demo_file()
         if sample is not None:
             context.files.open(str(sample))
@@ -119,7 +122,7 @@ def build_window(args: argparse.Namespace, log_path: Path | None, sandbox: objec
     return window
 
 
-def auto_sign_in(context, window) -> None:
+def auto_sign_in(context: AppContext, window: MainWindow) -> None:
     """Sign in with the last profile when its secret is at hand; else offer the dialog."""
     from outbound_desk.config import NoKeyringError
 

@@ -37,6 +37,8 @@ class SessionController(QObject):
         self._tasks = tasks
         self.connection: Connection | None = None
         self.open_browser: Callable[[str], object] = webbrowser.open
+        #: Passed to every ``GenesysClient`` made here (e.g. ``{"max_retries": 2}``).
+        self.client_options: dict[str, Any] = {}
         self._cancel_sign_in = threading.Event()
         self._busy = False
 
@@ -52,10 +54,14 @@ class SessionController(QObject):
         self._cancel_sign_in.clear()
         self.signing_in.emit(True)
         cancel = self._cancel_sign_in
-        opener = self.open_browser
+        opener, options = self.open_browser, dict(self.client_options)
         self._tasks.run(
             lambda: open_connection(
-                profile, secret, open_browser=opener, cancelled=cancel.is_set
+                profile,
+                secret,
+                open_browser=opener,
+                cancelled=cancel.is_set,
+                client_options=options,
             ),
             self._on_signed_in,
             self._on_sign_in_failed,
@@ -71,7 +77,12 @@ class SessionController(QObject):
         """Sign in, read one page, sign out: the answer goes to the callbacks."""
 
         def work() -> str:
-            conn = open_connection(profile, secret, open_browser=self.open_browser)
+            conn = open_connection(
+                profile,
+                secret,
+                open_browser=self.open_browser,
+                client_options=self.client_options,
+            )
             try:
                 return conn.identity
             finally:

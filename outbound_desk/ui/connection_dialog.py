@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from PySide6.QtCore import Qt, Slot
@@ -173,7 +174,7 @@ class ConnectionDialog(QDialog):
 
     @Slot()
     def _on_new_clicked(self) -> None:
-        self.profile_list.setCurrentItem(None)
+        self.profile_list.setCurrentRow(-1)
         self.name_edit.clear()
         self.client_id_edit.clear()
         self.secret_edit.clear()
@@ -184,8 +185,8 @@ class ConnectionDialog(QDialog):
     @Slot()
     def _on_delete_clicked(self) -> None:
         item = self.profile_list.currentItem()
-        if item is None:
-            return
+        if item is None:  # PySide6's stubs say never None; Qt returns None with no selection
+            return  # type: ignore[unreachable]
         name = item.text()
         if not self.context.prompter.confirm(
             self, "Delete profile", f"Delete the profile {name!r} and its stored secret?"
@@ -193,10 +194,8 @@ class ConnectionDialog(QDialog):
             return
         self.context.settings.remove_profile(name)
         self.context.save_settings()
-        try:
+        with contextlib.suppress(NoKeyringError):  # nothing was stored without a keyring
             self.context.secrets.delete_secret(name)
-        except NoKeyringError:
-            pass  # nothing can be stored where there is no keyring
         self.context.session_secrets.delete_secret(name)
         self._fill_profiles()
 
@@ -281,17 +280,17 @@ class ConnectionDialog(QDialog):
         self._fill_profiles(select=profile.name)
         return profile
 
-    def _secret_for(self, profile: OrgProfile) -> str | None | bool:
-        """The secret to sign in with; False (and a message) when one is needed but missing."""
+    def _secret_for(self, profile: OrgProfile) -> tuple[bool, str | None]:
+        """(usable, secret): not usable (and a message) when a secret is needed but missing."""
         if profile.auth_method != "client_credentials":
-            return None
+            return True, None
         secret = self._stored_secret(profile.name)
         if not secret:
             self.result_label.setText(
                 f"No client secret is stored for {profile.name!r}: type it and try again."
             )
-            return False
-        return secret
+            return False, None
+        return True, secret
 
     @Slot()
     def _on_save_clicked(self) -> None:
@@ -303,14 +302,12 @@ class ConnectionDialog(QDialog):
         profile = self.save_profile()
         if profile is None:
             return
-        secret = self._secret_for(profile)
-        if secret is False:
+        usable, secret = self._secret_for(profile)
+        if not usable:
             return
         self.result_label.setText("Testing…")
         self.test_button.setEnabled(False)
-        self.context.session.test(
-            profile, secret or None, self._on_test_succeeded, self._on_test_failed
-        )
+        self.context.session.test(profile, secret, self._on_test_succeeded, self._on_test_failed)
 
     def _on_test_succeeded(self, identity: str) -> None:
         self.test_button.setEnabled(True)
@@ -325,12 +322,12 @@ class ConnectionDialog(QDialog):
         profile = self.save_profile()
         if profile is None:
             return
-        secret = self._secret_for(profile)
-        if secret is False:
+        usable, secret = self._secret_for(profile)
+        if not usable:
             return
         self.result_label.setText("Signing in…")
         self.sign_in_button.setEnabled(False)
-        self.context.session.sign_in(profile, secret or None)
+        self.context.session.sign_in(profile, secret)
 
     @Slot(object)
     def _on_session_connected(self, connection: Connection) -> None:

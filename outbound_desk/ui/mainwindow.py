@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -109,7 +110,10 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     def _action(
-        self, text: str, slot: object, shortcut: QKeySequence | str | None = None
+        self,
+        text: str,
+        slot: Any,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
     ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -128,9 +132,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        self.connection_action = self._action(
-            "&Connection…", self.show_connection_dialog, "Ctrl+K"
-        )
+        self.connection_action = self._action("&Connection…", self.show_connection_dialog, "Ctrl+K")
         file_menu.addAction(self.connection_action)
         self.sign_out_action = self._action("Sign &out", self.context.session.sign_out)
         self.sign_out_action.setEnabled(False)
@@ -246,8 +248,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_theme_triggered(self) -> None:
         action = self.theme_group.checkedAction()
-        if action is None:
-            return
+        if action is None:  # PySide6's stubs say never None; Qt returns None when unchecked
+            return  # type: ignore[unreachable]
         theme = str(action.data())
         self.context.settings.preferences.theme = theme  # type: ignore[assignment]
         self.context.save_settings()
@@ -305,9 +307,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_work_changed(self, *_: object) -> None:
         busy = (
-            self.context.tasks.busy
-            or bool(self.context.jobs.running)
-            or self.context.session.busy
+            self.context.tasks.busy or bool(self.context.jobs.running) or self.context.session.busy
         )
         self.busy_bar.setVisible(busy)
 
@@ -364,7 +364,6 @@ class MainWindow(QMainWindow):
     def current_pane(self) -> Pane | None:
         widget = self.tabs.currentWidget()
         return widget if isinstance(widget, Pane) else None
-
 
 
 __all__ = ["MainWindow", "format_expiry"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -107,11 +108,13 @@ def open_connection(
     *,
     open_browser: Callable[[str], object] = webbrowser.open,
     cancelled: Callable[[], bool] = lambda: False,
+    client_options: Mapping[str, Any] | None = None,
 ) -> Connection:
     """Sign in with *profile* and check the client can read contact lists.
 
     Raises the client's typed errors (bad credentials, missing permission, network down) for
-    the caller to show; closes what it opened when it fails.
+    the caller to show; closes what it opened when it fails. *client_options* go to
+    ``GenesysClient`` (e.g. ``max_retries``).
     """
     region = region_of(profile)
     watch = StatusWatch()
@@ -143,7 +146,7 @@ def open_connection(
                 )
             )
             identity = f"client {profile.client_id}"
-        client = GenesysClient(region, tokens, http_client=http)
+        client = GenesysClient(region, tokens, http_client=http, **(client_options or {}))
         try:
             client.tokens.token()
             # Reading one list proves the token works and carries the outbound permission.

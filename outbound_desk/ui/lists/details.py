@@ -72,9 +72,7 @@ class ListDetails(QWidget):
         self.import_label.setText(status)
         self.division_label.setText(row.division or "")
         self.modified_label.setText(
-            row.date_modified.astimezone().strftime("%Y-%m-%d %H:%M")
-            if row.date_modified
-            else ""
+            row.date_modified.astimezone().strftime("%Y-%m-%d %H:%M") if row.date_modified else ""
         )
         self.id_label.setText(row.id)
         self.columns.setRowCount(len(row.columns))

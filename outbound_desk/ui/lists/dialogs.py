@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
@@ -46,11 +46,14 @@ class ColumnTable(QTableWidget):
         self.setHorizontalHeaderLabels(headers)
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().hide()
-        self.on_change = lambda: None
+        self.on_change: Callable[[], None] = lambda: None
         self.itemChanged.connect(self._on_item_changed)
 
-    def add_row(self, name: str = "", role: str = "data", kind: str = "", required: bool = False):
+    def add_row(
+        self, name: str = "", role: str = "data", kind: str = "", required: bool = False
+    ) -> int:
         r = self.rowCount()
+        self.blockSignals(True)  # the row is not complete until its widgets are set
         self.insertRow(r)
         self.setItem(r, 0, QTableWidgetItem(name))
         role_box = QComboBox()
@@ -68,6 +71,7 @@ class ColumnTable(QTableWidget):
             check.setChecked(required)
             check.toggled.connect(self._on_any_changed)
             self.setCellWidget(r, 3, check)
+        self.blockSignals(False)
         self.on_change()
         return r
 
@@ -94,7 +98,8 @@ class ColumnTable(QTableWidget):
             role_box = self.cellWidget(r, 1)
             type_box = self.cellWidget(r, 2)
             check = self.cellWidget(r, 3) if self.with_required else None
-            assert isinstance(role_box, QComboBox) and isinstance(type_box, QComboBox)
+            if not isinstance(role_box, QComboBox) or not isinstance(type_box, QComboBox):
+                continue
             role = role_box.currentText()
             out.append(
                 (
@@ -162,9 +167,7 @@ class CreateListDialog(QDialog):
         self.from_file_button = QPushButton("From the open file's header")
         self.from_file_button.setObjectName("fromFileHeader")
         self.from_file_button.setEnabled(current_file is not None)
-        self.from_file_button.setToolTip(
-            current_file or "Open a file first (File > Open file…)"
-        )
+        self.from_file_button.setToolTip(current_file or "Open a file first (File > Open file…)")
         self.from_file_button.clicked.connect(self._on_from_file_clicked)
         row = QHBoxLayout()
         row.addWidget(add)
@@ -196,11 +199,9 @@ class CreateListDialog(QDialog):
     def set_schema(self, schema: ListSchema) -> None:
         """Fill the editor from *schema* (a file's header, a schema file)."""
         self.table.setRowCount(0)
-        self.table.blockSignals(True)
         for f in schema.fields:
             role = "phone" if f.is_phone else "email" if f.is_email else "data"
             self.table.add_row(f.name, role, f.phone_type or "", f.required)
-        self.table.blockSignals(False)
         if not self.name_edit.text().strip():
             self.name_edit.setText(schema.name)
         self._refresh()
@@ -210,7 +211,9 @@ class CreateListDialog(QDialog):
     @Slot()
     def _on_add_clicked(self) -> None:
         r = self.table.add_row()
-        self.table.editItem(self.table.item(r, 0))
+        item = self.table.item(r, 0)
+        if item is not None:
+            self.table.editItem(item)
 
     @Slot()
     def _on_from_file_clicked(self) -> None:
@@ -262,7 +265,9 @@ def schema_from_file(path: str) -> ListSchema:
 
     profile = sniff(Path(path))
     columns = list(profile.columns)
-    samples = {c: [row[i] for row in profile.preview if i < len(row)] for i, c in enumerate(columns)}
+    samples = {
+        c: [row[i] for row in profile.preview if i < len(row)] for i, c in enumerate(columns)
+    }
     return ListSchema.from_header(columns, name=Path(path).stem, samples=samples)
 
 
@@ -312,7 +317,9 @@ class AddColumnsDialog(QDialog):
     @Slot()
     def _on_add_clicked(self) -> None:
         r = self.table.add_row()
-        self.table.editItem(self.table.item(r, 0))
+        item = self.table.item(r, 0)
+        if item is not None:
+            self.table.editItem(item)
 
     def problems(self) -> list[str]:
         problems = new_column_problems(self.existing, [r[0] for r in self.table.rows()])

@@ -105,6 +105,7 @@ class ListsPane(Pane):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 240)
@@ -429,9 +430,7 @@ class ListsPane(Pane):
         schema = dialog.schema()
         self._start_job(
             f"Create {schema.name}",
-            lambda progress, cancelled: operations.create_list(
-                client, schema, progress, cancelled
-            ),
+            lambda progress, cancelled: operations.create_list(client, schema, progress, cancelled),
             self._on_list_created,
         )
 
@@ -498,9 +497,7 @@ class ListsPane(Pane):
         list_id = row.id
         self._start_job(
             f"Clear {row.name}",
-            lambda progress, cancelled: operations.clear_list(
-                client, list_id, progress, cancelled
-            ),
+            lambda progress, cancelled: operations.clear_list(client, list_id, progress, cancelled),
             self._on_list_changed,
         )
 
@@ -521,7 +518,7 @@ class ListsPane(Pane):
         list_id = row.id
         self._start_job(
             f"Delete {row.name}",
-            lambda progress, cancelled: client.contact_lists.delete(list_id) or list_id,
+            lambda progress, cancelled: _delete(client, list_id),
             self._on_list_deleted,
         )
 
@@ -553,6 +550,11 @@ class ListsPane(Pane):
     def _on_exported(self, path: Path) -> None:
         self.job_label.setText(f"Exported to {path}")
         self.job_label.show()
+
+
+def _delete(client: GenesysClient, list_id: str) -> str:
+    client.contact_lists.delete(list_id)
+    return list_id
 
 
 if __name__ == "__main__":  # STYLE rule 4: the pane on its own, over a sandbox org

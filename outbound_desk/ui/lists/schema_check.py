@@ -25,9 +25,7 @@ def build_schema(
     fields = []
     for column, role, kind, required in rows:
         fmt = PHONE_FORMAT if role == "phone" else EMAIL_FORMAT if role == "email" else None
-        fields.append(
-            Field(column.strip(), required=required, format=fmt, phone_type=kind or None)
-        )
+        fields.append(Field(column.strip(), required=required, format=fmt, phone_type=kind or None))
     return ListSchema(name=name.strip() or "?", fields=tuple(fields), id_column=id_column or None)
 
 
@@ -61,9 +59,7 @@ def schema_problems(
     return problems
 
 
-def new_column_problems(
-    existing: Sequence[str], new: Sequence[str]
-) -> list[str]:
+def new_column_problems(existing: Sequence[str], new: Sequence[str]) -> list[str]:
     """What is wrong with adding *new* columns to a list that has *existing* ones."""
     problems: list[str] = []
     have = {c.casefold() for c in existing}
