@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from outbound_desk.ui.context import AppContext
 
 #: ``module:attribute`` of each pane factory, in tab order.
-PANES: tuple[str, ...] = ("outbound_desk.ui.lists.pane:ListsPane",)
+PANES: tuple[str, ...] = (
+    "outbound_desk.ui.lists.pane:ListsPane",
+    "outbound_desk.ui.upload_queue.tab:UploadPane",
+    "outbound_desk.ui.history:HistoryPane",
+)
 
 
 class Pane(QWidget):

@@ -293,7 +293,9 @@ class JobRunner(QObject):
         job.was_cancelled.connect(handle._on_job_was_cancelled)
         thread.started.connect(job.run)
         job.finished.connect(thread.quit)
-        job.finished.connect(job.deleteLater)
+        # No job.deleteLater here: deleting the Python-made worker in its own thread while
+        # other threads run pandas/pyarrow corrupts memory (segfaults, PySide6 6.10 and 6.11);
+        # the Job is freed with its handle, on the GUI thread.
         thread.finished.connect(self._on_thread_finished)
         self._running[thread] = handle
         thread.start()

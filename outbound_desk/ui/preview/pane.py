@@ -1,0 +1,902 @@
+"""The file preview and validation pane (issue 6).
+
+Open a file (dialog, drag and drop, recent files) and see at once what the file engine
+detected, with controls to override it; a lazy table of the records with problem cells coloured
+and explained; the schema diff against the target list with a mapping editor; every issue in a
+filterable list; and the actions: export the rejected rows, save a fixed copy, upload the valid
+rows. Everything slow runs off the GUI thread through :mod:`outbound_desk.ui.tasks`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from outbound_desk.ui.preview.child import CHILD_MIN_BYTES, run_in_child
+from outbound_desk.ui.preview.issues import IssueIndex
+from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
+from outbound_desk.ui.preview.profile_bar import ProfileBar
+from outbound_desk.ui.preview.rows import RowStore, load_rows
+from outbound_desk.ui.preview.schema_panel import SchemaPanel, TargetList
+from outbound_desk.ui.prompter import DialogPrompter, Prompter
+from outbound_desk.ui.tasks import JobHandle, JobRunner, TaskRunner
+
+log = logging.getLogger(__name__)
+
+CSV_FILTER = "Delimited text (*.csv *.txt *.tsv *.tab);;All files (*)"
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What the pane hands the upload queue: the file as the user fixed it, and where it goes."""
+
+    path: str
+    profile: Any  # outbound_desk.files.FileProfile (with the user's overrides applied)
+    target: TargetList | None  # None: create a new list from ``schema``
+    schema: Any  # outbound_desk.contacts.ListSchema
+    mapping: Any  # outbound_desk.contacts.ColumnMapping
+    region: str
+    id_column: str | None
+    duplicate_policy: str
+    valid_rows: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PreviewPane(QWidget):
+    """Preview, validate and fix a contact file before uploading it.
+
+    Collaborators are injected so that the pane runs alone (``python -m
+    outbound_desk.ui.preview``) and in tests: *settings* (``config.Settings``: recent files,
+    remembered mappings, default region) with *save_settings* to persist them, *targets* (a
+    blocking callable listing the lists a file may go to; run on the task pool), *prompter*
+    (dialogs).
+
+    Signals:
+      ``file_opened(str)``: a file was opened (its path).
+      ``profile_changed(object)``: a new ``FileProfile`` (after opening or an override).
+      ``scan_finished(object)``: the streaming scan counted the rows (the scanned profile).
+      ``rows_loaded(object)``: every record is in the table (their count).
+      ``validation_finished(object)``: a ``ValidationReport``.
+      ``upload_requested(object)``: an :class:`UploadRequest` for the upload queue.
+      ``failed(str)``: an error the pane showed to the user.
+    """
+
+    file_opened = Signal(str)
+    profile_changed = Signal(object)
+    scan_finished = Signal(object)
+    rows_loaded = Signal(object)
+    validation_finished = Signal(object)
+    upload_requested = Signal(object)
+    failed = Signal(str)
+
+    #: Pause after the last change before validation restarts.
+    VALIDATE_DELAY_MS = 400
+    #: Row issues kept for the panel and the cell colours; beyond this they are only counted.
+    MAX_ISSUES = 50_000
+
+    def __init__(
+        self,
+        *,
+        settings: Any = None,
+        save_settings: Callable[[], None] | None = None,
+        targets: Callable[[], Sequence[TargetList]] | None = None,
+        prompter: Prompter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("PreviewPane")
+        self.setAcceptDrops(True)
+        self._settings = settings
+        self._save_settings_fn = save_settings
+        self._targets_fn = targets
+        self._prompter: Prompter = prompter or DialogPrompter()
+        self._tasks = TaskRunner(self)
+        self._jobs = JobRunner(self)
+
+        self._path: str | None = None
+        self._overrides: dict[str, Any] = {}
+        self._profile: Any = None
+        self._store: RowStore | None = None
+        self._index = IssueIndex()
+        self._rows_model: RowsTableModel | None = None
+        self._report: Any = None
+        self._sniff_task = 0
+        self._load_job: JobHandle | None = None
+        self._scan_job: JobHandle | None = None
+        self._validate_job: JobHandle | None = None
+        self._generation = 0  # bumped per file (re)read: stale loader answers are ignored
+        self._run = 0  # bumped per validation run: stale validation answers are ignored
+        self._header_schema: Any = None  # "new list" schema guessed from the file's header
+        self._header_region = ""
+        self._file_issues: list[Any] = []  # from sniff and scan: they outlive validations
+        self._file_issue_counts: dict[str, int] = {}
+
+        self._build()
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(self.VALIDATE_DELAY_MS)
+        self._validate_timer.timeout.connect(self.validate)
+        if self._settings is not None:
+            self.schema_panel.set_region(self._settings.preferences.phone_region)
+            i = self.schema_panel.duplicates.findData(self._settings.preferences.duplicate_policy)
+            if i >= 0:
+                self.schema_panel.duplicates.setCurrentIndex(i)
+        self.refresh_targets()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.open_button = QPushButton("&Open file…")
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.recent_button = QToolButton()
+        self.recent_button.setText("Recent")
+        self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent_menu = QMenu(self.recent_button)
+        self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        self.recent_button.setMenu(self.recent_menu)
+        self.path_label = QLabel("Open a CSV file, or drop one here.")
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top = QHBoxLayout()
+        top.addWidget(self.open_button)
+        top.addWidget(self.recent_button)
+        top.addWidget(self.path_label, 1)
+
+        self.profile_bar = ProfileBar()
+        self.profile_bar.overrides_changed.connect(self._on_profile_bar_overrides_changed)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(
+            "QLabel { background: rgba(220,50,47,40); border: 1px solid rgba(220,50,47,160);"
+            " padding: 6px; }"
+        )
+        self.error_label.hide()
+
+        self.table = QTableView()
+        self.table.setObjectName("rows")
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        vh = self.table.verticalHeader()
+        # Fixed row heights keep a million-row table cheap to lay out and scroll.
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setDefaultSectionSize(130)
+        self.table.horizontalHeader().setStretchLastSection(True)
+
+        self.schema_panel = SchemaPanel()
+        self.schema_panel.target_changed.connect(self._on_schema_panel_target_changed)
+        self.schema_panel.mapping_changed.connect(self._on_schema_panel_mapping_changed)
+        self.schema_panel.options_changed.connect(self._on_schema_panel_options_changed)
+
+        self.issues_model = IssuesTableModel(self)
+        self.issues_view = QTableView()
+        self.issues_view.setObjectName("issues")
+        self.issues_view.setModel(self.issues_model)
+        self.issues_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.issues_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        for column, width in (
+            (IssuesTableModel.ROW, 80),
+            (IssuesTableModel.COLUMN, 120),
+            (IssuesTableModel.SEVERITY, 70),
+            (IssuesTableModel.CODE, 170),
+        ):
+            self.issues_view.setColumnWidth(column, width)
+        self.issues_view.setSortingEnabled(True)
+        self.issues_view.sortByColumn(IssuesTableModel.ROW, Qt.SortOrder.AscendingOrder)
+        self.issues_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.issues_view.verticalHeader().hide()
+        self.issues_view.horizontalHeader().setStretchLastSection(True)
+        self.issues_view.doubleClicked.connect(self._on_issues_view_double_clicked)
+        self.issue_kind = QComboBox()
+        self.issue_kind.activated.connect(self._on_issue_kind_activated)
+        self.issue_counts = QLabel()
+        self.issue_counts.setWordWrap(True)
+        self.issue_counts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        issues_page = QWidget()
+        iv = QVBoxLayout(issues_page)
+        ih = QHBoxLayout()
+        ih.addWidget(QLabel("Show"))
+        ih.addWidget(self.issue_kind)
+        ih.addWidget(self.issue_counts, 1)
+        iv.addLayout(ih)
+        iv.addWidget(self.issues_view, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.schema_panel, "&Schema and mapping")
+        self.tabs.addTab(issues_page, "&Issues")
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("preview-splitter")
+        split.addWidget(self.table)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.splitter = split
+
+        self.summary_label = QLabel("")
+        # Long summaries wrap instead of widening the window past the screen.
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.cancel_button.hide()
+        self.validate_button = QPushButton("&Validate")
+        self.validate_button.clicked.connect(self.validate)
+        self.rejects_button = QPushButton("Export &rejected rows…")
+        self.rejects_button.clicked.connect(self._on_rejects_button_clicked)
+        self.fixed_button = QPushButton("Save &fixed copy…")
+        self.fixed_button.clicked.connect(self._on_fixed_button_clicked)
+        self.upload_button = QPushButton("&Upload valid rows")
+        self.upload_button.clicked.connect(self._on_upload_button_clicked)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary_label, 1)
+        bottom.addWidget(self.progress)
+        bottom.addWidget(self.cancel_button)
+        for b in (self.validate_button, self.rejects_button, self.fixed_button, self.upload_button):
+            bottom.addWidget(b)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.profile_bar)
+        layout.addWidget(self.error_label)
+        layout.addWidget(split, 1)
+        layout.addLayout(bottom)
+
+        open_action = QAction("Open file…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        open_action.triggered.connect(self._on_open_button_clicked)
+        self.addAction(open_action)
+        self._update_actions()
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def profile(self) -> Any:
+        return self._profile
+
+    @property
+    def current_path(self) -> str | None:
+        return self._path
+
+    @property
+    def rows_model(self) -> RowsTableModel | None:
+        return self._rows_model
+
+    @property
+    def issue_index(self) -> IssueIndex:
+        return self._index
+
+    @property
+    def report(self) -> Any:
+        return self._report
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self._overrides)
+
+    def open_file(self, path: str | os.PathLike[str]) -> None:
+        """Open *path*: detect its profile (fast), then count and load its rows in workers."""
+        self._path = str(Path(path).expanduser())
+        self._overrides = {}
+        self.path_label.setText(self._path)
+        if self._settings is not None:
+            self._settings.add_recent_file(self._path)
+            self._save_settings()
+        self.file_opened.emit(self._path)
+        self._sniff()
+
+    def set_overrides(self, overrides: dict[str, Any]) -> None:
+        """Re-read the open file with *overrides* (keys of ``files.Overrides``)."""
+        self._overrides = {k: v for k, v in overrides.items() if v is not None}
+        if self._path is not None:
+            self._sniff()
+
+    def refresh_targets(self) -> None:
+        if self._targets_fn is None:
+            return
+        self._tasks.run(self._targets_fn, self._on_targets_loaded, self._on_targets_failed)
+
+    def shutdown(self) -> None:
+        """Stop every worker and wait for it (the window calls this when closing)."""
+        self._validate_timer.stop()
+        self._jobs.shutdown()
+        self._tasks.shutdown()
+
+    # ------------------------------------------------------------------ opening
+    def _cancel_file_jobs(self) -> None:
+        self._validate_timer.stop()
+        for handle in (self._load_job, self._scan_job, self._validate_job):
+            if handle is not None:
+                handle.cancel()
+        self._load_job = self._scan_job = self._validate_job = None
+        if self._sniff_task:
+            self._tasks.discard(self._sniff_task)
+            self._sniff_task = 0
+
+    def _sniff(self) -> None:
+        from outbound_desk.files import Overrides, sniff
+
+        self._cancel_file_jobs()
+        self._generation += 1
+        self._run += 1
+        path = self._path
+        assert path is not None
+        overrides = Overrides(**self._overrides)
+        region = self.schema_panel.region_code()
+        self.error_label.hide()
+
+        def work() -> tuple[Any, Any, str]:
+            profile = sniff(path, overrides)
+            # Guessing phone columns loads phone metadata: done here, not on the GUI thread.
+            return profile, _header_schema(profile, region), region
+
+        self._sniff_task = self._tasks.run(work, self._on_sniffed, self._on_sniff_failed)
+
+    def _on_sniff_failed(self, exc: BaseException) -> None:
+        self._sniff_task = 0
+        self._show_error(_message(exc))
+        if self._profile is None:
+            self.profile_bar.clear()
+
+    def _on_sniffed(self, result: tuple[Any, Any, str]) -> None:
+        profile, self._header_schema, self._header_region = result
+        self._sniff_task = 0
+        self._profile = profile
+        self._report = None
+        self.profile_bar.show_profile(profile, self._overrides)
+        self._index = IssueIndex()
+        self._store = RowStore(profile.columns)
+        self._rows_model = RowsTableModel(self._store, self._index, self)
+        old = self.table.model()
+        self.table.setModel(self._rows_model)
+        if old is not None and old is not self._rows_model:
+            old.deleteLater()
+        self.issues_model.clear()
+        self._file_issues = list(profile.issues)
+        self._file_issue_counts = dict(getattr(profile, "issue_counts", {}) or {})
+        self._add_issues(profile.issues)
+        self.summary_label.setText("")
+        self.profile_changed.emit(profile)
+        self._start_loading(profile)
+        self._start_scan(profile)
+        self._update_schema()
+        self._update_actions()
+
+    def _start_loading(self, profile: Any) -> None:
+        store = self._store
+        assert store is not None
+        generation = self._generation
+
+        def work(progress: Any, cancelled: Any) -> int:
+            return load_rows(profile, store, progress=progress, cancelled=cancelled)
+
+        self._load_job = self._jobs.start(
+            work,
+            name="load-rows",
+            on_progress=lambda done, total, phase: self._on_load_progress(generation),
+            on_success=lambda n: self._on_loaded(generation, n),
+            on_failure=lambda exc: self._on_job_failed(generation, "Reading the rows", exc),
+        )
+
+    def _on_load_progress(self, generation: int) -> None:
+        if generation == self._generation and self._rows_model is not None:
+            self._rows_model.rows_available()
+
+    def _on_loaded(self, generation: int, count: int) -> None:
+        if generation != self._generation or self._rows_model is None:
+            return
+        self._load_job = None
+        self._rows_model.rows_available()
+        self.rows_loaded.emit(count)
+
+    def _start_scan(self, profile: Any) -> None:
+        from outbound_desk.files import scan
+
+        generation = self._generation
+        self._scan_job = self._jobs.start(
+            lambda progress, cancelled: _run(
+                profile, scan, profile, progress=progress, cancelled=cancelled
+            ),
+            name="scan",
+            on_progress=lambda done, total, phase: self._on_scan_progress(generation, done, total),
+            on_success=lambda scanned: self._on_scanned(generation, scanned),
+            on_failure=lambda exc: self._on_job_failed(generation, "Counting the rows", exc),
+        )
+
+    def _on_scan_progress(self, generation: int, done: int, total: int) -> None:
+        if generation == self._generation:
+            self.profile_bar.show_counting(done, total)
+
+    def _on_scanned(self, generation: int, scanned: Any) -> None:
+        if generation != self._generation:
+            return
+        self._scan_job = None
+        self._profile = scanned
+        self.profile_bar.show_counts(scanned)
+        self._file_issues = list(scanned.issues)
+        self._file_issue_counts = dict(getattr(scanned, "issue_counts", {}) or {})
+        self._add_issues(scanned.issues, self._file_issue_counts)
+        self._update_summary()
+        self.scan_finished.emit(scanned)
+        self._update_actions()
+
+    def _on_job_failed(self, generation: int, what: str, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        log.warning("%s failed: %s", what, exc, exc_info=exc)
+        self._show_error(f"{what} failed: {_message(exc)}")
+        self._update_actions()
+
+    def _add_issues(self, issues: Sequence[Any], counts: dict[str, int] | None = None) -> None:
+        added = self._index.add(issues)
+        if counts:
+            self._index.add_counts(counts)
+        self.issues_model.append(added)
+        if added and self._rows_model is not None:
+            self._rows_model.issues_changed()
+        self._update_issue_kinds()
+
+    def _update_issue_kinds(self) -> None:
+        counts = self._index.counts()
+        current = self.issue_kind.currentData()
+        self.issue_kind.blockSignals(True)
+        self.issue_kind.clear()
+        self.issue_kind.addItem(f"all kinds ({sum(counts.values()):,})", None)
+        for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            self.issue_kind.addItem(f"{code} ({n:,})", code)
+        i = self.issue_kind.findData(current)
+        self.issue_kind.setCurrentIndex(max(i, 0))
+        self.issue_kind.blockSignals(False)
+        shown = len(self._index)
+        total = sum(counts.values())
+        self.issue_counts.setText(
+            f"{total:,} issues"
+            + (f" ({shown:,} listed; the rest are counted)" if total > shown else "")
+        )
+        self.tabs.setTabText(1, f"&Issues ({total:,})")
+
+    # ------------------------------------------------------------------ schema and validation
+    def _update_schema(self) -> None:
+        profile = self._profile
+        if profile is None:
+            return
+        target = self.schema_panel.current_target()
+        if target is None:
+            region = self.schema_panel.region_code()
+            schema = self._header_schema
+            if schema is None or self._header_region != region:
+                schema = _header_schema(profile, region)
+                self._header_schema, self._header_region = schema, region
+            remembered = None
+        else:
+            schema = target.schema
+            remembered = (
+                self._settings.preferences.column_mappings.get(target.list_id)
+                if self._settings is not None and target.list_id
+                else None
+            )
+        self.schema_panel.show_schema(schema, profile.columns, profile.has_header, remembered)
+        self._schedule_validation()
+
+    def _schedule_validation(self) -> None:
+        if self._profile is not None:
+            self._validate_timer.start()
+
+    def _validation_inputs(self) -> tuple[Any, Any, Any] | None:
+        from outbound_desk.contacts import DuplicatePolicy, ValidationOptions
+
+        schema = self.schema_panel.schema
+        mapping = self.schema_panel.mapping
+        if self._profile is None or schema is None or mapping is None:
+            return None
+        schema = schema.with_id_column(self.schema_panel.id_column_name())
+        options = ValidationOptions(
+            region=self.schema_panel.region_code(),
+            duplicates=DuplicatePolicy(self.schema_panel.duplicate_policy()),
+            # The issues panel and the cell colours show many more than the CLI lists.
+            max_issues=self.MAX_ISSUES,
+        )
+        return schema, mapping, options
+
+    @Slot()
+    def validate(self) -> None:
+        """Validate the whole file against the target in a worker (cancels a running one)."""
+        from outbound_desk.contacts import validate_file
+
+        self._validate_timer.stop()
+        if self._validate_job is not None:
+            self._validate_job.cancel()
+            self._validate_job = None
+        inputs = self._validation_inputs()
+        if inputs is None:
+            return
+        schema, mapping, options = inputs
+        profile = self._profile
+        self._run += 1
+        run = self._run
+
+        file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            report = _run(
+                profile,
+                validate_file,
+                profile,
+                schema,
+                mapping,
+                options,
+                progress=progress,
+                cancelled=cancelled,
+            )
+            return _indexed(report, file_issues, file_counts)
+
+        self._set_busy("Validating…")
+        self._validate_job = self._jobs.start(
+            work,
+            name="validate",
+            on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
+            on_success=lambda result: self._on_validated(run, result),
+            on_failure=lambda exc: self._on_validate_failed(run, exc),
+            on_cancelled=lambda: self._on_validate_cancelled(run),
+        )
+        self._update_actions()
+
+    def _set_busy(self, text: str) -> None:
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(text)
+        self.progress.show()
+        self.cancel_button.show()
+
+    def _set_idle(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def _on_validate_progress(self, run: int, done: int, total: int, phase: str) -> None:
+        if run != self._run:
+            return
+        if total > 0:
+            # Byte counts pass 2**31: scale to permille so the bar's int range never overflows.
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(done * 1000 // total))
+        self.progress.setFormat(f"{phase} %p%")
+
+    def _on_validated(self, run: int, result: tuple[Any, IssueIndex, list[Any]]) -> None:
+        if run != self._run:
+            return
+        report, index, ordered = result
+        self._validate_job = None
+        self._set_idle()
+        self._report = report
+        # A new validation replaces the last one's row issues (the file's own issues stay);
+        # the index was built on the worker, so tens of thousands of issues cost nothing here.
+        self._index = index
+        if self._rows_model is not None:
+            self._rows_model.set_issue_index(index)
+        self.issues_model.set_issues(ordered, presorted=True)
+        self._update_issue_kinds()
+        self._update_summary()
+        self._update_actions()
+        self.validation_finished.emit(report)
+
+    def _on_validate_failed(self, run: int, exc: BaseException) -> None:
+        if run != self._run:
+            return
+        self._validate_job = None
+        self._set_idle()
+        self._show_error(f"Validation failed: {_message(exc)}")
+        self._update_actions()
+
+    def _on_validate_cancelled(self, run: int) -> None:
+        if run != self._run:
+            return
+        self._validate_job = None
+        self._set_idle()
+        self.summary_label.setText("Validation cancelled.")
+        self._update_actions()
+
+    def _update_summary(self) -> None:
+        parts = []
+        profile = self._profile
+        if profile is not None and profile.rows is not None:
+            parts.append(f"{profile.rows:,} rows")
+        r = self._report
+        if r is not None:
+            parts.append(f"<b>{r.valid:,}</b> valid")
+            parts.append(f"<b>{r.invalid:,}</b> invalid")
+            parts.append(f"{r.duplicates:,} duplicate ids")
+            if r.blocked:
+                parts.append(
+                    "<span style='color:#c0392b'>blocked by the schema: map or exclude "
+                    + ", ".join(r.mapping.unresolved or ["the columns"])
+                    + ", or feed the required list columns</span>"
+                )
+        self.summary_label.setText(" · ".join(parts))
+
+    # ------------------------------------------------------------------ actions
+    def _update_actions(self) -> None:
+        has_file = self._profile is not None
+        busy = self._validate_job is not None
+        validated = self._report is not None and not busy
+        blocked = bool(getattr(self._report, "blocked", False))
+        self.validate_button.setEnabled(has_file and not busy)
+        self.rejects_button.setEnabled(validated and bool(getattr(self._report, "invalid", 0)))
+        self.fixed_button.setEnabled(validated and not blocked)
+        self.upload_button.setEnabled(
+            validated and not blocked and bool(getattr(self._report, "valid", 0))
+        )
+
+    def export_rejects(self, path: str) -> None:
+        """Write the rejected rows with their row numbers and reasons (a spreadsheet-safe CSV)."""
+        self._write_outputs(rejects=path)
+
+    def save_fixed_copy(self, path: str) -> None:
+        """Write the valid rows as UTF-8, comma-separated, with the list's header and E.164."""
+        self._write_outputs(out=path)
+
+    def _write_outputs(self, *, out: str | None = None, rejects: str | None = None) -> None:
+        from outbound_desk.contacts import validate_file
+
+        inputs = self._validation_inputs()
+        if inputs is None:
+            return
+        schema, mapping, options = inputs
+        profile = self._profile
+        self._run += 1
+        run = self._run
+        target = out or rejects
+
+        file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            report = _run(
+                profile,
+                validate_file,
+                profile,
+                schema,
+                mapping,
+                options,
+                out=out,
+                rejects=rejects,
+                progress=progress,
+                cancelled=cancelled,
+            )
+            return _indexed(report, file_issues, file_counts)
+
+        self._set_busy("Writing…")
+        self._validate_job = self._jobs.start(
+            work,
+            name="write",
+            on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
+            on_success=lambda result: self._on_written(run, result, str(target)),
+            on_failure=lambda exc: self._on_validate_failed(run, exc),
+            on_cancelled=lambda: self._on_validate_cancelled(run),
+        )
+        self._update_actions()
+
+    def _on_written(self, run: int, result: Any, path: str) -> None:
+        self._on_validated(run, result)
+        if run == self._run:
+            self.summary_label.setText(self.summary_label.text() + f" · wrote {path}")
+
+    def upload_request(self) -> UploadRequest | None:
+        inputs = self._validation_inputs()
+        if inputs is None or self._path is None:
+            return None
+        schema, mapping, options = inputs
+        return UploadRequest(
+            path=self._path,
+            profile=self._profile,
+            target=self.schema_panel.current_target(),
+            schema=schema,
+            mapping=mapping,
+            region=options.region,
+            id_column=schema.id_column,
+            duplicate_policy=self.schema_panel.duplicate_policy(),
+            valid_rows=getattr(self._report, "valid", None),
+        )
+
+    # ------------------------------------------------------------------ slots
+    @Slot()
+    def _on_open_button_clicked(self) -> None:
+        path = self._prompter.open_path(self, "Open a contact file", CSV_FILTER)
+        if path:
+            self.open_file(path)
+
+    @Slot()
+    def _on_recent_menu_about_to_show(self) -> None:
+        self.recent_menu.clear()
+        recent = self._settings.preferences.recent_files if self._settings is not None else []
+        for p in recent:
+            if not Path(p).exists():
+                continue
+            action = self.recent_menu.addAction(p)
+            action.setData(p)
+            action.triggered.connect(self._on_recent_action_triggered)
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(no recent files)").setEnabled(False)
+
+    @Slot()
+    def _on_recent_action_triggered(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction) and action.data():
+            self.open_file(str(action.data()))
+
+    @Slot(object)
+    def _on_profile_bar_overrides_changed(self, overrides: dict[str, Any]) -> None:
+        self.set_overrides(overrides)
+
+    @Slot(object)
+    def _on_schema_panel_target_changed(self, _target: Any) -> None:
+        self._report = None
+        self._update_schema()
+        self._update_actions()
+
+    @Slot(object)
+    def _on_schema_panel_mapping_changed(self, mapping: Any) -> None:
+        target = self.schema_panel.current_target()
+        if self._settings is not None and target is not None and target.list_id:
+            self._settings.remember_mapping(target.list_id, dict(mapping.targets))
+            self._save_settings()
+        self._report = None
+        self._schedule_validation()
+        self._update_actions()
+
+    @Slot()
+    def _on_schema_panel_options_changed(self) -> None:
+        if self._settings is not None:
+            self._settings.preferences.phone_region = self.schema_panel.region_code()
+            self._save_settings()
+        self._report = None
+        self._schedule_validation()
+        self._update_actions()
+
+    @Slot()
+    def _on_cancel_button_clicked(self) -> None:
+        # The job ends at its next check; its "cancelled" answer puts the pane back to idle.
+        if self._validate_job is not None:
+            self._validate_job.cancel()
+
+    @Slot(object)
+    def _on_issue_kind_activated(self) -> None:
+        self.issues_model.set_code(self.issue_kind.currentData())
+
+    @Slot(QModelIndex)
+    def _on_issues_view_double_clicked(self, index: QModelIndex) -> None:
+        self.jump_to_issue(self.issues_model.issue(index.row()))
+
+    def jump_to_issue(self, issue: Any) -> bool:
+        """Select the cell *issue* points at in the rows table; False when it has no cell."""
+        if issue.row is None or self._store is None or self._rows_model is None:
+            return False
+        row = self._store.row_of_record(int(issue.row))
+        if row is None or not self._rows_model.ensure_row(row):
+            return False
+        col = 0
+        if issue.column in self._store.columns:
+            col = self._store.columns.index(issue.column)
+        index = self._rows_model.index(row, col)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index, QTableView.ScrollHint.PositionAtCenter)
+        self.table.setFocus()
+        return True
+
+    @Slot()
+    def _on_rejects_button_clicked(self) -> None:
+        suggested = str(Path(self._path or "file").with_suffix("")) + ".rejects.csv"
+        path = self._prompter.save_path(self, "Export rejected rows", suggested, CSV_FILTER)
+        if path:
+            self.export_rejects(path)
+
+    @Slot()
+    def _on_fixed_button_clicked(self) -> None:
+        suggested = str(Path(self._path or "file").with_suffix("")) + ".fixed.csv"
+        path = self._prompter.save_path(
+            self, "Save a fixed copy (UTF-8 CSV)", suggested, CSV_FILTER
+        )
+        if path:
+            self.save_fixed_copy(path)
+
+    @Slot()
+    def _on_upload_button_clicked(self) -> None:
+        request = self.upload_request()
+        if request is not None:
+            self.upload_requested.emit(request)
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if len(urls) == 1 and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.open_file(urls[0].toLocalFile())
+
+    # ------------------------------------------------------------------ helpers
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.show()
+        self.failed.emit(text)
+
+    def _save_settings(self) -> None:
+        if self._save_settings_fn is not None:
+            try:
+                self._save_settings_fn()
+            except OSError as exc:  # settings are a convenience: never fail the pane for them
+                log.warning("could not save settings: %s", exc)
+
+    def _on_targets_loaded(self, targets: Sequence[TargetList]) -> None:
+        self.schema_panel.set_targets(targets)
+
+    def _on_targets_failed(self, exc: BaseException) -> None:
+        self._show_error(f"Could not list the contact lists: {_message(exc)}")
+
+
+def _run(profile: Any, fn: Any, *args: Any, progress: Any, cancelled: Any, **kwargs: Any) -> Any:
+    """``fn(*args, ...)`` here (a worker thread) for a small file, in a child process for a big
+    one, whose CPU work would otherwise keep the GUI thread waiting for the interpreter lock."""
+    if (profile.size_bytes or 0) < CHILD_MIN_BYTES:
+        return fn(*args, progress=progress, cancelled=cancelled, **kwargs)
+    return run_in_child(fn, *args, progress=progress, cancelled=cancelled, **kwargs)
+
+
+def _indexed(
+    report: Any, file_issues: list[Any], file_counts: dict[str, int]
+) -> tuple[Any, IssueIndex, list[Any]]:
+    """The report, an issue index over the file's and the report's issues, and those issues
+    in the panel's default order: built on the worker, handed to the GUI whole."""
+    index = IssueIndex()
+    index.add(file_issues)
+    index.add_counts(file_counts)
+    index.add(report.issues)
+    index.add_counts(dict(getattr(report, "issue_counts", {}) or {}))
+    ordered = sorted(
+        index.issues(), key=lambda i: (-1 if i.row is None else int(i.row), i.column or "")
+    )
+    return report, index, ordered
+
+
+def _header_schema(profile: Any, region: str) -> Any:
+    """The schema of a new list made from the file's header (phone columns guessed)."""
+    from outbound_desk.contacts import ListSchema
+
+    samples = {
+        c: [r[i] for r in profile.preview if i < len(r)] for i, c in enumerate(profile.columns)
+    }
+    return ListSchema.from_header(
+        profile.columns, name=Path(profile.path).stem, samples=samples, region=region
+    )
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__

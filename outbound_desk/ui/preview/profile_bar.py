@@ -1,0 +1,228 @@
+"""What the file engine detected, each with a control to override it."""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QWidget
+
+AUTO = None
+ENCODINGS = (
+    "utf-8",
+    "cp1252",
+    "iso8859-1",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "cp850",
+    "mac-roman",
+    "iso8859-15",
+)
+DELIMITERS = (
+    (",", "comma ,"),
+    (";", "semicolon ;"),
+    ("\t", "tab"),
+    ("|", "pipe |"),
+    (":", "colon :"),
+    (" ", "space"),
+)
+QUOTES = (('"', 'double "'), ("'", "single '"), ("", "none"))
+LINE_ENDINGS = ("LF", "CRLF", "CR", "mixed")
+
+
+def describe_delimiter(d: str | None) -> str:
+    for value, label in DELIMITERS:
+        if value == d:
+            return label
+    return repr(d) if d else "?"
+
+
+def describe_quote(q: str | None) -> str:
+    for value, label in QUOTES:
+        if value == (q or ""):
+            return label
+    return repr(q)
+
+
+class ProfileBar(QGroupBox):
+    """Detected encoding, delimiter, quote character, header row and line endings, with the row
+    count, size and checksum once the streaming scan is done.
+
+    Each detection has a combo whose first entry is "auto (detected: X)"; picking another entry
+    is an override. Signals: ``overrides_changed(dict)`` with keys ``encoding``, ``delimiter``,
+    ``quotechar``, ``has_header`` (None = auto), emitted when the user changes one.
+    """
+
+    overrides_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("File", parent)
+        self.encoding = QComboBox()
+        self.encoding.setEditable(True)  # any Python codec name may be typed
+        self.encoding.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.delimiter = QComboBox()
+        self.quotechar = QComboBox()
+        self.header = QComboBox()
+        self.line_ending = QComboBox()
+        self.rows_label = QLabel("—")
+        self.size_label = QLabel("—")
+        self.sha_label = QLabel("—")
+        self.sha_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.encoding_note = QLabel("")
+        self.encoding_note.setWordWrap(True)
+        left = QFormLayout()
+        left.addRow("&Encoding", self.encoding)
+        left.addRow("&Delimiter", self.delimiter)
+        left.addRow("&Quote", self.quotechar)
+        mid = QFormLayout()
+        mid.addRow("&Header row", self.header)
+        mid.addRow("&Line endings", self.line_ending)
+        mid.addRow("Detection", self.encoding_note)
+        right = QFormLayout()
+        right.addRow("Rows", self.rows_label)
+        right.addRow("Size", self.size_label)
+        right.addRow("SHA-256", self.sha_label)
+        box = QHBoxLayout(self)
+        box.addLayout(left, 3)
+        box.addLayout(mid, 2)
+        box.addLayout(right, 3)
+        self._quiet = False
+        self._detected: dict[str, Any] = {}
+        self.clear()
+        self.encoding.activated.connect(self._on_control_activated)
+        edit = self.encoding.lineEdit()
+        assert edit is not None  # the combo is editable
+        edit.editingFinished.connect(self._on_control_activated)
+        self.delimiter.activated.connect(self._on_control_activated)
+        self.quotechar.activated.connect(self._on_control_activated)
+        self.header.activated.connect(self._on_control_activated)
+
+    def clear(self) -> None:
+        self._quiet = True
+        for combo in (self.encoding, self.delimiter, self.quotechar, self.header, self.line_ending):
+            combo.clear()
+            combo.setEnabled(False)
+        self.rows_label.setText("—")
+        self.size_label.setText("—")
+        self.sha_label.setText("—")
+        self.encoding_note.setText("")
+        self._quiet = False
+
+    def show_profile(self, profile: Any, overrides: dict[str, Any]) -> None:
+        """Show what was detected (*profile*) and keep the user's *overrides* selected."""
+        self._quiet = True
+        self._detected = {
+            "encoding": profile.encoding,
+            "delimiter": profile.delimiter,
+            "quotechar": profile.quotechar,
+            "has_header": profile.has_header,
+        }
+        enc = profile.encoding + (" + BOM" if getattr(profile, "bom", False) else "")
+        self._fill(
+            self.encoding, f"auto ({enc})", [(e, e) for e in ENCODINGS], overrides.get("encoding")
+        )
+        self._fill(
+            self.delimiter,
+            f"auto ({describe_delimiter(profile.delimiter)})",
+            [(v, label) for v, label in DELIMITERS],
+            overrides.get("delimiter"),
+        )
+        self._fill(
+            self.quotechar,
+            f"auto ({describe_quote(profile.quotechar)})",
+            [(v, label) for v, label in QUOTES],
+            overrides.get("quotechar"),
+        )
+        self._fill(
+            self.header,
+            f"auto ({'yes' if profile.has_header else 'no'})",
+            [(True, "first row is the header"), (False, "no header: all rows are data")],
+            overrides.get("has_header"),
+        )
+        # The reader takes CR, LF, CRLF and a mix alike, so line endings are reported, and the
+        # fixed copy always writes one kind; there is nothing to re-parse.
+        self.line_ending.clear()
+        self.line_ending.addItem(str(profile.line_ending or "?"))
+        self.line_ending.setToolTip(
+            "Detected line endings. The reader accepts CR, LF, CRLF and a mix of them; the fixed "
+            "copy and the upload always use one kind."
+        )
+        conf = getattr(profile, "encoding_confidence", None)
+        runner = getattr(profile, "encoding_runner_up", None)
+        note = []
+        if conf is not None:
+            note.append(f"confidence {float(conf):.0%}")
+        if runner:
+            note.append(f"runner-up {runner}")
+        self.encoding_note.setText("encoding " + ", ".join(note) if note else "")
+        self.size_label.setText(_human_size(getattr(profile, "size_bytes", None)))
+        self.show_counts(profile)
+        self._quiet = False
+
+    def show_counts(self, profile: Any) -> None:
+        rows = getattr(profile, "rows", None)
+        self.rows_label.setText("counting…" if rows is None else f"{rows:,}")
+        sha = getattr(profile, "sha256", None)
+        self.sha_label.setText(sha[:16] + "…" if sha else "—")
+        self.sha_label.setToolTip(sha or "")
+
+    def show_counting(self, done: int, total: int) -> None:
+        if total:
+            self.rows_label.setText(f"counting… {done * 100 // total}%")
+
+    @staticmethod
+    def _fill(combo: QComboBox, auto_label: str, items: list[tuple[Any, str]], chosen: Any) -> None:
+        combo.clear()
+        combo.addItem(auto_label, AUTO)
+        for value, label in items:
+            combo.addItem(label, value)
+        combo.setEnabled(True)
+        if chosen is not None:
+            i = combo.findData(chosen)
+            if i < 0 and combo.isEditable():
+                combo.addItem(str(chosen), chosen)
+                i = combo.count() - 1
+            combo.setCurrentIndex(max(i, 0))
+
+    def overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, combo in (
+            ("encoding", self.encoding),
+            ("delimiter", self.delimiter),
+            ("quotechar", self.quotechar),
+            ("has_header", self.header),
+        ):
+            value = combo.currentData()
+            if value is not None:
+                out[key] = value
+        return out
+
+    @Slot()
+    def _on_control_activated(self) -> None:
+        if self._quiet or not self.encoding.isEnabled():
+            return
+        text = self.encoding.currentText().strip()
+        if text != self.encoding.itemText(self.encoding.currentIndex()):
+            # A codec name typed by hand: accept what Python can decode with, by its real name.
+            try:
+                name = codecs.lookup(text).name
+            except LookupError:
+                self.encoding_note.setText(f"'{text}' is not an encoding Python knows")
+                return
+            self._quiet = True
+            self._fill(self.encoding, self.encoding.itemText(0), [(e, e) for e in ENCODINGS], name)
+            self._quiet = False
+        self.overrides_changed.emit(self.overrides())
+
+
+def _human_size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

@@ -1,0 +1,215 @@
+"""The Upload tab of the main window: the file preview above, the upload queue below."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from outbound_desk.ui.panes import Pane
+from outbound_desk.ui.preview import PreviewPane, TargetList, UploadRequest
+from outbound_desk.ui.upload_queue.pane import UploadQueuePane
+from outbound_desk.ui.upload_queue.process import PrepareCopy
+
+if TYPE_CHECKING:
+    from outbound_desk.config import Preferences, UiState
+    from outbound_desk.ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "list"
+
+
+def options_for_request(
+    request: UploadRequest, prefs: Preferences, work_dir: Path
+) -> tuple[Any, Any]:
+    """The engine's ``UploadOptions`` for what the preview pane asked, and an optional
+    ``PrepareCopy`` step to run first (in the upload's process).
+
+    A new list is created from the schema the pane showed (written to *work_dir*). When the
+    user overrode a detection (encoding, delimiter, quote, header) the engine, which detects for
+    itself, gets a normalised copy written with those overrides (UTF-8, comma, the list's
+    header) instead of the original file.
+    """
+    import dataclasses
+
+    from outbound_desk.upload.model import UploadOptions
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    schema = request.schema
+    create = request.target is None
+    schema_path = None
+    if create:
+        schema_path = work_dir / f"{_safe_name(schema.name)}.schema.json"
+        schema_path.write_text(json.dumps(schema.to_dict(), indent=2), encoding="utf-8")
+    options = UploadOptions(
+        file=Path(request.path),
+        list=request.target.list_id if request.target and request.target.list_id else schema.name,
+        create=create,
+        schema_path=schema_path,
+        id_column=request.id_column,
+        allow_no_id=request.id_column is None,
+        via=prefs.default_transport,
+        batch_size=prefs.batch_size,
+        concurrency=prefs.concurrency,
+        region=request.region,
+        mapping=dict(request.mapping.targets),
+        duplicates=request.duplicate_policy,  # type: ignore[arg-type]
+        file_threshold=prefs.csv_import_threshold,
+        lock_timeout_s=None,  # queued behind this app's jobs; wait for other processes too
+    )
+    overrides = getattr(request.profile, "overrides", None)
+    if overrides is None or not any(dataclasses.astuple(overrides)):
+        return options, None
+    prepare = PrepareCopy(
+        profile=request.profile,
+        schema=schema,
+        mapping=request.mapping,
+        region=request.region,
+        duplicates=request.duplicate_policy,
+        target=work_dir / f"{Path(request.path).stem}.prepared.csv",
+    )
+    return options, prepare
+
+
+class UploadPane(Pane):
+    """Preview and validate a file, then queue its upload; the queue shows every job."""
+
+    title = "Upload"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.preview = PreviewPane(
+            settings=context.settings,
+            save_settings=context.save_settings,
+            targets=self._list_targets,
+            prompter=context.prompter,
+        )
+        self.queue = UploadQueuePane(
+            client=self._client,
+            ledger_path=self._ledger_path,
+            jobs=context.jobs,
+            tasks=context.tasks,
+            prompter=context.prompter,
+            max_running=2,
+        )
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("upload-splitter")
+        self.splitter.addWidget(self.preview)
+        self.splitter.addWidget(self.queue)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.preview.upload_requested.connect(self._on_preview_upload_requested)
+        self.preview.file_opened.connect(self._on_preview_file_opened)
+        context.files.file_opened.connect(self._on_files_file_opened)
+        context.session.connected.connect(self._on_session_connected)
+        context.session.disconnected.connect(self._on_session_disconnected)
+        self._open_action = QAction("Open file in preview…", self)
+        self._open_action.triggered.connect(self.preview._on_open_button_clicked)
+        self._validate_action = QAction("Validate", self)
+        self._validate_action.setShortcut("Ctrl+Shift+V")
+        self._validate_action.triggered.connect(self.preview.validate)
+        self.queue.check_unfinished()
+
+    # ------------------------------------------------------------------ collaborators
+    def _client(self) -> Any:
+        conn = self.context.session.connection
+        if conn is None:
+            raise RuntimeError("not signed in: connect to an org first (Connection menu)")
+        return conn.client
+
+    def _ledger_path(self) -> Path:
+        from outbound_desk.config import ledger_path
+
+        return ledger_path(self.context.settings.preferences.ledger_path)
+
+    def _list_targets(self) -> list[TargetList]:
+        """The org's contact lists as targets (runs on the task pool)."""
+        from outbound_desk.contacts import ListSchema
+
+        conn = self.context.session.connection
+        if conn is None:
+            return []
+        out = []
+        for cl in conn.client.contact_lists.iter(page_size=100):
+            try:
+                schema = ListSchema.from_genesys(cl.to_api())
+            except ValueError as exc:  # a list this app cannot describe: skip, say why
+                log.warning("list %s skipped as a target: %s", cl.name, exc)
+                continue
+            out.append(TargetList(cl.name, cl.id, schema))
+        return sorted(out, key=lambda t: t.name.casefold())
+
+    # ------------------------------------------------------------------ slots
+    @Slot(object)
+    def _on_preview_upload_requested(self, request: UploadRequest) -> None:
+        from outbound_desk.config import data_dir
+
+        prefs = self.context.settings.preferences
+        try:
+            options, prepare = options_for_request(request, prefs, data_dir() / "prepared")
+        except Exception as exc:
+            self.context.prompter.error(self, "Upload", f"Cannot queue this upload: {exc}")
+            return
+        name = request.target.name if request.target else request.schema.name
+        list_id = request.target.list_id if request.target else None
+        self.queue.enqueue(options, list_name=name, list_id=list_id, prepare=prepare)
+
+    @Slot(str)
+    def _on_files_file_opened(self, path: str) -> None:
+        if self.preview.current_path != path:
+            self.preview.open_file(path)
+
+    @Slot(str)
+    def _on_preview_file_opened(self, path: str) -> None:
+        if self.context.files.current != path:
+            self.context.files.current = path
+
+    @Slot(object)
+    def _on_session_connected(self, _connection: Any) -> None:
+        self.preview.refresh_targets()
+        self.queue.check_unfinished()
+
+    @Slot()
+    def _on_session_disconnected(self) -> None:
+        self.preview.schema_panel.set_targets([])
+
+    # ------------------------------------------------------------------ Pane
+    def menu_actions(self) -> Sequence[QAction]:
+        return (self._open_action, self._validate_action)
+
+    def refresh(self) -> None:
+        self.preview.refresh_targets()
+
+    def busy_reason(self) -> str | None:
+        return self.queue.busy_reason()
+
+    def restore_state(self, state: UiState) -> None:
+        saved = state.splitters.get("upload")
+        if saved:
+            self.splitter.restoreState(QByteArray.fromBase64(saved.encode("ascii")))
+        saved = state.splitters.get("preview")
+        if saved:
+            self.preview.splitter.restoreState(QByteArray.fromBase64(saved.encode("ascii")))
+
+    def save_state(self, state: UiState) -> None:
+        state.splitters["upload"] = bytes(self.splitter.saveState().toBase64().data()).decode()
+        state.splitters["preview"] = bytes(
+            self.preview.splitter.saveState().toBase64().data()
+        ).decode()
+
+    def shutdown(self) -> None:
+        self.queue.shutdown()
+        self.preview.shutdown()

@@ -1,0 +1,290 @@
+"""The preview pane with the real file engine and validation, offscreen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from outbound_desk.ui.preview import PreviewPane, TargetList
+from outbound_desk.ui.preview.models import RecordRole, SeverityRole
+from tests.ui2 import messy
+
+
+@pytest.fixture
+def make_pane(qtbot, settings_store):
+    panes = []
+
+    def make(targets=None):
+        settings = settings_store.load()
+        pane = PreviewPane(
+            settings=settings,
+            save_settings=lambda: settings_store.save(settings),
+            targets=(lambda: targets) if targets is not None else None,
+        )
+        qtbot.addWidget(pane)
+        panes.append(pane)
+        return pane
+
+    yield make
+    for pane in panes:
+        pane.shutdown()
+
+
+def target():
+    return TargetList("Spring Renewals", "list-1", messy.schema())
+
+
+def open_and_validate(qtbot, pane: PreviewPane, path: Path):
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        pane.open_file(path)
+    qtbot.waitUntil(
+        lambda: pane.profile is not None and pane.profile.rows is not None, timeout=30_000
+    )
+    return blocker.args[0]
+
+
+def test_every_messy_file_opens_with_row_numbers_that_match_the_file(qtbot, make_pane, tmp_path):
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    for kind, path in messy.corpus(tmp_path).items():
+        report = open_and_validate(qtbot, pane, path)
+        profile = pane.profile
+        model = pane.rows_model
+        qtbot.waitUntil(lambda m=model: m.store.complete)
+        assert report.rows == profile.rows, kind
+        # The vertical header and the record role give the file's own record numbers.
+        first = profile.data_start
+        assert model.data(model.index(0, 0), RecordRole) == first, kind
+        assert model.headerData(0, Qt.Orientation.Vertical) == str(first), kind
+    # The quoted newline counts as one record: the second data row is record 3.
+    assert pane.rows_model.store.record(1) == 3
+    assert pane.rows_model.store.cell(0, 5) == "New\nYork"
+
+
+def test_detection_is_shown_and_an_override_reparses_live(qtbot, make_pane, tmp_path):
+    pane = make_pane()
+    path = messy.corpus(tmp_path)["cp1252_semicolon"]
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.open_file(path)
+    assert pane.profile.encoding == "cp1252"
+    assert pane.profile.delimiter == ";"
+    assert "cp1252" in pane.profile_bar.encoding.currentText()
+    assert "semicolon" in pane.profile_bar.delimiter.currentText()
+    qtbot.waitUntil(lambda: pane.rows_model.rowCount() > 0)
+    assert pane.rows_model.store.cell(0, 5) == "Málaga"
+    # The user says the header row is data: the file is re-read with generated column names.
+    bar = pane.profile_bar
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        bar.header.setCurrentIndex(bar.header.findData(False))
+        bar.header.activated.emit(bar.header.currentIndex())
+    assert pane.overrides == {"has_header": False}
+    assert pane.profile.has_header is False
+    assert pane.profile.columns[0] == "column_1"
+    qtbot.waitUntil(lambda: pane.rows_model.rowCount() > 0)
+    assert pane.rows_model.store.cell(0, 0) == "customerId"
+    assert pane.rows_model.store.record(0) == 1
+    # A wrong encoding forced by hand decodes differently (and live).
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.set_overrides({"encoding": "utf-8", "has_header": True})
+    assert pane.profile.encoding == "utf-8"
+
+
+def test_issues_colour_cells_and_double_click_jumps_to_the_cell(qtbot, make_pane, tmp_path):
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    report = open_and_validate(qtbot, pane, messy.corpus(tmp_path)["bad_phones_dupes"])
+    assert report.invalid >= 1
+    codes = {i.code for i in pane.issue_index.issues()}
+    assert "invalid_phone" in codes or "phone_too_short" in codes
+    bad = next(i for i in pane.issue_index.issues() if i.column == "phoneNumber")
+    # The issues panel lists it; double-click selects the cell in the rows table.
+    proxy = pane.issues_model
+    row = next(
+        r
+        for r in range(proxy.rowCount())
+        if proxy.index(r, 3).data() == bad.code and proxy.index(r, 0).data() == str(bad.row)
+    )
+    pane._on_issues_view_double_clicked(proxy.index(row, 0))
+    current = pane.table.currentIndex()
+    assert pane.rows_model.data(current, RecordRole) == bad.row
+    assert pane.rows_model.headerData(current.column(), Qt.Orientation.Horizontal) == "phoneNumber"
+    assert pane.rows_model.data(current, SeverityRole) == "error"
+    assert bad.message in pane.rows_model.data(current, Qt.ItemDataRole.ToolTipRole)
+    # Filter by kind.
+    kinds = [pane.issue_kind.itemData(i) for i in range(pane.issue_kind.count())]
+    assert bad.code in kinds
+    pane.issue_kind.setCurrentIndex(kinds.index(bad.code))
+    pane._on_issue_kind_activated()
+    assert all(proxy.index(r, 3).data() == bad.code for r in range(proxy.rowCount()))
+    assert "invalid" in pane.summary_label.text()
+
+
+def test_mapping_drives_validation_and_is_remembered_per_list(
+    qtbot, make_pane, tmp_path, settings_store
+):
+    path = messy.write(
+        tmp_path / "renamed.csv",
+        [
+            ["customerId", "First Name", "lastname", "Phone", "email", "city", "notes"],
+            *[[*r, "n"] for r in messy.good_rows(10)],
+        ],
+    )
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    report = open_and_validate(qtbot, pane, path)
+    panel = pane.schema_panel
+    diff = panel.diff
+    assert "notes" in diff.extra
+    assert report.blocked  # "notes" is neither mapped nor excluded, "Phone" not yet mapped
+    assert not pane.upload_button.isEnabled()
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        panel.set_file_column_target("notes", None)
+        panel.set_file_column_target("Phone", "phoneNumber")
+        for fc in panel.mapping.unresolved:
+            lc = {"First Name": "firstName", "lastname": "lastName"}.get(fc)
+            panel.set_file_column_target(fc, lc)
+    report = blocker.args[0]
+    assert not report.blocked
+    assert report.valid == 10
+    assert pane.upload_button.isEnabled()
+    remembered = settings_store.load().preferences.column_mappings["list-1"]
+    assert remembered["notes"] is None
+    assert remembered["Phone"] == "phoneNumber"
+    # Opening the file again offers the remembered mapping.
+    other = make_pane([target()])
+    qtbot.waitUntil(lambda: other.schema_panel.target.count() == 2)
+    other.schema_panel.select_target("list-1")
+    report = open_and_validate(qtbot, other, path)
+    assert not report.blocked
+    assert "last time" in other.schema_panel.mapping_note.text()
+
+
+def test_actions_write_rejects_and_a_fixed_copy(qtbot, make_pane, tmp_path):
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    open_and_validate(qtbot, pane, messy.corpus(tmp_path)["bad_phones_dupes"])
+    rejects = tmp_path / "out" / "rejects.csv"
+    fixed = tmp_path / "out" / "fixed.csv"
+    rejects.parent.mkdir()
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000):
+        pane.export_rejects(str(rejects))
+    text = rejects.read_text(encoding="utf-8")
+    assert "C777" in text
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000):
+        pane.save_fixed_copy(str(fixed))
+    lines = fixed.read_text(encoding="utf-8").splitlines()
+    assert lines[0].split(",")[:4] == ["customerId", "firstName", "lastName", "phoneNumber"]
+    assert "C777" not in fixed.read_text(encoding="utf-8")
+    got = []
+    pane.upload_requested.connect(got.append)
+    pane.upload_button.click()
+    assert got
+    assert got[0].target.list_id == "list-1"
+    assert got[0].mapping.unresolved == []
+
+
+def test_a_broken_file_is_explained_in_place(qtbot, make_pane, tmp_path):
+    pane = make_pane()
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with qtbot.waitSignal(pane.failed, timeout=10_000) as blocker:
+        pane.open_file(empty)
+    assert "empty" in blocker.args[0].lower()
+    assert pane.error_label.isVisibleTo(pane)
+
+
+def test_validation_can_be_cancelled_and_the_pane_stays_usable(qtbot, make_pane, tmp_path):
+    path = messy.write(tmp_path / "big.csv", [messy.HEADER, *messy.good_rows(60_000)])
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.open_file(path)
+    pane.validate()
+    assert pane.cancel_button.isVisibleTo(pane)
+    assert not pane.validate_button.isEnabled()
+    pane.cancel_button.click()
+    qtbot.waitUntil(lambda: not pane.cancel_button.isVisibleTo(pane), timeout=30_000)
+    assert pane.validate_button.isEnabled()
+    # Still usable: the table scrolls while nothing validates.
+    qtbot.waitUntil(lambda: pane.rows_model.rowCount() > 0)
+    pane.rows_model.fetchMore()
+    assert pane.rows_model.rowCount() >= 2 * pane.rows_model.FETCH_ROWS
+
+
+def test_a_dropped_file_opens_and_recent_files_remember_it(qtbot, make_pane, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    pane = make_pane()
+    path = messy.corpus(tmp_path)["utf16_tab"]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.dropEvent(event)
+    assert pane.profile.encoding == "utf-16-le"
+    assert pane.profile.delimiter == "\t"
+    pane._on_recent_menu_about_to_show()
+    assert [a.data() for a in pane.recent_menu.actions()] == [str(path)]
+
+
+def test_big_files_are_scanned_and_validated_in_a_child_process(
+    qtbot, make_pane, tmp_path, monkeypatch
+):
+    """Above CHILD_MIN_BYTES the scan and validation run in another process (GIL-free GUI)."""
+    import outbound_desk.ui.preview.pane as pane_module
+
+    monkeypatch.setattr(pane_module, "CHILD_MIN_BYTES", 0)
+    calls = []
+    real = pane_module.run_in_child
+    monkeypatch.setattr(
+        pane_module,
+        "run_in_child",
+        lambda fn, *a, **k: (calls.append(fn.__name__), real(fn, *a, **k))[1],
+    )
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    report = open_and_validate(qtbot, pane, messy.corpus(tmp_path)["bad_phones_dupes"])
+    assert {"scan", "validate_file"} <= set(calls)
+    assert (report.rows, report.invalid) == (pane.profile.rows, report.rows - report.valid)
+    assert report.invalid >= 1
+    assert pane.profile.sha256  # the scan's answer crossed back
+    # Cancelling reaches the child too.
+    big = messy.write(tmp_path / "big.csv", [messy.HEADER, *messy.good_rows(150_000)])
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.open_file(big)
+    pane.validate()
+    pane.cancel_button.click()
+    qtbot.waitUntil(lambda: not pane.cancel_button.isVisibleTo(pane), timeout=60_000)
+    assert "cancelled" in pane.summary_label.text().lower()
+
+
+def test_the_id_column_warns_when_it_is_a_phone_column(qtbot):
+    from outbound_desk.ui.preview.schema_panel import SchemaPanel
+
+    panel = SchemaPanel()
+    qtbot.addWidget(panel)
+    panel.show_schema(messy.schema(), messy.HEADER, True)
+    assert not panel.id_warning.isVisibleTo(panel)
+    assert panel.id_column_name() == "customerId"
+    panel.id_column.setCurrentIndex(panel.id_column.findData("phoneNumber"))
+    panel._on_id_column_activated()
+    assert panel.id_warning.isVisibleTo(panel)
+    assert "phone column" in panel.id_warning.text()
+    panel.id_column.setCurrentIndex(panel.id_column.findData(""))
+    panel._on_id_column_activated()
+    assert "duplicate" in panel.id_warning.text()

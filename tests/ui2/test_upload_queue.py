@@ -1,0 +1,200 @@
+"""The upload queue against the sandbox org over real HTTP: progress, faults, cancel, resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from outbound_desk.config import ledger_path
+from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region
+from outbound_desk.ui.upload_queue import UploadQueuePane
+from outbound_desk.upload.ledger import Ledger
+from outbound_desk.upload.model import UploadOptions
+from tests.upload import helpers
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def client(sandbox):
+    c = GenesysClient(
+        sandbox_region(sandbox.base_url),
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+    )
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def queue(qtbot, client):
+    pane = UploadQueuePane(client=lambda: client, ledger_path=ledger_path)
+    qtbot.addWidget(pane)
+    yield pane
+    pane.shutdown()
+
+
+def options(tmp_path: Path, name: str, n: int, *, bad=frozenset(), **kw) -> UploadOptions:
+    f = helpers.write_csv(tmp_path / f"{name}.csv", n, bad_rows=frozenset(bad))
+    schema = helpers.schema_file(tmp_path / f"{name}.json", name)
+    kw.setdefault("via", "api")
+    return UploadOptions(
+        file=f, list=name, create=True, schema_path=schema, id_column="customerId", **kw
+    )
+
+
+def list_count(sandbox, name: str) -> int:
+    found = sandbox.store.find_list(name)
+    return sandbox.store.contact_count(found["id"]) if found else 0
+
+
+def test_upload_to_a_faulty_sandbox_reaches_100_percent_with_the_right_counts(
+    qtbot, queue, sandbox, tmp_path
+):
+    sandbox.set_faults(error_rate=0.15)
+    opts = options(tmp_path, "Faulty", 3000, bad={3, 77, 2999}, batch_size=200)
+    bars: list[int] = []
+    with qtbot.waitSignal(queue.job_ended, timeout=120_000) as ended:
+        job = queue.enqueue(opts, list_name="Faulty")
+        card = queue.card(job.job_id)
+        queue._timer.timeout.connect(lambda: bars.append(card.bar.value()))
+    assert ended.args == [job.job_id, "done"]
+    r = job.result
+    assert (r.rows, r.created, r.updated, r.rejected, r.missing) == (3000, 2997, 0, 3, 0)
+    assert r.retries > 0  # the faults were met, and survived
+    assert list_count(sandbox, "Faulty") == 2997
+    assert card.bar.value() == 1000
+    assert bars == sorted(bars)  # the bar only moves forward
+    assert "created 2,997" in card.summary.text()
+    assert "rejected 3" in card.summary.text()
+    assert "missing after reconcile 0" in card.summary.text()
+    assert card.open_report_button.isVisibleTo(card)
+    assert Path(r.report).exists()
+
+
+def test_jobs_for_one_list_run_one_at_a_time(qtbot, queue, sandbox, tmp_path):
+    sandbox.set_faults(latency_ms=20)
+    events: list[tuple[str, int]] = []
+    queue.job_started.connect(lambda jid: events.append(("start", jid)))
+    queue.job_ended.connect(lambda jid, state: events.append(("end", jid)))
+    first = queue.enqueue(options(tmp_path, "Shared", 1500, batch_size=100), list_name="Shared")
+    second_opts = UploadOptions(
+        file=helpers.write_csv(tmp_path / "more.csv", 500, start=5000),
+        list="Shared",
+        id_column="customerId",
+        via="api",
+        batch_size=100,
+    )
+    second = queue.enqueue(second_opts, list_name="Shared")
+    other = queue.enqueue(options(tmp_path, "Other", 200, batch_size=100), list_name="Other")
+    # The other list does not wait; the second job on "Shared" does.
+    assert ("start", other.job_id) in events, [(j.state, j.error) for j in queue.store.jobs]
+    assert ("start", second.job_id) not in events
+    assert second.state == "queued"
+    assert "Queued" in queue.card(second.job_id).phase.text()
+    qtbot.waitUntil(lambda: second.state == "done", timeout=120_000)
+    qtbot.waitUntil(lambda: other.state == "done", timeout=120_000)
+    assert events.index(("end", first.job_id)) < events.index(("start", second.job_id))
+    assert first.state == "done"
+    assert list_count(sandbox, "Shared") == 2000
+
+
+def test_pause_holds_the_upload_and_cancel_leaves_it_resumable(qtbot, queue, sandbox, tmp_path):
+    sandbox.set_faults(latency_ms=30)
+    opts = options(tmp_path, "Pausing", 4000, batch_size=100, concurrency=1)
+    job = queue.enqueue(opts, list_name="Pausing")
+    card = queue.card(job.job_id)
+    qtbot.waitUntil(lambda: job.progress is not None and job.progress.confirmed > 0, timeout=60_000)
+    card.pause_button.click()
+    assert job.state == "paused"
+    assert card.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: job.progress.paused, timeout=30_000)
+    card.pause_button.click()
+    assert job.state == "running"
+    qtbot.waitUntil(lambda: not job.progress.paused, timeout=30_000)
+    with qtbot.waitSignal(queue.job_ended, timeout=60_000) as ended:
+        card.cancel_button.click()
+    assert ended.args == [job.job_id, "cancelled"]
+    sent_before = list_count(sandbox, "Pausing")
+    assert 0 < sent_before < 4000
+    assert "resume" in card.summary.text().lower()
+    # The ledger says it did not finish; the queue offers to resume it.
+    with qtbot.waitSignal(queue.resumable_found, timeout=30_000) as found:
+        queue.check_unfinished()
+    assert [r.list_name for r in found.args[0]] == ["Pausing"]
+    assert queue.banner.isVisibleTo(queue)
+    sandbox.set_faults(latency_ms=0)
+    with qtbot.waitSignal(queue.job_ended, timeout=120_000) as ended:
+        (resumed,) = queue.resume_unfinished()
+    assert ended.args == [resumed.job_id, "done"]
+    assert resumed.result.resumed
+    assert resumed.result.created + resumed.result.updated + resumed.result.unchanged >= (
+        4000 - sent_before
+    )
+    assert list_count(sandbox, "Pausing") == 4000
+
+
+def test_notification_when_the_window_is_not_focused(qtbot, queue, tmp_path, sandbox):
+    with qtbot.waitSignal(queue.notification_posted, timeout=60_000) as posted:
+        queue.enqueue(options(tmp_path, "Notify", 50), list_name="Notify")
+    title, text = posted.args
+    assert "Notify" in title
+    assert "created 50" in text
+
+
+def test_the_resume_offer_after_a_crash(qtbot, queue, sandbox, tmp_path):
+    """An upload killed with SIGKILL mid-way is offered for resuming, and ends exact."""
+    sandbox.set_faults(latency_ms=40)
+    f = helpers.write_csv(tmp_path / "crash.csv", 3000)
+    schema = helpers.schema_file(tmp_path / "crash.json", "Crash")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "outbound_desk",
+            "upload",
+            str(f),
+            "--list",
+            "Crash",
+            "--create",
+            "--schema",
+            str(schema),
+            "--id-column",
+            "customerId",
+            "--via",
+            "api",
+            "--batch-size",
+            "100",
+            "--concurrency",
+            "1",
+            "--sandbox",
+            sandbox.base_url,
+            "--quiet",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        qtbot.waitUntil(lambda: list_count(sandbox, "Crash") >= 300, timeout=60_000)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert list_count(sandbox, "Crash") < 3000
+    with Ledger(ledger_path()) as ledger:
+        assert [u.list_name for u in ledger.unfinished_uploads()] == ["Crash"]
+    sandbox.set_faults(latency_ms=0)
+    with qtbot.waitSignal(queue.resumable_found, timeout=30_000):
+        queue.check_unfinished()
+    assert "did not finish" in queue.resume_banner.text()
+    with qtbot.waitSignal(queue.job_ended, timeout=120_000) as ended:
+        queue.resume_button.click()
+    job = queue.store.get(ended.args[0])
+    assert job.state == "done", job.error
+    assert list_count(sandbox, "Crash") == 3000
+    with Ledger(ledger_path()) as ledger:
+        assert ledger.unfinished_uploads() == []

@@ -1,0 +1,154 @@
+"""The Upload and History tabs in the app's context: preview -> queue -> ledger -> history."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import QUrl
+
+from outbound_desk.config import OrgProfile
+from outbound_desk.ui.context import make_context
+from outbound_desk.ui.history import HistoryPane, HistoryView
+from outbound_desk.ui.upload_queue.tab import UploadPane
+from tests.ui2 import messy
+
+
+@pytest.fixture
+def context(qtbot, sandbox):
+    ctx = make_context()
+    profile = OrgProfile(
+        name="test sandbox",
+        region="sandbox",
+        client_id=sandbox.client_id,
+        sandbox_url=sandbox.base_url,
+    )
+    with qtbot.waitSignal(ctx.session.connected, timeout=30_000):
+        ctx.session.sign_in(profile, sandbox.client_secret)
+    yield ctx
+    ctx.jobs.shutdown()
+    ctx.tasks.shutdown()
+    ctx.session.close()
+
+
+def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp_path):
+    schema = messy.schema()
+    created = context.session.connection.client.contact_lists.create(_spec(schema))
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    preview = pane.preview
+    preview.refresh_targets()
+    qtbot.waitUntil(lambda: preview.schema_panel.target.findData(created.id) >= 0, timeout=30_000)
+    preview.schema_panel.select_target(created.id)
+    rows = messy.good_rows(120)
+    rows[7][3] = "12"  # an invalid phone: rejected, never sent
+    path = messy.write(tmp_path / "contacts.csv", [messy.HEADER, *rows], delimiter=";")
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000) as done:
+        context.files.open(str(path))  # File > Open in the main window
+    report = done.args[0]
+    assert (report.valid, report.invalid) == (119, 1)
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
+        preview.upload_button.click()
+    job = pane.queue.store.get(ended.args[0])
+    assert job.state == "done", job.error
+    assert (job.result.created, job.result.rejected) == (119, 1)
+    assert sandbox.store.contact_count(created.id) == 119
+    assert pane.busy_reason() is None
+
+    opened: list[QUrl] = []
+    history = HistoryPane(context)
+    qtbot.addWidget(history)
+    view: HistoryView = history.view
+    view._open_url = opened.append
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=30_000)
+    model = view.model
+    texts = [model.index(0, c).data() for c in range(model.columnCount())]
+    assert texts[model.FILE] == "contacts.csv"
+    assert texts[model.LIST] == created.name
+    assert texts[model.CREATED] == "119"
+    assert texts[model.REJECTED] == "1"
+    assert texts[model.OUTCOME] == "done"
+    assert job.result.file_sha256.startswith(texts[model.SHA])
+    view.select_row(0)
+    assert view.open_button.isEnabled()
+    view.open_button.click()
+    assert [u.toLocalFile() for u in opened] == [str(job.result.report)]
+    with open(job.result.report, encoding="utf-8", newline="") as fh:
+        outcomes = [r for r in csv.DictReader(fh)]
+    assert len(outcomes) == 120
+    pane.shutdown()
+
+
+def test_an_override_uploads_a_prepared_copy(qtbot, context, sandbox, tmp_path):
+    """A detection the user overrode reaches the engine as a normalised copy."""
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    preview = pane.preview
+    # Headerless pipe file: the user says there is no header (and it is so detected too),
+    # then chooses the new-list schema from the file's own columns.
+    rows = messy.good_rows(30)
+    path = messy.write(tmp_path / "noheader.csv", rows, delimiter="|")
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
+        preview.open_file(path)
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000) as done:
+        preview.set_overrides({"has_header": False, "delimiter": "|"})
+    assert done.args[0].valid == 30
+    request = preview.upload_request()
+    assert request is not None
+    assert request.target is None  # a new list from the file's header
+    panel = preview.schema_panel
+    panel.id_column.setCurrentIndex(panel.id_column.findData("column_1"))
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
+        preview.upload_button.click()
+    job = pane.queue.store.get(ended.args[0])
+    assert job.state == "done", job.error
+    assert str(job.options.file).endswith(".prepared.csv")
+    found = sandbox.store.find_list(request.schema.name)
+    assert sandbox.store.contact_count(found["id"]) == 30
+    pane.shutdown()
+
+
+def _spec(schema):
+    from outbound_desk.genesys import ContactListSpec, PhoneColumn
+
+    return ContactListSpec(
+        name=schema.name,
+        column_names=schema.columns,
+        phone_columns=[PhoneColumn(c, "cell") for c in schema.phone_columns],
+    )
+
+
+def test_history_model_passes_the_model_tester(qtmodeltester):
+    from datetime import UTC, datetime, timedelta
+
+    from outbound_desk.ui.history import HistoryModel
+    from outbound_desk.upload.ledger import UploadCounts, UploadRecord
+
+    start = datetime(2026, 1, 2, 9, 30, tzinfo=UTC)
+    records = [
+        UploadRecord(
+            id=f"u{i}",
+            file_path=f"/data/f{i}.csv",
+            file_sha256="ab" * 32,
+            list_id=f"l{i}",
+            list_name=None if i else "Spring",
+            options={},
+            transport="api",
+            status="done" if i else "running",
+            started_at=start,
+            ended_at=start + timedelta(seconds=75) if i else None,
+            counts=UploadCounts(rows=10, created=9, rejected=1),
+            report_path=None,
+            profile=None,
+            user="ann",
+        )
+        for i in range(3)
+    ]
+    model = HistoryModel()
+    model.set_records(records)
+    qtmodeltester.check(model)
+    assert model.index(0, model.LIST).data() == "Spring"
+    assert model.index(1, model.LIST).data() == "l1"  # no name recorded: the id
+    assert model.index(1, model.DURATION).data() == "1:15"
+    assert model.index(0, model.DURATION).data() == "—"
+    assert model.index(2, model.BY).data() == "ann"
