@@ -152,3 +152,50 @@ def test_history_model_passes_the_model_tester(qtmodeltester):
     assert model.index(1, model.DURATION).data() == "1:15"
     assert model.index(0, model.DURATION).data() == "—"
     assert model.index(2, model.BY).data() == "ann"
+
+
+def test_after_an_upload_no_file_holds_the_secret_or_the_token(qtbot, context, sandbox, tmp_path):
+    """Issue 5's proof: sign in, use the app (upload, ledger, report, logs), then search every
+    file the app wrote (settings, state, logs, ledger, journal, reports) for the secret and
+    the token."""
+    import os
+    from pathlib import Path
+
+    from outbound_desk.config import setup_logging, teardown_logging
+
+    log_path = setup_logging("DEBUG")
+    try:
+        schema = messy.schema()
+        client = context.session.connection.client
+        created = client.contact_lists.create(_spec(schema))
+        pane = UploadPane(context)
+        qtbot.addWidget(pane)
+        preview = pane.preview
+        preview.refresh_targets()
+        qtbot.waitUntil(
+            lambda: preview.schema_panel.target.findData(created.id) >= 0, timeout=30_000
+        )
+        preview.schema_panel.select_target(created.id)
+        path = messy.write(tmp_path / "contacts.csv", [messy.HEADER, *messy.good_rows(40)])
+        with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
+            context.files.open(str(path))
+        with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
+            preview.upload_button.click()
+        job = pane.queue.store.get(ended.args[0])
+        assert job.state == "done", job.error
+        token = client.tokens.token().access_token.get()
+        context.save_settings()
+        pane.shutdown()
+    finally:
+        teardown_logging()
+    home = Path(os.environ["OUTBOUND_DESK_CONFIG_DIR"]).parent
+    written = [p for p in home.rglob("*") if p.is_file()]
+    names = {p.name for p in written}
+    assert log_path in written
+    assert "ledger.sqlite3" in names
+    assert Path(job.result.report) in written
+    assert "settings.json" in names
+    for file in written:
+        data = file.read_bytes()
+        assert sandbox.client_secret.encode() not in data, file
+        assert token.encode() not in data, file
