@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from outbound_desk.ui.preview import PreviewPane, TargetList
 from outbound_desk.ui.preview.models import RecordRole, SeverityRole
+from tests.files import corpus
 from tests.ui2 import messy
 
 
@@ -288,3 +289,32 @@ def test_the_id_column_warns_when_it_is_a_phone_column(qtbot):
     panel.id_column.setCurrentIndex(panel.id_column.findData(""))
     panel._on_id_column_activated()
     assert "duplicate" in panel.id_warning.text()
+
+
+@pytest.mark.parametrize("case", corpus.cases(), ids=lambda c: c.name)
+def test_every_file_of_the_engine_corpus_opens_in_the_pane(qtbot, make_pane, tmp_path, case):
+    """The file engine's whole messy corpus, as an admin would open it: detections shown as
+    the engine decides them, every value in the table, unreadable files explained in place."""
+    pane = make_pane()
+    path = case.write(tmp_path)
+    if case.error:
+        with qtbot.waitSignal(pane.failed, timeout=30_000) as failed:
+            pane.open_file(path)
+        assert failed.args[0].strip(), case.name
+        assert pane.error_label.isVisibleTo(pane)
+        return
+    with qtbot.waitSignal(pane.scan_finished, timeout=60_000):
+        pane.open_file(path)
+    profile = pane.profile
+    assert profile is not None
+    if case.encoding is not None:
+        assert profile.encoding == case.encoding
+    if case.delimiter is not None:
+        assert profile.delimiter == case.delimiter
+    if case.has_header is not None:
+        assert profile.has_header == case.has_header
+    if case.rows is not None and not case.codes & {"ragged_row", "unterminated_quote"}:
+        store = pane.rows_model.store
+        qtbot.waitUntil(lambda: store.complete, timeout=60_000)
+        got = [[store.cell(r, c) for c in range(len(row))] for r, row in enumerate(case.rows)]
+        assert got == case.rows

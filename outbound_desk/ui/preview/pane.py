@@ -889,11 +889,22 @@ def _header_schema(profile: Any, region: str) -> Any:
     """The schema of a new list made from the file's header (phone columns guessed)."""
     from outbound_desk.contacts import ListSchema
 
-    samples = {
-        c: [r[i] for r in profile.preview if i < len(r)] for i, c in enumerate(profile.columns)
-    }
+    # The platform's column names are unique regardless of case; the file engine already made
+    # empty and exact-duplicate names unique (and reports them), so do the same for names that
+    # differ only in case ("name", "Name" -> "name", "Name_2"). The file still opens with its
+    # duplicate_header issue shown, instead of failing to open at all.
+    seen: set[str] = set()
+    columns: list[str] = []
+    for column in profile.columns:
+        name, n = column, 1
+        while name.casefold() in seen:
+            n += 1
+            name = f"{column}_{n}"
+        seen.add(name.casefold())
+        columns.append(name)
+    samples = {c: [r[i] for r in profile.preview if i < len(r)] for i, c in enumerate(columns)}
     return ListSchema.from_header(
-        profile.columns, name=Path(profile.path).stem, samples=samples, region=region
+        columns, name=Path(profile.path).stem, samples=samples, region=region
     )
 
 
