@@ -80,7 +80,10 @@ def run_in_child(
         target=_child,
         args=(send, fn, args, kwargs, cancel),
         name="outbound-desk-worker",
-        daemon=True,
+        # Not a daemon: validation starts worker processes of its own for big files, which a
+        # daemonic process may not have. The finally below joins (or terminates) it, so it never
+        # outlives this call.
+        daemon=False,
     )
     child.start()
     send.close()

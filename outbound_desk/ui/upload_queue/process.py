@@ -134,7 +134,10 @@ def run_upload_in_child(
         target=_child,
         args=(send, client.region, token, options, ledger_path, prepare, cancel, pause),
         name="outbound-desk-upload",
-        daemon=True,
+        # Not a daemon: validation starts worker processes of its own for big files, which a
+        # daemonic process may not have. The finally below joins (or terminates) it, so it never
+        # outlives this call.
+        daemon=False,
     )
     child.start()
     send.close()  # the parent's copy: EOF on *receive* once the child is gone
