@@ -48,7 +48,8 @@ def demo_sandbox(enabled: bool) -> Iterator[object | None]:
 
 
 def demo_file() -> Path | None:
-    for name in ("contacts_clean.csv", "crm_export_excel.csv"):
+    # The messy Excel export first: the demo shows what the app finds in a real-world file.
+    for name in ("crm_export_excel.csv", "contacts_clean.csv"):
         candidate = SAMPLES_DIR / name
         if candidate.is_file():
             return candidate
