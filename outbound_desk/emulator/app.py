@@ -159,6 +159,25 @@ class Api:
             raise not_found(f"The contact list {list_id} was not found.")
         return body
 
+    async def _check_refused(self, path: str, request: Request) -> None:
+        """Answer as an org that does not offer this upload path, when a test asked for it."""
+        status = self.org.refused(path)
+        if status is not None:
+            # Read what the client sends before answering, so it sees the answer, not a reset.
+            await request.body()
+        if status == 404:
+            # An org without the feature has no such route: the unknown-path answer.
+            raise not_found(f"No resource at {request.method} {request.url.path}.")
+        if status == 403:
+            permission = "outbound:contactList:upload"
+            raise ApiError(
+                403,
+                "missing.permissions",
+                f"Unable to perform the requested action. You are missing the following "
+                f"permission(s): [{permission}]",
+                params={"permissions": permission},
+            )
+
     def _render_list(self, body: JSON, *, size: bool, import_status: bool) -> JSON:
         out = dict(body)
         if not size:
@@ -670,6 +689,7 @@ class Api:
             )
 
     async def presign_upload(self, request: Request) -> Response:
+        await self._check_refused("presigned_upload", request)
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise bad_request("The request body must be an upload request object.")
@@ -733,6 +753,7 @@ class Api:
         return Response(status_code=200)
 
     async def legacy_upload(self, request: Request) -> Response:
+        await self._check_refused("legacy_upload", request)
         try:
             form = await request.form()
         except Exception as exc:  # the multipart parser's own errors

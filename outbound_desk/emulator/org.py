@@ -43,6 +43,12 @@ class SandboxConfig:
     auth_code_ttl_s: float = 300.0
 
 
+#: The CSV upload paths a test can make the org refuse, as an org without that feature (404)
+#: or an OAuth client without ``outbound:contactList:upload`` (403) would.
+UPLOAD_PATHS = ("presigned_upload", "legacy_upload")
+REFUSAL_STATUSES = frozenset({403, 404})
+
+
 @dataclasses.dataclass
 class Upload:
     """A presigned upload URL handed out and not used yet."""
@@ -90,6 +96,8 @@ class Org:
         self.jobs: dict[str, dict[str, JSON]] = {}
         self.import_locks: dict[str, asyncio.Lock] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        #: Upload paths this org refuses, with the status it answers (see :func:`refusal`).
+        self.refusals: dict[str, int] = {}
 
     # ------------------------------------------------------------------ faults
     @property
@@ -99,6 +107,28 @@ class Org:
     def set_faults(self, faults: Faults) -> None:
         with self.lock:
             self._faults = faults
+
+    def set_refusals(self, refusals: dict[str, int | None]) -> None:
+        unknown = set(refusals) - set(UPLOAD_PATHS)
+        if unknown:
+            raise ValueError(
+                f"unknown upload path {sorted(unknown)}; known: {', '.join(UPLOAD_PATHS)}"
+            )
+        for path, status in refusals.items():
+            if status is not None and status not in REFUSAL_STATUSES:
+                raise ValueError(
+                    f"{path} can be refused with {sorted(REFUSAL_STATUSES)}, not {status}"
+                )
+        with self.lock:
+            for path, status in refusals.items():
+                if status is None:
+                    self.refusals.pop(path, None)
+                else:
+                    self.refusals[path] = status
+
+    def refused(self, path: str) -> int | None:
+        with self.lock:
+            return self.refusals.get(path)
 
     # ------------------------------------------------------------------ tokens
     def issue_token(self) -> tuple[str, int]:

@@ -172,6 +172,18 @@ class Sandbox:
         self.org.set_faults(new)
         return new
 
+    def set_refusals(
+        self, *, presigned_upload: int | None = None, legacy_upload: int | None = None
+    ) -> None:
+        """Refuse CSV upload paths, as an org without the feature (404) or an OAuth client
+        without ``outbound:contactList:upload`` (403) would; ``None`` serves the path again.
+
+        Each call sets both paths: ``sb.set_refusals()`` serves both again.
+        """
+        self.org.set_refusals(
+            {"presigned_upload": presigned_upload, "legacy_upload": legacy_upload}
+        )
+
     def set_rate_limit(self, limit: int, window_s: float = 60.0) -> None:
         """Change the per-token budget; every token starts a fresh window."""
         self.org.limiter.configure(limit, window_s)

@@ -192,3 +192,44 @@ def test_import_stall_keeps_the_import_in_progress(api: httpx.Client, sandbox: S
         assert status["completedRecords"] == 0
     assert sandbox.store.contact_count(lst["id"]) == 0
     assert sandbox.faults == Faults(import_stall_s=60)
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_upload_paths_can_be_refused_with_the_platform_error(
+    api: httpx.Client, sandbox: Sandbox, status: int
+) -> None:
+    lst = make_list(api)
+    sandbox.set_refusals(presigned_upload=status, legacy_upload=status)
+    presign = api.post(f"{LISTS}/uploads", json={"id": lst["id"], "contentType": "text/csv"})
+    legacy = api.post(
+        "/uploads/v2/contactlist",
+        data={"id": lst["id"], "fileType": "contactlist"},
+        files={"file": ("contacts.csv", _csv(5), "text/csv")},
+    )
+    code = {403: "missing.permissions", 404: "not.found"}[status]
+    for reply in (presign, legacy):
+        assert reply.status_code == status
+        assert reply.headers["content-type"] == "application/json"
+        body = reply.json()
+        assert (body["status"], body["code"]) == (status, code)
+        assert body["message"]
+        assert body["contextId"]
+    if status == 403:
+        assert "outbound:contactList:upload" in presign.json()["message"]
+    assert sandbox.store.contact_count(lst["id"]) == 0
+    # Refusing one path leaves the other open; None serves both again.
+    sandbox.set_refusals(presigned_upload=status)
+    assert api.post(f"{LISTS}/uploads", json={"id": lst["id"]}).status_code == status
+    reply = api.post(
+        "/uploads/v2/contactlist",
+        data={"id": lst["id"], "fileType": "contactlist"},
+        files={"file": ("contacts.csv", _csv(2), "text/csv")},
+    )
+    assert reply.status_code == 200
+    sandbox.set_refusals()
+    assert api.post(f"{LISTS}/uploads", json={"id": lst["id"]}).status_code == 200
+
+
+def test_refusals_accept_only_refusal_statuses(sandbox: Sandbox) -> None:
+    with pytest.raises(ValueError, match="403, 404"):
+        sandbox.set_refusals(presigned_upload=500)
