@@ -29,10 +29,13 @@ if TYPE_CHECKING:
 _REFUSED = {403, 404, 405, 501}
 #: How long a FAILED status left from an earlier import is taken for "ours has not started".
 STALE_FAILURE_S = 15.0
+#: The ledger's request id of a file batch: the whole file, one import, never a JSON request.
+FILE_REQUEST_PREFIX = "file-sha256:"
 
 
 class FileRefused(Exception):  # noqa: N818 - an outcome the runner turns into a fallback
-    """Neither CSV upload path is available to this client or org."""
+    """Neither CSV upload path is available to this client or org; ``str(e)`` says what each
+    path answered."""
 
 
 def _write_csv(
@@ -69,8 +72,9 @@ def _upload(job: UploadJob, path: Path, id_column: str | None) -> str:
     except GenesysError as exc:
         if exc.status not in _REFUSED:
             raise
+        presigned = _refusal(exc)
         job.state.warnings.append(
-            f"the presigned CSV upload was refused (HTTP {exc.status}); used the apps upload"
+            f"the presigned CSV upload was refused ({presigned}); used the apps upload"
         )
     try:
         client.imports.upload_legacy(list_id, path, contact_id_name=id_column)
@@ -78,7 +82,15 @@ def _upload(job: UploadJob, path: Path, id_column: str | None) -> str:
     except GenesysError as exc:
         if exc.status not in _REFUSED:
             raise
-        raise FileRefused(f"both CSV upload paths were refused (last: HTTP {exc.status})") from None
+        raise FileRefused(
+            f"the presigned CSV upload was refused ({presigned}) and so was the apps upload "
+            f"({_refusal(exc)})"
+        ) from None
+
+
+def _refusal(exc: GenesysError) -> str:
+    """``HTTP 403 missing.permissions``: enough to tell "not offered" from "not allowed"."""
+    return " ".join(str(x) for x in (f"HTTP {exc.status}", exc.code) if x)
 
 
 def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
@@ -90,12 +102,17 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         if not ids:
             return
         batch_no = job.next_batch_no(journal)
-        job.ledger.plan_batch(st.upload.id, batch_no, ids, f"file-sha256:{digest}")
+        job.ledger.plan_batch(st.upload.id, batch_no, ids, f"{FILE_REQUEST_PREFIX}{digest}")
         size_before = platform.list_size(job.client, st.list_id)
         status_before = job.client.imports.status(st.list_id)
         job.ledger.mark_sent(st.list_id, st.upload.id, batch_no)
         tr.phase(Phase.IMPORTING, f"uploading {len(ids)} contacts as a CSV file")
-        how = _upload(job, path, None if plan.anonymous else plan.id_column)
+        try:
+            how = _upload(job, path, None if plan.anonymous else plan.id_column)
+        except FileRefused:
+            # Nothing reached the platform; the rows are sent again, by another way or run.
+            job.ledger.mark_batch_failed(st.upload.id, batch_no)
+            raise
         tr.message(f"uploaded ({how}); waiting for the import")
         _follow(job, size_before + new, len(ids), status_before)
         job.ledger.mark_confirmed(st.list_id, [], upload_id=st.upload.id, batch_no=batch_no)

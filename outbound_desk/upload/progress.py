@@ -74,6 +74,14 @@ class ProgressTracker:
             self._samples.append((self._clock(), self.state.confirmed))
         self.emit()
 
+    def reset_counts(self) -> None:
+        """Zero the row counts (not the request counters) before the rows are walked again."""
+        self.state = replace(
+            self.state, planned=0, sent=0, confirmed=0, rejected=0, unchanged=0, eta_s=None
+        )
+        self._samples.clear()
+        self.emit(force=True)
+
     def set_paused(self, paused: bool) -> None:
         if paused != self.state.paused:
             self.state = replace(

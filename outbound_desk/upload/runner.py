@@ -40,6 +40,7 @@ from typing import Literal
 from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.upload import platform
 from outbound_desk.upload.batching import Batch, BatchResult, send_batch
+from outbound_desk.upload.fileimport import FILE_REQUEST_PREFIX
 from outbound_desk.upload.journal import SENT, Journal
 from outbound_desk.upload.ledger import Ledger, UploadCounts, UploadRecord
 from outbound_desk.upload.lock import ListBusyError, ListLock, LockHolder, LockWaitCancelledError
@@ -307,9 +308,17 @@ class UploadJob:
                 return
             except FileRefused as exc:
                 if self.options.via == "file":
-                    raise UploadRejected(str(exc)) from None
+                    # The platform (or this OAuth client's role) does not take files: not the
+                    # data's fault, so exit 3 and say both ways out.
+                    raise UploadPlatformError(
+                        f"the CSV import was refused: {exc}. Give the OAuth client's role the "
+                        "outbound:contactList:upload permission, or upload with --via api "
+                        "(JSON batches); rerunning resumes this upload"
+                    ) from None
                 st.warnings.append(f"CSV import refused ({exc}); sent as JSON batches instead")
                 st.transport = "api"
+                # The JSON pass walks the file again and counts every row afresh.
+                self.tracker.reset_counts()
         self._send_json(plan, journal)
 
     def iter_to_send(
@@ -443,7 +452,12 @@ class UploadJob:
         # A resumed upload sends the batches it had planned but not confirmed again as the
         # same batches (same number, contact ids and request id), so the ledger counts their
         # attempts; their contacts are collected from the stream as they come.
-        unconfirmed = {b.batch_no: b for b in self.ledger.unconfirmed_batches(upload_id)}
+        # A file batch (the CSV import's) is no JSON request: its rows join new batches.
+        unconfirmed = {
+            b.batch_no: b
+            for b in self.ledger.unconfirmed_batches(upload_id)
+            if not b.request_id.startswith(FILE_REQUEST_PREFIX)
+        }
         owner = {cid: no for no, b in unconfirmed.items() for cid in b.contact_ids}
         replays: dict[int, Batch] = {}
 
