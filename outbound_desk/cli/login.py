@@ -46,6 +46,17 @@ def _read_secret(args: argparse.Namespace) -> str:
     return getpass.getpass(f"Client secret for {args.client_id}: ")
 
 
+def _open_sign_in_page(url: str) -> bool:
+    """Open the sign-in page in the system browser; where none opens, show the address."""
+    import webbrowser
+
+    print("Opening the browser to sign in to Genesys Cloud...", file=sys.stderr)
+    opened = bool(webbrowser.open(url))
+    if not opened:
+        print(f"No browser opened: open this address to sign in:\n{url}", file=sys.stderr)
+    return opened
+
+
 def run(args: argparse.Namespace) -> int:
     from outbound_desk.cli._connect import SANDBOX_CLIENT_ID, region_of
     from outbound_desk.config import (
@@ -94,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
             import httpx
 
             with httpx.Client(timeout=httpx.Timeout(30, connect=5)) as http:
-                token = PkceFlow(region, client_id, http_client=http).sign_in()
+                flow = PkceFlow(
+                    region, client_id, http_client=http, open_browser=_open_sign_in_page
+                )
+                token = flow.sign_in()
             expires_in = token.lifetime
         else:
             # Say so before asking for a secret that could not be kept.

@@ -270,6 +270,10 @@ class _RedirectServer(http.server.HTTPServer):
         self.result: dict[str, str] | None = None
 
 
+def _system_browser(url: str) -> bool:
+    return webbrowser.open(url)
+
+
 class PkceFlow:
     """Authorization code + PKCE sign-in in the system browser, for people (no secret stored).
 
@@ -277,6 +281,11 @@ class PkceFlow:
     ephemeral port (in the calling thread, polling ``cancelled()``), checks ``state`` and
     exchanges the code. Use it as ``TokenProvider(flow.token)``: later renewals use a refresh
     token when the platform gave one, and otherwise sign in again.
+
+    ``open_browser(url)`` shows the authorize page; it must return without waiting for the
+    sign-in (the redirect is served only after it returns). Left out, it is the system
+    browser, ``webbrowser.open`` looked up at each sign-in, so that whoever swaps the opener
+    (a test, an app that shows the URL itself) is heard however the flow was built.
     """
 
     callback_path = "/oauth/callback"
@@ -287,7 +296,7 @@ class PkceFlow:
         client_id: str,
         *,
         http_client: httpx.Client,
-        open_browser: Callable[[str], object] = webbrowser.open,
+        open_browser: Callable[[str], object] | None = None,
         redirect_host: str = "localhost",
         timeout_s: float = 300.0,
         cancelled: Callable[[], bool] = lambda: False,
@@ -328,7 +337,8 @@ class PkceFlow:
             url = self.authorize_url(
                 redirect_uri=redirect_uri, state=state, challenge=pkce_challenge(verifier)
             )
-            self._open_browser(url)
+            opener = self._open_browser or _system_browser
+            opener(url)
             server.timeout = 0.2
             deadline = time.monotonic() + self._timeout_s
             while server.result is None:

@@ -7,8 +7,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import webbrowser
 from pathlib import Path
 
+import httpx
 import keyring
 import keyring.backends.fail
 import pytest
@@ -219,3 +222,94 @@ def test_login_without_a_keyring_says_so_and_stores_nothing(
     assert "keyring" in err.lower()
     assert "never in a file" in err
     assert SettingsStore().load().profile("lab") is None
+
+
+class _Browser:
+    """Stands in for the system browser: loads the authorize URL (following the sandbox's
+    redirect to our loopback server) on its own thread, as a browser would."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.pages: list[tuple[int, str]] = []
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self, url: str) -> bool:
+        self.urls.append(url)
+
+        def visit() -> None:
+            reply = httpx.get(url, follow_redirects=True, timeout=10)
+            self.pages.append((reply.status_code, reply.text))
+
+        thread = threading.Thread(target=visit, name="fake-browser")
+        thread.start()
+        self.threads.append(thread)
+        return True
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+def test_login_pkce_signs_in_in_the_browser_and_stores_no_secret(
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    memory_keyring: object,
+) -> None:
+    browser = _Browser()
+    monkeypatch.setattr(webbrowser, "open", browser)
+    try:
+        code = main(["login", "--profile", "p", "--region", "sandbox", "--sandbox-url",
+                     sandbox.base_url, "--pkce", "--json"])  # fmt: skip
+    finally:
+        browser.join()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)
+    assert (out["profile"], out["auth_method"], out["secret_store"]) == ("p", "pkce", None)
+    assert out["token_expires_in"] > 0
+    (url,) = browser.urls
+    assert url.startswith(f"{sandbox.base_url}/oauth/authorize?")
+    assert "code_challenge_method=S256" in url
+    ((status, page),) = browser.pages
+    assert status == 200
+    assert "Signed in" in page
+    assert "browser" in captured.err  # the user is told what is happening
+    saved = SettingsStore().load().profile("p")
+    assert saved is not None
+    assert (saved.auth_method, saved.region, saved.sandbox_url) == (
+        "pkce",
+        "sandbox",
+        sandbox.base_url,
+    )
+    assert memory_keyring.entries == {}  # type: ignore[attr-defined]
+    log = sandbox.request_log
+    assert ("GET", "/oauth/authorize", 302) in log
+    assert ("POST", "/oauth/token", 200) in log
+
+    # The profile connects by signing in in the browser again; still no secret anywhere.
+    assert main(["lists", "--json", "--profile", "p"]) == 0
+    browser.join()
+    assert json.loads(capsys.readouterr().out) == []
+    assert len(browser.urls) == 2
+    assert memory_keyring.entries == {}  # type: ignore[attr-defined]
+
+
+def test_login_pkce_without_a_browser_shows_the_address(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    browser = _Browser()
+
+    def no_browser(url: str) -> bool:
+        browser(url)  # the person pastes the address into a browser by hand
+        return False
+
+    monkeypatch.setattr(webbrowser, "open", no_browser)
+    try:
+        code = main(["login", "--profile", "p", "--region", "sandbox", "--sandbox-url",
+                     sandbox.base_url, "--pkce"])  # fmt: skip
+    finally:
+        browser.join()
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert browser.urls[0] in err
