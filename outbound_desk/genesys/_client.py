@@ -78,8 +78,19 @@ class GenesysClient:
         )
         if isinstance(auth, ClientCredentials):
             credentials = auth
+            # The token request is retried like any request of this client (its retries, its
+            # backoff, counted as retries): the first request of a run needs a token, and a
+            # 5xx or a dropped connection there must not end the run.
             self._tokens = TokenProvider(
-                lambda: fetch_client_credentials_token(self._http, region, credentials)
+                lambda: fetch_client_credentials_token(
+                    self._http,
+                    region,
+                    credentials,
+                    retries=self.max_retries,
+                    backoff=self.backoff,
+                    sleep=self._sleep,
+                    on_retry=self._retried,
+                )
             )
         else:
             self._tokens = auth

@@ -28,6 +28,7 @@ from outbound_desk.genesys.errors import (
     GenesysError,
     NetworkError,
     error_from_response,
+    parse_retry_after,
 )
 from outbound_desk.genesys.regions import Region
 
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: The longest a 429's Retry-After holds a token request back.
+_RETRY_AFTER_CAP_S = 60.0
 
 
 class Secret:
@@ -115,15 +118,24 @@ class Token:
         )
 
 
+def _fixed_backoff(attempt: int) -> float:
+    return min(8.0, 0.5 * 2.0 ** (attempt - 1))
+
+
 def _post_token_form(
     http: httpx.Client,
     region: Region,
     form: dict[str, str],
     *,
     basic: ClientCredentials | None = None,
-    attempts: int = 3,
+    retries: int = 2,
+    backoff: Callable[[int], float] = _fixed_backoff,
     sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[], None] | None = None,
 ) -> Token:
+    """POST *form* to the token endpoint; retry up to *retries* times on 429, 5xx and lost
+    connections (``backoff(attempt)`` seconds apart, attempt counting from 1), never on a
+    refusal (400/401/403): asking again with the same credentials cannot help."""
     url = f"{region.login_base}/oauth/token"
     if not region.is_login_url(url):  # defence in depth: the secret goes nowhere else
         raise AuthenticationError(f"refusing to send credentials to {url}")
@@ -131,12 +143,15 @@ def _post_token_form(
     if basic is not None:
         pair = f"{basic.client_id}:{basic.client_secret.get()}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-    last: GenesysError | None = None
-    for attempt in range(attempts):
+    attempt = 0
+    while True:
+        wait_at_least = 0.0
         try:
             response = http.post(url, data=form, headers=headers)
         except httpx.TransportError as exc:
-            last = NetworkError(f"could not reach the login service: {type(exc).__name__}")
+            last: GenesysError = NetworkError(
+                f"could not reach the login service: {type(exc).__name__}"
+            )
         else:
             if response.status_code == 200:
                 try:
@@ -156,18 +171,47 @@ def _post_token_form(
                 )
             if response.status_code != 429 and response.status_code < 500:
                 raise error
+            if response.status_code == 429:
+                wait_at_least = min(
+                    _RETRY_AFTER_CAP_S,
+                    parse_retry_after(response.headers.get("Retry-After")) or 0.0,
+                )
             last = error
-        if attempt + 1 < attempts:
-            sleep(min(8.0, 0.5 * 2**attempt))
-    assert last is not None
-    raise last
+        if attempt >= retries:
+            raise last
+        attempt += 1
+        delay = max(backoff(attempt), wait_at_least)
+        log.warning("token request failed (%s); retry %d in %.2f s", last.message, attempt, delay)
+        if on_retry is not None:
+            on_retry()
+        sleep(delay)
 
 
 def fetch_client_credentials_token(
-    http: httpx.Client, region: Region, credentials: ClientCredentials
+    http: httpx.Client,
+    region: Region,
+    credentials: ClientCredentials,
+    *,
+    retries: int = 2,
+    backoff: Callable[[int], float] = _fixed_backoff,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[], None] | None = None,
 ) -> Token:
-    """A new token for *credentials* from *region*'s login service."""
-    return _post_token_form(http, region, {"grant_type": "client_credentials"}, basic=credentials)
+    """A new token for *credentials* from *region*'s login service.
+
+    A 5xx, a 429 or a lost connection is retried (*retries* times, ``backoff(attempt)``
+    seconds apart: :class:`GenesysClient` passes its own policy); refused credentials are not.
+    """
+    return _post_token_form(
+        http,
+        region,
+        {"grant_type": "client_credentials"},
+        basic=credentials,
+        retries=retries,
+        backoff=backoff,
+        sleep=sleep,
+        on_retry=on_retry,
+    )
 
 
 class TokenProvider:

@@ -15,12 +15,14 @@ import pytest
 
 from outbound_desk.emulator import Faults, Sandbox
 from outbound_desk.genesys import (
+    AuthenticationError,
     BadRequest,
     ClientCredentials,
     Contact,
     ContactListSpec,
     EmailColumn,
     GenesysClient,
+    GenesysError,
     ImportFailed,
     NotFound,
     PhoneColumn,
@@ -338,6 +340,61 @@ def test_token_refused_mid_run_is_renewed_on_401() -> None:
         assert client.contact_lists.list().total == 0
         assert status_counts(sb, 401) == 1
         assert client.tokens.renewals == 2
+
+
+def _token_requests(sb: Sandbox) -> list[int]:
+    return [s for m, p, s in sb.request_log if (m, p) == ("POST", "/oauth/token")]
+
+
+@pytest.mark.parametrize("fault", ["error_rate", "drop_rate"])
+def test_a_failed_token_request_is_retried_with_the_clients_backoff(fault: str) -> None:
+    """The first request of a run needs a token: a 5xx or a dropped connection on the token
+    request is retried like any other request, not the end of the run."""
+    slept: list[float] = []
+    with Sandbox.start(seed=False, faults=Faults(**{fault: 1.0})) as sb:
+
+        def sleep(seconds: float) -> None:
+            # The platform recovers while the client waits after the first failed attempt.
+            slept.append(seconds)
+            sb.set_faults(Faults())
+
+        with make_client(sb, sleep=sleep, max_retries=3, backoff_cap_s=0.05) as client:
+            assert client.contact_lists.list().total == 0
+            assert client.rate_stats().retries == 1
+        failed = 0 if fault == "drop_rate" else _token_requests(sb)[0]
+        assert _token_requests(sb) == [failed, 200]
+        assert failed == 0 or failed >= 500
+        assert len(slept) == 1
+        assert 0 <= slept[0] <= 0.05  # the client's backoff (base 0.05, capped at 0.05)
+
+
+def test_a_token_request_failing_every_time_gives_up_after_the_clients_retries() -> None:
+    with (
+        Sandbox.start(seed=False, faults=Faults(error_rate=1.0)) as sb,
+        make_client(sb, sleep=lambda s: None, max_retries=4) as client,
+    ):
+        with pytest.raises(GenesysError) as failed:
+            client.contact_lists.list()
+        assert (failed.value.status or 0) >= 500
+        assert len(_token_requests(sb)) == 5
+        assert [p for _m, p, _s in sb.request_log] == ["/oauth/token"] * 5  # no API call made
+
+
+def test_refused_credentials_are_never_retried() -> None:
+    slept: list[float] = []
+    with (
+        Sandbox.start(seed=False) as sb,
+        GenesysClient(
+            sandbox_region(sb.base_url),
+            ClientCredentials(sb.client_id, "wrong"),
+            sleep=slept.append,
+            max_retries=5,
+        ) as client,
+    ):
+        with pytest.raises(AuthenticationError):
+            client.contact_lists.list()
+        assert _token_requests(sb) == [401]
+        assert slept == []
 
 
 def test_racing_updates_both_land() -> None:

@@ -4,6 +4,7 @@ valid rows and a report that accounts for every row."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,18 +48,40 @@ def test_a_429_storm_is_ridden_out_without_a_retry_storm(uploader: Uploader) -> 
 
 
 def test_5xx_bursts(uploader: Uploader) -> None:
-    # The token is fetched first: these faults are about the API calls, and the client does not
-    # retry a failed token request (see the report).
-    uploader.client.tokens.token()
     uploader.sandbox.set_faults(error_rate=0.3)
     result = _upload(uploader, 3_000, batch_size=200)
     assert result.retries > 0
 
 
 def test_dropped_connections(uploader: Uploader) -> None:
-    uploader.client.tokens.token()
     uploader.sandbox.set_faults(drop_rate=0.2)
     result = _upload(uploader, 3_000, batch_size=200)
+    assert result.retries > 0
+
+
+def test_5xx_and_drops_from_the_very_first_request_token_included(
+    sandbox: Sandbox, ledger: Ledger, tmp_path: Path
+) -> None:
+    # The first token request surely fails; once the client waits to retry it, the platform
+    # settles to a steady 30 % errors and 20 % drops, token renewals (short-lived tokens)
+    # included.
+    sandbox.set_faults(error_rate=1.0, token_ttl_s=1.0)
+
+    def sleep(seconds: float) -> None:
+        if sandbox.faults.error_rate == 1.0:
+            sandbox.set_faults(error_rate=0.3, drop_rate=0.2)
+        time.sleep(seconds)
+
+    region = sandbox_region(sandbox.base_url)
+    creds = ClientCredentials(sandbox.client_id, sandbox.client_secret)
+    with GenesysClient(
+        region, creds, backoff_base_s=0.05, backoff_cap_s=0.5, max_retries=10, sleep=sleep
+    ) as client:
+        up = Uploader(sandbox, client, ledger, tmp_path)
+        result = _upload(up, 3_000, batch_size=200)
+    tokens = [s for m, p, s in sandbox.request_log if (m, p) == ("POST", "/oauth/token")]
+    assert tokens[0] >= 500  # the run began with a failed token request, and went on
+    assert 200 in tokens
     assert result.retries > 0
 
 
