@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -90,9 +91,16 @@ class Heartbeat:
 
 
 class StallWatch:
-    """With ``--diagnose``: a watchdog thread prints the GUI thread's stack when it stalls."""
+    """With ``--diagnose``: where the GUI thread stalled, and why.
+
+    A watchdog thread prints every thread's stack when the heartbeat is late; the collector's
+    pauses are timed (a full collection holds the GIL, whichever thread runs it); and the app's
+    callbacks on the GUI thread (every worker answer passes through them) are timed. Build it
+    before the window, so that the wrapped callbacks are the ones the window connects.
+    """
 
     def __init__(self, beat: Heartbeat, threshold_s: float = 0.04) -> None:
+        import gc
         import threading
 
         self.beat = beat
@@ -100,7 +108,14 @@ class StallWatch:
         self.gui = threading.get_ident()
         self.stop = threading.Event()
         self.seen: dict[str, int] = {}
+        self.gc_pauses: list[tuple[float, int, int]] = []
+        self._gc_t0 = 0.0
+        gc.callbacks.append(self._on_gc)
+        self.slow_calls: dict[str, float] = {}
+        self._wrap_callbacks()
         self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
         self.thread.start()
 
     def _run(self) -> None:
@@ -131,8 +146,47 @@ class StallWatch:
                     self.seen.get(stack, 0), int((self.beat.last - started) * 1000)
                 )
 
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_t0 = time.perf_counter()
+        elif (ms := (time.perf_counter() - self._gc_t0) * 1000) > 5:
+            self.gc_pauses.append((ms, info["generation"], info["collected"]))
+
+    def _wrap_callbacks(self) -> None:
+        from outbound_desk.ui import tasks
+        from outbound_desk.ui.preview.pane import PreviewPane
+
+        for cls, names in (
+            (tasks.TaskRunner, ("_on_task_done",)),
+            (tasks.JobHandle, ("_on_job_progress_changed", "_on_job_succeeded")),
+            (PreviewPane, ("_on_sniffed", "_on_scanned", "_on_validated", "_update_schema")),
+        ):
+            for name in names:
+                setattr(cls, name, self._timed(cls, name, cls.__dict__[name]))
+
+    def _timed(self, cls: type, name: str, fn: Any) -> Any:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                ms = (time.perf_counter() - t) * 1000
+                if ms > 5:
+                    key = f"{self.beat.phase}: {cls.__name__}.{name}"
+                    key += f" {getattr(args[0], 'name', '')}" if name.startswith("_on_job") else ""
+                    self.slow_calls[key] = max(self.slow_calls.get(key, 0.0), ms)
+
+        return wrapper
+
     def report(self) -> None:
         self.stop.set()
+        for name, ms in sorted(self.slow_calls.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"--- GUI thread ran {name} for {ms:.0f} ms")
+        for ms, gen, collected in sorted(self.gc_pauses, reverse=True)[:6]:
+            print(f"--- gc pause {ms:.0f} ms (generation {gen}, {collected} collected)")
         for stack, ms in sorted(self.seen.items(), key=lambda kv: -kv[1])[:6]:
             print(f"--- stalled {ms} ms; threads at the start of it:\n{stack}")
 
@@ -180,6 +234,9 @@ def main() -> int:
     parser.add_argument("--via", choices=("auto", "api", "file"), default="auto")
     parser.add_argument("--keep", type=Path, help="reuse/keep the generated file here")
     parser.add_argument("--diagnose", action="store_true", help="print where the GUI stalled")
+    parser.add_argument(
+        "--no-upload", action="store_true", help="stop after opening, validating and scrolling"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-gui-"))
@@ -199,6 +256,7 @@ def main() -> int:
 
     from outbound_desk.config import OrgProfile
     from outbound_desk.ui.context import make_context
+    from outbound_desk.ui.heap import settle_after_startup
     from outbound_desk.ui.mainwindow import MainWindow
     from outbound_desk.ui.panes import PANES, load_pane_factories
     from outbound_desk.ui.upload_queue.tab import UploadPane
@@ -210,6 +268,9 @@ def main() -> int:
     with sandbox_process() as sandbox:
         context = make_context()
         context.settings.preferences.default_transport = args.via
+        beat = Heartbeat()
+        # Built before the window: it wraps the app's callbacks to time them.
+        watch = StallWatch(beat) if args.diagnose else None
         window = MainWindow(context, load_pane_factories(PANES))
         window.resize(1400, 900)
         window.show()
@@ -222,11 +283,18 @@ def main() -> int:
         context.session.sign_in(profile, sandbox.client_secret)
         wait_until(app, lambda: context.session.connection is not None, 30)
         pane = next(p for p in window.panes if isinstance(p, UploadPane))
+        # As the app does once its window is built (outbound_desk.ui.app.main).
+        frozen = settle_after_startup()
+        if args.diagnose:
+            print(f"froze {frozen:,} objects")
         window.tabs.setCurrentWidget(pane)
         preview = pane.preview
-        beat = Heartbeat()
         beat.start()
-        watch = StallWatch(beat) if args.diagnose else None
+        if watch is not None:
+            watch.start()
+        if args.diagnose:
+            heavy = ("pandas", "pyarrow", "outbound_desk.files", "outbound_desk.contacts")
+            print("already imported:", [m for m in heavy if m in sys.modules])
 
         # 1. Open: detection, first rows, streaming count; validation starts by itself.
         beat.set_phase("open")
@@ -268,20 +336,21 @@ def main() -> int:
         results["rows_in_table"] = preview.rows_model.rowCount()
 
         # 3. Upload the valid rows to the sandbox.
-        beat.set_phase("upload")
-        t = time.perf_counter()
-        ended = []
-        pane.queue.job_ended.connect(lambda jid, state: ended.append(state))
-        preview.upload_button.click()
-        wait_until(app, lambda: bool(ended), 3600)
-        results["upload_s"] = time.perf_counter() - t
-        job = pane.queue.store.jobs[-1]
-        r = job.result
-        print(
-            f"upload: {ended[0]} via {getattr(r, 'transport', '?')}: "
-            f"created {getattr(r, 'created', 0):,}, rejected {getattr(r, 'rejected', 0):,}, "
-            f"missing {getattr(r, 'missing', 0):,} {job.error or ''}"
-        )
+        if not args.no_upload:
+            beat.set_phase("upload")
+            t = time.perf_counter()
+            ended = []
+            pane.queue.job_ended.connect(lambda jid, state: ended.append(state))
+            preview.upload_button.click()
+            wait_until(app, lambda: bool(ended), 3600)
+            results["upload_s"] = time.perf_counter() - t
+            job = pane.queue.store.jobs[-1]
+            r = job.result
+            print(
+                f"upload: {ended[0]} via {getattr(r, 'transport', '?')}: "
+                f"created {getattr(r, 'created', 0):,}, rejected {getattr(r, 'rejected', 0):,}, "
+                f"missing {getattr(r, 'missing', 0):,} {job.error or ''}"
+            )
         beat.timer.stop()
         if watch is not None:
             watch.report()

@@ -71,6 +71,7 @@ def main(argv: Sequence[str]) -> int:
 
     from outbound_desk.ui import palette
     from outbound_desk.ui.errors import ExceptionHook
+    from outbound_desk.ui.heap import settle_after_startup
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -83,6 +84,7 @@ def main(argv: Sequence[str]) -> int:
         hook.install()
         theme = args.theme or window.context.settings.preferences.theme
         palette.apply_theme(app, theme)
+        settle_after_startup()
         window.show()
         try:
             code = app.exec()

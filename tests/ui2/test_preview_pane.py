@@ -318,3 +318,27 @@ def test_every_file_of_the_engine_corpus_opens_in_the_pane(qtbot, make_pane, tmp
         qtbot.waitUntil(lambda: store.complete, timeout=60_000)
         got = [[store.cell(r, c) for c in range(len(row))] for r, row in enumerate(case.rows)]
         assert got == case.rows
+
+
+def test_a_new_lists_schema_is_guessed_from_the_header_of_the_file_opened_last(
+    qtbot, make_pane, tmp_path
+):
+    """The header's schema is guessed after the detection is shown (off its path); a guess for
+    a file that was replaced before it landed is dropped, and validation waits for the guess."""
+    first = tmp_path / "first.csv"
+    first.write_text("id,name,mobile\n1,Ann,+12125550101\n", encoding="utf-8")
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "customerId,city,phoneNumber\nC1,Boston,+12125550102\nC2,Austin,555-12\n",
+        encoding="utf-8",
+    )
+    pane = make_pane()  # no lists: the target is "new list", made from the header
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        pane.open_file(first)
+        pane.open_file(second)
+    report = blocker.args[0]
+    schema = pane.schema_panel.schema
+    assert list(schema.columns) == ["customerId", "city", "phoneNumber"]
+    assert "phoneNumber" in schema.phone_columns
+    assert report.rows == 2
+    assert report.invalid == 1

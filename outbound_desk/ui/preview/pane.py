@@ -124,6 +124,7 @@ class PreviewPane(QWidget):
         self._rows_model: RowsTableModel | None = None
         self._report: Any = None
         self._sniff_task = 0
+        self._schema_task = 0  # guessing the "new list" schema from the header
         self._load_job: JobHandle | None = None
         self._scan_job: JobHandle | None = None
         self._validate_job: JobHandle | None = None
@@ -336,9 +337,10 @@ class PreviewPane(QWidget):
             if handle is not None:
                 handle.cancel()
         self._load_job = self._scan_job = self._validate_job = None
-        if self._sniff_task:
-            self._tasks.discard(self._sniff_task)
-            self._sniff_task = 0
+        for task in (self._sniff_task, self._schema_task):
+            if task:
+                self._tasks.discard(task)
+        self._sniff_task = self._schema_task = 0
 
     def _sniff(self) -> None:
         from outbound_desk.files import Overrides, sniff
@@ -349,15 +351,12 @@ class PreviewPane(QWidget):
         path = self._path
         assert path is not None
         overrides = Overrides(**self._overrides)
-        region = self.schema_panel.region_code()
         self.error_label.hide()
-
-        def work() -> tuple[Any, Any, str]:
-            profile = sniff(path, overrides)
-            # Guessing phone columns loads phone metadata: done here, not on the GUI thread.
-            return profile, _header_schema(profile, region), region
-
-        self._sniff_task = self._tasks.run(work, self._on_sniffed, self._on_sniff_failed)
+        # Only the sniff is on the way to showing the detection (issue 6: within 300 ms); the
+        # "new list" schema is guessed afterwards, in its own task (_update_schema).
+        self._sniff_task = self._tasks.run(
+            lambda: sniff(path, overrides), self._on_sniffed, self._on_sniff_failed
+        )
 
     def _on_sniff_failed(self, exc: BaseException) -> None:
         self._sniff_task = 0
@@ -365,9 +364,9 @@ class PreviewPane(QWidget):
         if self._profile is None:
             self.profile_bar.clear()
 
-    def _on_sniffed(self, result: tuple[Any, Any, str]) -> None:
-        profile, self._header_schema, self._header_region = result
+    def _on_sniffed(self, profile: Any) -> None:
         self._sniff_task = 0
+        self._header_schema = None
         self._profile = profile
         self._report = None
         self.profile_bar.show_profile(profile, self._overrides)
@@ -492,8 +491,8 @@ class PreviewPane(QWidget):
             region = self.schema_panel.region_code()
             schema = self._header_schema
             if schema is None or self._header_region != region:
-                schema = _header_schema(profile, region)
-                self._header_schema, self._header_region = schema, region
+                self._guess_header_schema(profile, region)
+                return
             remembered = None
         else:
             schema = target.schema
@@ -504,6 +503,30 @@ class PreviewPane(QWidget):
             )
         self.schema_panel.show_schema(schema, profile.columns, profile.has_header, remembered)
         self._schedule_validation()
+
+    def _guess_header_schema(self, profile: Any, region: str) -> None:
+        """Guess the "new list" schema on the task pool (it loads phone metadata: tens of ms);
+        :meth:`_update_schema` shows it when it lands."""
+        if self._schema_task:
+            self._tasks.discard(self._schema_task)
+        generation = self._generation
+
+        def on_guessed(schema: Any) -> None:
+            self._schema_task = 0
+            if generation != self._generation:
+                return
+            self._header_schema, self._header_region = schema, region
+            self._update_schema()
+            self._update_actions()
+
+        def on_failed(exc: BaseException) -> None:
+            self._schema_task = 0
+            if generation == self._generation:
+                self._show_error(f"Could not read the header as a list schema: {_message(exc)}")
+
+        self._schema_task = self._tasks.run(
+            lambda: _header_schema(profile, region), on_guessed, on_failed
+        )
 
     def _schedule_validation(self) -> None:
         if self._profile is not None:
@@ -535,8 +558,8 @@ class PreviewPane(QWidget):
             self._validate_job.cancel()
             self._validate_job = None
         inputs = self._validation_inputs()
-        if inputs is None:
-            return
+        if inputs is None or self._schema_task:
+            return  # a schema being guessed validates when it lands (_update_schema)
         schema, mapping, options = inputs
         profile = self._profile
         self._run += 1
