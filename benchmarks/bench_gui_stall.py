@@ -76,6 +76,9 @@ class Heartbeat:
         self.last = time.perf_counter()
         self.phase = "idle"
         self.gaps: dict[str, list[float]] = {}
+        self.phase_t0 = self.last
+        #: per phase: (longest gap, seconds into the phase when it ended)
+        self.worst: dict[str, tuple[float, float]] = {}
 
     def start(self) -> None:
         self.last = time.perf_counter()
@@ -83,11 +86,15 @@ class Heartbeat:
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.gaps.setdefault(self.phase, []).append(now - self.last)
+        gap = now - self.last
+        self.gaps.setdefault(self.phase, []).append(gap)
+        if gap > self.worst.get(self.phase, (0.0, 0.0))[0]:
+            self.worst[self.phase] = (gap, now - self.phase_t0)
         self.last = now
 
     def set_phase(self, phase: str) -> None:
         self.phase = phase
+        self.phase_t0 = time.perf_counter()
 
 
 class StallWatch:
@@ -108,7 +115,7 @@ class StallWatch:
         self.gui = threading.get_ident()
         self.stop = threading.Event()
         self.seen: dict[str, int] = {}
-        self.gc_pauses: list[tuple[float, int, int]] = []
+        self.gc_pauses: list[tuple[float, int, int, str]] = []
         self._gc_t0 = 0.0
         gc.callbacks.append(self._on_gc)
         self.slow_calls: dict[str, float] = {}
@@ -150,7 +157,7 @@ class StallWatch:
         if phase == "start":
             self._gc_t0 = time.perf_counter()
         elif (ms := (time.perf_counter() - self._gc_t0) * 1000) > 5:
-            self.gc_pauses.append((ms, info["generation"], info["collected"]))
+            self.gc_pauses.append((ms, info["generation"], info["collected"], self.beat.phase))
 
     def _wrap_callbacks(self) -> None:
         from outbound_desk.ui import tasks
@@ -159,7 +166,18 @@ class StallWatch:
         for cls, names in (
             (tasks.TaskRunner, ("_on_task_done",)),
             (tasks.JobHandle, ("_on_job_progress_changed", "_on_job_succeeded")),
-            (PreviewPane, ("_on_sniffed", "_on_scanned", "_on_validated", "_update_schema")),
+            (
+                PreviewPane,
+                (
+                    "_on_sniffed",
+                    "_on_scanned",
+                    "_on_validated",
+                    "_update_schema",
+                    "open_file",
+                    "_sniff",
+                    "_save_settings",
+                ),
+            ),
         ):
             for name in names:
                 setattr(cls, name, self._timed(cls, name, cls.__dict__[name]))
@@ -185,8 +203,10 @@ class StallWatch:
         self.stop.set()
         for name, ms in sorted(self.slow_calls.items(), key=lambda kv: -kv[1])[:12]:
             print(f"--- GUI thread ran {name} for {ms:.0f} ms")
-        for ms, gen, collected in sorted(self.gc_pauses, reverse=True)[:6]:
-            print(f"--- gc pause {ms:.0f} ms (generation {gen}, {collected} collected)")
+        for phase, (gap, at) in self.beat.worst.items():
+            print(f"--- longest gap in {phase}: {gap * 1000:.0f} ms, ending {at:.2f} s into it")
+        for ms, gen, collected, phase in sorted(self.gc_pauses, reverse=True)[:6]:
+            print(f"--- gc pause {ms:.0f} ms in {phase} (generation {gen}, {collected} collected)")
         for stack, ms in sorted(self.seen.items(), key=lambda kv: -kv[1])[:6]:
             print(f"--- stalled {ms} ms; threads at the start of it:\n{stack}")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -96,6 +96,10 @@ class PreviewPane(QWidget):
     VALIDATE_DELAY_MS = 400
     #: Row issues kept for the panel and the cell colours; beyond this they are only counted.
     MAX_ISSUES = 50_000
+    #: Longest wait for the first repaint after a detection before the file's workers start
+    #: anyway (a hidden pane is never painted).
+    START_FALLBACK_MS = 300
+    SNIFF_FALLBACK_MS = 50
 
     def __init__(
         self,
@@ -134,8 +138,15 @@ class PreviewPane(QWidget):
         self._header_region = ""
         self._file_issues: list[Any] = []  # from sniff and scan: they outlive validations
         self._file_issue_counts: dict[str, int] = {}
+        # Workers of a newly opened file wait for the pane's first repaint (see _on_sniffed).
+        self._pending_start: Callable[[], None] | None = None
+        self._pending_widget: QWidget | None = None
 
         self._build()
+        self._start_fallback = QTimer(self)
+        self._start_fallback.setSingleShot(True)
+        self._start_fallback.setInterval(self.START_FALLBACK_MS)
+        self._start_fallback.timeout.connect(self._start_pending)
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(self.VALIDATE_DELAY_MS)
@@ -311,7 +322,10 @@ class PreviewPane(QWidget):
             self._settings.add_recent_file(self._path)
             self._save_settings()
         self.file_opened.emit(self._path)
-        self._sniff()
+        self._cancel_file_jobs()
+        # The sniff (a busy Python thread) starts once the new path is painted, so that
+        # repaint does not queue for the interpreter lock; a hidden pane waits SNIFF_FALLBACK_MS.
+        self._after_paint(self.path_label, self._sniff, self.SNIFF_FALLBACK_MS)
 
     def set_overrides(self, overrides: dict[str, Any]) -> None:
         """Re-read the open file with *overrides* (keys of ``files.Overrides``)."""
@@ -327,12 +341,14 @@ class PreviewPane(QWidget):
     def shutdown(self) -> None:
         """Stop every worker and wait for it (the window calls this when closing)."""
         self._validate_timer.stop()
+        self._drop_pending_start()
         self._jobs.shutdown()
         self._tasks.shutdown()
 
     # ------------------------------------------------------------------ opening
     def _cancel_file_jobs(self) -> None:
         self._validate_timer.stop()
+        self._drop_pending_start()
         for handle in (self._load_job, self._scan_job, self._validate_job):
             if handle is not None:
                 handle.cancel()
@@ -382,11 +398,59 @@ class PreviewPane(QWidget):
         self._file_issue_counts = dict(getattr(profile, "issue_counts", {}) or {})
         self._add_issues(profile.issues)
         self.summary_label.setText("")
+        # A chosen list's schema is at hand (no worker): shown now, so validation can start.
+        known_target = self.schema_panel.current_target() is not None
+        if known_target:
+            self._update_schema()
         self.profile_changed.emit(profile)
-        self._start_loading(profile)
-        self._start_scan(profile)
-        self._update_schema()
         self._update_actions()
+        # The first repaint after a detection re-lays-out the whole pane (hundreds of events,
+        # each needing the GIL); with the row loader, the scan's feeders and the schema guess
+        # already running it took 100-200 ms. They start once that repaint is done.
+        generation = self._generation
+
+        def start() -> None:
+            if generation != self._generation:
+                return
+            self._start_loading(profile)
+            self._start_scan(profile)
+            if not known_target:
+                self._update_schema()  # guesses the "new list" schema in a worker
+            self._update_actions()
+
+        self._after_paint(self.table.viewport(), start, self.START_FALLBACK_MS)
+
+    def _after_paint(self, widget: QWidget, fn: Callable[[], None], fallback_ms: int) -> None:
+        """Run *fn* once *widget* has been repainted (or after *fallback_ms*, as a hidden widget
+        is never painted): GIL-hungry workers started meanwhile would make that repaint wait
+        for the interpreter lock at each of its hundreds of events."""
+        self._drop_pending_start()
+        self._pending_start = fn
+        self._pending_widget = widget
+        widget.installEventFilter(self)
+        self._start_fallback.start(fallback_ms)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            self._pending_start is not None
+            and watched is self._pending_widget
+            and event.type() == QEvent.Type.Paint
+        ):
+            # Queued: the rest of this repaint pass (other widgets) runs first.
+            QTimer.singleShot(0, self._start_pending)
+        return super().eventFilter(watched, event)
+
+    def _drop_pending_start(self) -> None:
+        self._start_fallback.stop()
+        if self._pending_widget is not None:
+            self._pending_widget.removeEventFilter(self)
+        self._pending_start = self._pending_widget = None
+
+    def _start_pending(self) -> None:
+        start = self._pending_start
+        self._drop_pending_start()
+        if start is not None:
+            start()
 
     def _start_loading(self, profile: Any) -> None:
         store = self._store
