@@ -615,8 +615,6 @@ class PreviewPane(QWidget):
     @Slot()
     def validate(self) -> None:
         """Validate the whole file against the target in a worker (cancels a running one)."""
-        from outbound_desk.contacts import validate_file
-
         self._validate_timer.stop()
         if self._validate_job is not None:
             self._validate_job.cancel()
@@ -624,11 +622,26 @@ class PreviewPane(QWidget):
         inputs = self._validation_inputs()
         if inputs is None or self._schema_task:
             return  # a schema being guessed validates when it lands (_update_schema)
+        self._start_validation(inputs, name="validate", busy="Validating…")
+
+    def _start_validation(
+        self,
+        inputs: tuple[Any, Any, Any],
+        *,
+        name: str,
+        busy: str,
+        out: str | None = None,
+        rejects: str | None = None,
+    ) -> None:
+        """Run ``validate_file`` over the whole file in a worker (a child process for big
+        files), optionally writing the normalised and the rejects files; one path for the
+        Validate button and the two export actions."""
+        from outbound_desk.contacts import validate_file
+
         schema, mapping, options = inputs
         profile = self._profile
         self._run += 1
         run = self._run
-
         file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
 
         def work(progress: Any, cancelled: Any) -> Any:
@@ -639,17 +652,27 @@ class PreviewPane(QWidget):
                 schema,
                 mapping,
                 options,
+                out=out,
+                rejects=rejects,
                 progress=progress,
                 cancelled=cancelled,
             )
             return _indexed(report, file_issues, file_counts)
 
-        self._set_busy("Validating…")
+        written = out or rejects
+
+        def on_success(result: Any) -> None:
+            if written is None:
+                self._on_validated(run, result)
+            else:
+                self._on_written(run, result, str(written))
+
+        self._set_busy(busy)
         self._validate_job = self._jobs.start(
             work,
-            name="validate",
+            name=name,
             on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
-            on_success=lambda result: self._on_validated(run, result),
+            on_success=on_success,
             on_failure=lambda exc: self._on_validate_failed(run, exc),
             on_cancelled=lambda: self._on_validate_cancelled(run),
         )
@@ -748,44 +771,10 @@ class PreviewPane(QWidget):
         self._write_outputs(out=path)
 
     def _write_outputs(self, *, out: str | None = None, rejects: str | None = None) -> None:
-        from outbound_desk.contacts import validate_file
-
         inputs = self._validation_inputs()
         if inputs is None:
             return
-        schema, mapping, options = inputs
-        profile = self._profile
-        self._run += 1
-        run = self._run
-        target = out or rejects
-
-        file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
-
-        def work(progress: Any, cancelled: Any) -> Any:
-            report = _run(
-                profile,
-                validate_file,
-                profile,
-                schema,
-                mapping,
-                options,
-                out=out,
-                rejects=rejects,
-                progress=progress,
-                cancelled=cancelled,
-            )
-            return _indexed(report, file_issues, file_counts)
-
-        self._set_busy("Writing…")
-        self._validate_job = self._jobs.start(
-            work,
-            name="write",
-            on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
-            on_success=lambda result: self._on_written(run, result, str(target)),
-            on_failure=lambda exc: self._on_validate_failed(run, exc),
-            on_cancelled=lambda: self._on_validate_cancelled(run),
-        )
-        self._update_actions()
+        self._start_validation(inputs, name="write", busy="Writing…", out=out, rejects=rejects)
 
     def _on_written(self, run: int, result: Any, path: str) -> None:
         self._on_validated(run, result)
