@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, QTimer, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -59,7 +59,13 @@ class MainWindow(QMainWindow):
         self.context = context
         self.setObjectName("mainWindow")
         self.setWindowTitle("Outbound Desk")
-        self.resize(1280, 800)
+        # First run (no saved geometry): 1280x800, or less on a smaller screen, so the window
+        # never opens wider than the desktop with its buttons out of reach.
+        size = QSize(1280, 800)
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            size = size.boundedTo(screen.availableGeometry().size() * 0.95)
+        self.resize(size)
         self._shut_down = False
         self.log_dialog: LogDialog | None = None
         self.connection_dialog: QWidget | None = None
