@@ -112,7 +112,8 @@ def test_other_regions_use_phonenumbers_only() -> None:
 
 def test_worker_pool_gives_the_same_answers() -> None:
     rnd = random.Random(3)
-    values = pd.Series([f"+44 20 {rnd.randrange(10**8):08d}" for _ in range(400)])
+    # "(0)": a national prefix inside an international number, which no fast path answers.
+    values = pd.Series([f"+44 (0)20 {rnd.randrange(10**8):08d}" for _ in range(400)])
     with PhoneNormaliser("US", workers=2, pool_threshold=100) as n:
         e164, reason = n.normalise(values)
         assert n._pool is not None
@@ -199,3 +200,20 @@ def test_normaliser_equals_phonenumbers_on_international_shapes(values: list[str
     with PhoneNormaliser("US", workers=1) as n:
         e164, reason = n.normalise(pd.Series(values))
     assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
+
+
+def test_fast_paths_answer_invalid_numbers_with_phonenumbers_reasons() -> None:
+    """Invalid numbers of both fast shapes are answered without phonenumbers, with its own
+    reasons (too short, too long, invalid for the region)."""
+    rnd = random.Random(17)
+    values = [f"+44 20 {rnd.randrange(10**k):0{k}d}" for k in (2, 4, 6, 7, 9, 12)]
+    values += ["+33 1 2", "+1 211 555 0123", "(211) 555-0123", "1-211-555-0123", "+81 3-1620-651"]
+    values += [
+        rnd.choice(_shapes(rnd, f"{npa}{rnd.randrange(10**7):07d}")) for npa in range(200, 1000)
+    ]
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+        assert n.stats["slow"] == 0
+    expected = [classify(v, "US") for v in values]
+    assert list(zip(e164, reason, strict=True)) == expected
+    assert {r for _e, r in expected} >= {"", "invalid_for_region", "phone_too_short"}
