@@ -6,7 +6,7 @@ import sys
 from outbound_desk.__main__ import main
 
 if __name__ == "__main__":
-    # Validation and uploads start worker processes (forkserver/spawn): in a frozen bundle the
+    # Phone checks and uploads may start worker processes (forkserver/spawn): in a frozen bundle the
     # children re-enter this executable, and freeze_support() routes them to their work.
     multiprocessing.freeze_support()
     sys.exit(main())

@@ -18,38 +18,103 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outbound_desk.files.writer import LINE_TERMINATOR
+from outbound_desk.files.writer import FORMULA_START, LINE_TERMINATOR
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """*frame*'s rows as UTF-8 CSV, byte for byte what ``csv.writer`` (minimal quoting,
-    ``LINE_TERMINATOR``) writes, built by Arrow kernels instead of a Python loop per row."""
+def csv_lines(frame: pd.DataFrame) -> pa.Array:
+    """Each of *frame*'s rows as one UTF-8 CSV line (terminator included), byte for byte what
+    ``csv.writer`` (minimal quoting, ``LINE_TERMINATOR``) writes, built by Arrow kernels
+    instead of a Python loop per row."""
+    return arrow_csv_lines(
+        [pa.array(frame[c].astype("str"), type=pa.large_string()) for c in frame.columns]
+    )
+
+
+def arrow_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
+    """:func:`csv_lines` of a row set given as Arrow string columns of equal length."""
     q, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
     cols = []
-    for c in frame.columns:
-        a = pa.array(frame[c].astype("str"), type=pa.large_string())
-        needs = pc.match_substring_regex(a, '[",\r\n]')
-        if len(frame.columns) == 1:
+    for a in columns:
+        a = a.cast(pa.large_string())
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        needs = _needs_quotes(a)
+        if len(columns) == 1:
             # A lone empty field would be a blank line, which readers skip: csv quotes it.
-            needs = pc.or_(needs, pc.equal(pc.utf8_length(a), 0))
-        if not pc.any(needs).as_py():
+            lone = np.asarray(pc.equal(pc.utf8_length(a), 0).to_numpy(zero_copy_only=False))
+            needs = lone if needs is None else needs | lone
+        if needs is None or not needs.any():
             cols.append(a)
             continue
         quoted = pc.binary_join_element_wise(q, pc.replace_substring(a, '"', '""'), q, empty)
-        cols.append(pc.if_else(needs, quoted, a))
+        cols.append(pc.if_else(pa.array(needs), quoted, a))
     line = pc.binary_join_element_wise(*cols, pa.scalar(",", pa.large_string()))
     line = pc.binary_join_element_wise(line, empty, pa.scalar(LINE_TERMINATOR, pa.large_string()))
-    line = line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
-    offsets = np.frombuffer(line.buffers()[1], dtype=np.int64)
-    lo, hi = int(offsets[line.offset]), int(offsets[line.offset + len(line)])
-    data: bytes = line.buffers()[2].to_pybytes()
+    return line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
+
+
+def neutralise_arrow(values: pa.Array) -> pa.Array:
+    """``files.writer.neutralise`` of every value: a leading formula character gets a ``'``."""
+    values = values.cast(pa.large_string())
+    starts = pc.match_substring_regex(values, _FORMULA_RE)
+    if not pc.any(starts).as_py():
+        return values
+    marked = pc.binary_join_element_wise(
+        pa.scalar("'", pa.large_string()), values, pa.scalar("", pa.large_string())
+    )
+    return pc.if_else(starts, marked, values)
+
+
+# RE2 class of FORMULA_START, each character as a hex escape (tab and CR included).
+_FORMULA_RE = "^[" + "".join(f"\\x{ord(c):02x}" for c in FORMULA_START) + "]"
+
+
+_SPECIAL = [ord(ch) for ch in '",\r\n']  # bytes that make csv.writer quote a field
+
+
+def _needs_quotes(a: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+    """Which values of *a* (``large_string``, no nulls) hold a quote, comma, CR or LF; None
+    when none does. A scan of the bytes with numpy: a regex per value costs ten times more.
+    (ASCII bytes: never inside a multi-byte UTF-8 character.)"""
+    n = len(a)
+    buf = a.buffers()[2]
+    if not n or buf is None:
+        return None
+    offsets = np.frombuffer(a.buffers()[1], dtype=np.int64)[a.offset : a.offset + n + 1]
+    data = np.frombuffer(buf, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    hit = data == _SPECIAL[0]
+    for code in _SPECIAL[1:]:
+        hit |= data == code
+    where = np.flatnonzero(hit)
+    if not len(where):
+        return None
+    needs = np.zeros(n, dtype=bool)
+    # The value holding byte k is the last one starting at or before k.
+    needs[np.searchsorted(offsets - offsets[0], where, side="right") - 1] = True
+    return needs
+
+
+def lines_bytes(lines: pa.Array) -> bytes:
+    """The lines of :func:`csv_lines` (or a selection of them) as one run of bytes."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    if not len(lines):
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    lo, hi = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    data: bytes = lines.buffers()[2].to_pybytes()
     return data[lo:hi]
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """*frame*'s rows as UTF-8 CSV (:func:`csv_lines` joined)."""
+    return lines_bytes(csv_lines(frame))
 
 
 class CsvSink:
@@ -76,10 +141,15 @@ class CsvSink:
 
     def write_frame(self, frame: pd.DataFrame) -> None:
         if len(frame):
-            data = csv_bytes(frame)
+            self.write_lines(csv_lines(frame))
+
+    def write_lines(self, lines: pa.Array) -> None:
+        """Rows already made into CSV lines (:func:`csv_lines`)."""
+        if len(lines):
+            data = lines_bytes(lines)
             self._hash.update(data)
             self._fh.write(data)
-            self.rows += len(frame)
+            self.rows += len(lines)
 
     def write_rows(self, rows: Sequence[Sequence[str]]) -> None:
         if rows:

@@ -40,3 +40,14 @@ def test_sink_renames_into_place_and_hashes(tmp_path: Path) -> None:
     sink2 = CsvSink(tmp_path / "m.csv", ["a"])
     sink2.abort()
     assert list(tmp_path.iterdir()) == [target]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(_text, min_size=2, max_size=2), min_size=2, max_size=8))
+def test_csv_bytes_of_a_slice_equal_csv_writer(rows: list[list[str]]) -> None:
+    """Arrow-backed columns that start inside their buffers (a slice of a bigger chunk, as the
+    reader hands them out) are written from the right bytes."""
+    frame = pd.DataFrame(rows, columns=["a", "b"]).astype("str").iloc[1:]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=LINE_TERMINATOR).writerows(rows[1:])
+    assert csv_bytes(frame) == buf.getvalue().encode("utf-8")

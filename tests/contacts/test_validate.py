@@ -356,7 +356,7 @@ def test_duplicate_policies_match_a_plain_reference(
 
 
 @pytest.mark.parametrize("policy", [DuplicatePolicy.FIRST, DuplicatePolicy.LAST])
-def test_worker_process_gives_the_same_answers(
+def test_reading_and_checking_threads_give_the_same_answers(
     schema: ListSchema, tmp_path: Path, policy: DuplicatePolicy
 ) -> None:
     import random
@@ -370,7 +370,7 @@ def test_worker_process_gives_the_same_answers(
     )
     path = _write(tmp_path, HEADER + body + "Q1,ragged\n")
     answers = []
-    for parallel_min_bytes in (1 << 40, 0):  # one process; then a worker process beside it
+    for parallel_min_bytes in (1 << 40, 0):  # one thread; then read-ahead and checking threads
         run_dir = tmp_path / str(parallel_min_bytes)
         run_dir.mkdir()
         report, rows, rejects = _run(

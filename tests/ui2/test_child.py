@@ -1,4 +1,4 @@
-"""The child processes the app runs big validations and uploads in may start their own."""
+"""The child processes the app runs big validations and uploads in."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from outbound_desk.ui.preview.child import run_in_child
 from tests.ui2 import messy
 
 
-def test_validation_in_a_child_may_start_its_own_worker_process(tmp_path) -> None:
-    # parallel_min_bytes=1 makes validate_file start its row-rule worker process even for a
-    # small file, as it does for every file of 16 MB and more: a daemonic child could not.
+def test_validation_in_a_child_may_use_its_own_threads(tmp_path) -> None:
+    # parallel_min_bytes=1 makes validate_file read ahead and check in threads even for a
+    # small file, as it does for every file of 16 MB and more.
     path = messy.write(tmp_path / "c.csv", [messy.HEADER, *messy.good_rows(50)])
     profile = sniff(path)
     schema = messy.schema()

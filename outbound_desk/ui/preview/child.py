@@ -80,7 +80,7 @@ def run_in_child(
         target=_child,
         args=(send, fn, args, kwargs, cancel),
         name="outbound-desk-worker",
-        # Not a daemon: validation starts worker processes of its own for big files, which a
+        # Not a daemon: the phone checks may start worker processes of their own, which a
         # daemonic process may not have. The finally below joins (or terminates) it, so it never
         # outlives this call.
         daemon=False,
