@@ -46,8 +46,9 @@ def run_ours(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
         suggest_mapping,
         validate_file,
     )
-    from outbound_desk.files import sniff
+    from outbound_desk.files import sniff, use_lean_allocator
 
+    use_lean_allocator()  # as `outbound-desk validate` does
     t0 = time.perf_counter()
     schema = load_schema(schema_path)
     profile = sniff(path)

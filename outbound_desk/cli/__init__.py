@@ -32,6 +32,10 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+#: Commands that read whole files, with Arrow's memory (see ``files.use_lean_allocator``).
+_READS_FILES = frozenset({"inspect", "validate", "upload", "self-test"})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="outbound-desk",
@@ -70,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return ExitCode.USAGE
+    if args.command in _READS_FILES:
+        from outbound_desk.files import use_lean_allocator
+
+        use_lean_allocator()
     try:
         return int(handler(args))
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ from outbound_desk.files.model import (
     RecordChunk,
     Severity,
 )
-from outbound_desk.files.reader import iter_chunks, scan
+from outbound_desk.files.reader import iter_chunks, scan, use_lean_allocator
 from outbound_desk.files.sniff import sniff
 from outbound_desk.files.writer import NormalisedWriter, neutralise, write_csv
 
@@ -42,5 +42,6 @@ __all__ = [
     "neutralise",
     "scan",
     "sniff",
+    "use_lean_allocator",
     "write_csv",
 ]

@@ -63,6 +63,9 @@ def main(argv: Sequence[str]) -> int:
         return 2
 
     from outbound_desk.config import redact, setup_logging
+    from outbound_desk.files import use_lean_allocator
+
+    use_lean_allocator()
 
     log_path = setup_logging(args.log_level.upper())
     log.info("Outbound Desk starting (demo=%s)", args.demo)

@@ -174,3 +174,17 @@ def test_excel_number_rules(write, value: str, code: str | None) -> None:  # typ
     profile = scan(sniff(path))
     found = [(i.row, i.column, i.code) for i in profile.issues]
     assert found == ([(2, "phone", code)] if code else [])
+
+
+def test_lean_allocator_is_jemalloc_where_the_build_has_it() -> None:
+    import pyarrow as pa
+
+    from outbound_desk.files import use_lean_allocator
+
+    before = pa.default_memory_pool()
+    try:
+        use_lean_allocator()
+        expected = "jemalloc" if "jemalloc" in pa.supported_memory_backends() else None
+        assert pa.default_memory_pool().backend_name == (expected or before.backend_name)
+    finally:
+        pa.set_memory_pool(before)
