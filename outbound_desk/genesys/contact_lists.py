@@ -117,13 +117,17 @@ class ContactLists:
                 return candidate
         return None
 
-    def create(self, spec: ContactListSpec, *, attempts: int = 4) -> ContactList:
+    def create(self, spec: ContactListSpec, *, attempts: int | None = None) -> ContactList:
         """Create a list.
 
         A create is not repeated blindly: when the answer is lost (dropped connection, 5xx) the
         list may exist already, so look it up by its (unique) name before sending it again; a
-        refusal because the name is taken after such a loss also means it is ours.
+        refusal because the name is taken after such a loss also means it is ours. It is sent
+        at most *attempts* times, by default as often as the client tries any request (its
+        ``max_retries`` + 1): a create should not give up on a bad network sooner than a read.
         """
+        if attempts is None:
+            attempts = self._client.max_retries + 1
         lost_answer = False
         for attempt in range(1, attempts + 1):
             try:
