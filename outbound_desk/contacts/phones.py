@@ -44,7 +44,6 @@ import multiprocessing
 import os
 import re
 import sys
-import threading
 from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -56,8 +55,6 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers.phonemetadata import PhoneMetadata
-
-from outbound_desk.contacts import nanp_table
 
 #: Reason codes (Issue.code) and what they mean to an admin.
 REASONS = {
@@ -198,8 +195,6 @@ class _NanpRules:
             self.regions.append((leading, general, any_type))
             patterns += [p for p in (leading, general, *live) if p is not None]
         self.usable = all(_safe(p) for p in patterns)
-        self._table_state: tuple[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None] | None
-        self._table_state = None
 
     @staticmethod
     def _full(arr: pa.Array, pattern: str | None) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -217,32 +212,7 @@ class _NanpRules:
         return ok
 
     def valid(self, nsn: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        """For each 10-digit national number: is +1 <nsn> valid (``is_valid_number``).
-
-        Many at once are answered from the six-digit prefix table (``nanp_table``), built
-        from the same patterns on first use; its few undecided prefixes, and small batches,
-        take the regular expressions.
-        """
-        table = self._prefix_table() if len(nsn) >= _TABLE_MIN else None
-        if table is None:
-            return self.walk(nsn)
-        answers, undecided = table
-        index = nanp_table.prefixes(_first_bytes(nsn, nanp_table.PREFIX))
-        valid: np.ndarray[Any, np.dtype[np.bool_]] = answers[index]
-        open_ = np.flatnonzero(undecided[index])
-        if len(open_):
-            valid[open_] = self.walk(nsn.take(pa.array(open_)))
-        return valid
-
-    def _prefix_table(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
-        with _TABLE_LOCK:
-            if self._table_state is None:
-                built = nanp_table.walk_table(self.regions)
-                self._table_state = (built,)
-            return self._table_state[0]
-
-    def walk(self, nsn: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        """:meth:`valid` by the region walk with the regular expressions themselves."""
+        """For each 10-digit national number: is +1 <nsn> valid (``is_valid_number``)."""
         n = len(nsn)
         valid = np.zeros(n, dtype=bool)
         pending = np.arange(n)
@@ -261,21 +231,6 @@ class _NanpRules:
                 valid[pending[picked]] = True
             pending = pending[~picked]
         return valid
-
-
-#: From this many numbers on, the prefix table answers (built once a process, ~0.1 s).
-_TABLE_MIN = 2_000
-_TABLE_LOCK = threading.Lock()
-
-
-def _first_bytes(values: pa.Array, count: int) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """The first *count* bytes of each value (``large_string``, each at least that long)."""
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[
-        values.offset : values.offset + len(values)
-    ]
-    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
-    rows: np.ndarray[Any, np.dtype[np.uint8]] = data[offsets[:, None] + np.arange(count)]
-    return rows
 
 
 _NANP: _NanpRules | None = None
