@@ -271,7 +271,8 @@ class _Reader:
             if cut <= 0:
                 continue
             block, buffer = buffer[:cut], buffer[cut:]
-            mine = block.count(REPLACEMENT_UTF8)
+            # Invalid bytes of this block (a scan of the block: only when there are any).
+            mine = block.count(REPLACEMENT_UTF8) if bad else 0
             block_bad, bad = bad[:mine], bad[mine:]
             unterminated = piece.eof and self._parity(block, 0, len(block)) % 2 == 1
             parsed = self._parse(block, record, block_bad, unterminated)
