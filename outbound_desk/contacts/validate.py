@@ -20,6 +20,7 @@ proves it).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import json
@@ -27,11 +28,11 @@ import os
 import queue
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -386,7 +387,19 @@ def _check(frame: pd.DataFrame, normaliser: PhoneNormaliser, args: _CheckArgs) -
 
 #: Chunks the reading thread may parse ahead of their checking.
 _READ_AHEAD = 1
+_T = TypeVar("_T")
 _END = object()
+
+
+@contextlib.contextmanager
+def _closing(items: Iterator[_T]) -> Iterator[Iterator[_T]]:
+    """*items*, closed at the end of the block when it is a generator."""
+    try:
+        yield items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 def _read_ahead(
@@ -750,7 +763,7 @@ class _Validation:
     # ------------------------------------------------------------------ the run
     def chunks(
         self, progress: Progress | None, cancelled: Callable[[], bool] | None
-    ) -> Iterator[_Done]:
+    ) -> Generator[_Done, None, None]:
         is_cancelled = cancelled or (lambda: False)
         with PhoneNormaliser(self.options.region, workers=self.options.workers) as normaliser:
             try:
@@ -772,10 +785,13 @@ class _Validation:
                         progress=sub,
                         cancelled=cancelled,
                     )
-                for chunk, checked in self._checked(chunks, normaliser):
-                    yield self._chunk(chunk, checked, seen, plan)
-                    if is_cancelled():
-                        raise Cancelled
+                # Closed on the way out, whatever stops the loop: an error or an early stop
+                # must not leave the reading and checking threads to the garbage collector.
+                with _closing(chunks), _closing(self._checked(chunks, normaliser)) as checked:
+                    for chunk, result in checked:
+                        yield self._chunk(chunk, result, seen, plan)
+                        if is_cancelled():
+                            raise Cancelled
             except Cancelled:
                 self.report.cancelled = True
 
@@ -845,7 +861,12 @@ def iter_valid_chunks(
         report.append(run.report)
     if run.report.blocked:
         return
-    for done in run.chunks(progress, cancelled):
+    with _closing(run.chunks(progress, cancelled)) as chunks:
+        yield from _valid_chunks(chunks)
+
+
+def _valid_chunks(chunks: Iterator[_Done]) -> Iterator[ValidChunk]:
+    for done in chunks:
         good, checked = done.good, done.checked
         assert checked.frame is not None
         ids = None
@@ -906,8 +927,9 @@ def validate_file(
     header = ["row", *profile.columns, "extra_values", "reasons"]
     rej = CsvSink(rejects, header) if rejects is not None else None
     finished = False
+    done = run.chunks(progress, cancelled)
     try:
-        for chunk in run.chunks(progress, cancelled):
+        for chunk in done:
             if out_sink is not None and chunk.checked.lines is not None:
                 out_sink.write_lines(chunk.checked.lines.filter(pa.array(chunk.good)))
             if rej is None:
@@ -937,6 +959,7 @@ def validate_file(
     except Cancelled:
         report.cancelled = True
     finally:
+        done.close()  # stops the threads now if the loop ended early
         if out_sink is not None and out_sink.sha256 is None:
             out_sink.abort()
         if rej is not None and not finished:

@@ -387,3 +387,95 @@ def test_reading_and_checking_threads_give_the_same_answers(
         answers.append((as_dict, rows, rejects))
     assert answers[0] == answers[1]
     assert 0 < answers[0][0]["valid"] < answers[0][0]["rows"] == 3_001
+
+
+def _threads_of_validation() -> list[str]:
+    import threading
+
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith(("validate-read-ahead", "validate-check"))
+    ]
+
+
+def _big_path_options(**extra: object) -> ValidationOptions:
+    """Options that take the big-file path (read-ahead and checking threads) on a small file."""
+    return ValidationOptions(chunk_rows=97, workers=2, parallel_min_bytes=0, **extra)  # type: ignore[arg-type]
+
+
+def test_cancel_midway_with_threads_stops_them_and_leaves_no_output(
+    schema: ListSchema, tmp_path: Path
+) -> None:
+    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(3_000)))
+    profile = sniff(p)
+    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    asked = [0]
+
+    def cancelled() -> bool:
+        asked[0] += 1
+        return asked[0] > 5
+
+    report = validate_file(
+        profile,
+        schema,
+        mapping,
+        _big_path_options(),
+        out=tmp_path / "o.csv",
+        rejects=tmp_path / "r.csv",
+        cancelled=cancelled,
+    )
+    assert report.cancelled
+    assert 0 < report.rows < 3_000  # stopped part of the way through
+    assert not (tmp_path / "o.csv").exists()
+    assert not (tmp_path / "r.csv").exists()
+    assert not list(tmp_path.glob("*.partial"))
+    assert _threads_of_validation() == []
+
+
+def test_a_file_gone_before_reading_fails_clearly_with_threads(
+    schema: ListSchema, tmp_path: Path
+) -> None:
+    from outbound_desk.files import FileError
+
+    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(500)))
+    profile = sniff(p)
+    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    p.unlink()
+    with pytest.raises(FileError, match="cannot read"):
+        validate_file(profile, schema, mapping, _big_path_options(), out=tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+    assert _threads_of_validation() == []
+
+
+def test_an_error_in_a_checking_thread_reaches_the_caller(
+    schema: ListSchema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outbound_desk.contacts import validate as validate_module
+
+    real = validate_module.check_rows
+    calls = [0]
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise RuntimeError("the third chunk broke")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate_module, "check_rows", failing)
+    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(2_000)))
+    profile = sniff(p)
+    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    with pytest.raises(RuntimeError, match="third chunk"):
+        validate_file(
+            profile,
+            schema,
+            mapping,
+            _big_path_options(),
+            out=tmp_path / "o.csv",
+            rejects=tmp_path / "r.csv",
+        )
+    assert not (tmp_path / "o.csv").exists()
+    assert not (tmp_path / "r.csv").exists()
+    assert not list(tmp_path.glob("*.partial"))
+    assert _threads_of_validation() == []
