@@ -479,7 +479,7 @@ def use_lean_allocator() -> None:
 
     Arrow's default here (mimalloc) keeps the memory of freed chunks for reuse, and the
     threads of a big validation each keep their own: validating 10,000,000 rows peaked at
-    555 MB with it and at 439 MB with jemalloc, which gives freed pages back within a second
+    555 MB with it and at 462 MB with jemalloc set to give freed pages back after 0.1 s
     (benchmarks/README.md). Called once at start by the command line and the app (and their
     child processes); elsewhere Arrow's default stays. Wheels without jemalloc (Windows)
     keep their default.
@@ -488,6 +488,9 @@ def use_lean_allocator() -> None:
 
     if "jemalloc" in pa.supported_memory_backends():
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+        # Freed pages go back after 0.1 s instead of Arrow's default 1 s: 10M rows peaked at
+        # 462 MB instead of 508 MB, for about 5 % more time (0 ms: 432 MB, 15 % more).
+        pa.jemalloc_set_decay_ms(100)
 
 
 def block_bytes_for(profile: FileProfile, chunk_rows: int) -> int:

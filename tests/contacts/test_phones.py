@@ -217,3 +217,42 @@ def test_fast_paths_answer_invalid_numbers_with_phonenumbers_reasons() -> None:
     expected = [classify(v, "US") for v in values]
     assert list(zip(e164, reason, strict=True)) == expected
     assert {r for _e, r in expected} >= {"", "invalid_for_region", "phone_too_short"}
+
+
+def test_nanp_prefix_table_equals_the_regex_walk_on_every_prefix() -> None:
+    """The six-digit prefix table gives the regex walk's answer on a number of every prefix
+    (a random last four digits each), and leaves undecided only prefixes it cannot know."""
+    import numpy as np
+
+    from outbound_desk.contacts import nanp_table
+    from outbound_desk.contacts.phones import _nanp
+
+    rules = _nanp()
+    built = nanp_table.walk_table(rules.regions)
+    assert built is not None
+    answers, undecided = built
+    rng = np.random.default_rng(23)
+    prefixes = np.arange(2 * 10**5, 10**6)
+    numbers = prefixes * 10**4 + rng.integers(0, 10**4, len(prefixes))
+    walked = rules.walk(pa.array([f"{x:010d}" for x in numbers.tolist()], type=pa.large_string()))
+    decided = ~undecided[prefixes]
+    assert (answers[prefixes][decided] == walked[decided]).all()
+    assert 0 < int(undecided.sum()) < 100
+    assert 300_000 < int(answers.sum()) < 800_000  # real answers, not all-or-nothing
+
+
+def test_big_batches_through_the_table_equal_phonenumbers() -> None:
+    """Enough NANP numbers for the table, undecided prefixes included, against classify."""
+    from outbound_desk.contacts.phones import _nanp
+
+    assert _nanp().prefix_table(wait=True) is not None  # built, so the table answers
+    rnd = random.Random(29)
+    values = [
+        rnd.choice(_shapes(rnd, f"{rnd.randrange(200, 1000)}{rnd.randrange(10**7):07d}"))
+        for _ in range(3_000)
+    ]
+    values += [f"246{rnd.choice(['521', '522'])}{rnd.randrange(10**4):04d}" for _ in range(100)]
+    values += [f"+1 876 606 {rnd.randrange(10**4):04d}" for _ in range(100)]
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(pd.Series(values))
+    assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]

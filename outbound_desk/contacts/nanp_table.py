@@ -1,0 +1,192 @@
+"""NANP validity as a table over a number's first six digits, built from phonenumbers' patterns.
+
+``phones._NanpRules.valid`` decides ``is_valid_number`` for +1 numbers of ten digits by running
+phonenumbers' own metadata patterns (the region walk and the type match). Those patterns
+nearly always look at the first six digits only: the ways they match a ten-digit number end in
+``\\d{4}`` or longer runs of any digit. So the walk is, for nearly every prefix, a function of
+the first six digits, and a table of 10**6 answers gives it with one lookup per number instead
+of a dozen regular expressions.
+
+Exact, not sampled: each pattern is expanded (Python's own regex parser, on the same restricted
+syntax ``phones._safe`` admits: digits, classes, groups, alternation, counted repeats) into the
+finite set of digit-set sequences it matches among strings of at most ten digits. The
+answer for a prefix is kept only where every sequence through it leaves positions 7-10 free
+(any digit); the few prefixes where a pattern looks further (246521, 246522, 876606 in
+phonenumbers 9.0) are marked undecided and stay with the regex walk. Anything the expansion
+does not know (another construct, too many sequences) gives no table at all, and the caller
+keeps the regex walk for everything. ``tests/contacts/test_phones.py`` also compares the
+table with the regex walk on a number of every six-digit prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+PREFIX = 6  # digits the table is indexed by
+LENGTH = 10  # digits of a NANP national number
+_ANY = frozenset(range(10))
+_MAX_SEQUENCES = 100_000  # beyond this a pattern is not worth expanding
+
+Seq = tuple[frozenset[int], ...]
+
+
+class UnsupportedPatternError(Exception):
+    """A pattern this module cannot expand exactly."""
+
+
+def _parser() -> tuple[Any, Any]:
+    import importlib
+
+    # Python's own regex parser (private modules, present since 3.11; a change there makes
+    # walk_table give no table, and the regular expressions answer as before).
+    parser = importlib.import_module("re._parser")
+    constants = importlib.import_module("re._constants")
+
+    return parser, constants
+
+
+def _digit_set(items: Any, c: Any) -> frozenset[int]:
+    out: set[int] = set()
+    for op, av in items:
+        if op is c.LITERAL and chr(av).isdigit() and chr(av).isascii():
+            out.add(int(chr(av)))
+        elif op is c.RANGE and all(chr(x).isdigit() and chr(x).isascii() for x in av):
+            out.update(range(int(chr(av[0])), int(chr(av[1])) + 1))
+        elif op is c.CATEGORY and av is c.CATEGORY_DIGIT:
+            out.update(_ANY)  # \d on these inputs (ASCII digits only) is [0-9]
+        else:
+            raise UnsupportedPatternError(f"class item {op} {av}")
+    return frozenset(out)
+
+
+def _concat(left: set[Seq], right: set[Seq]) -> set[Seq]:
+    out = {a + b for a in left for b in right if len(a) + len(b) <= LENGTH}
+    if len(out) > _MAX_SEQUENCES:
+        raise UnsupportedPatternError("too many sequences")
+    return out
+
+
+def _expand(items: Any, c: Any) -> set[Seq]:
+    """The digit-set sequences (of at most LENGTH positions) a parsed pattern matches."""
+    seqs: set[Seq] = {()}
+    for op, av in items:
+        seqs = _concat(seqs, _node(op, av, c))
+    return seqs
+
+
+def _node(op: Any, av: Any, c: Any) -> set[Seq]:
+    if op is c.LITERAL:
+        return {(_digit_set([(op, av)], c),)}
+    if op is c.IN:
+        return {(_digit_set(av, c),)}
+    if op is c.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise UnsupportedPatternError("inline flags")
+        return _expand(sub, c)
+    if op is c.BRANCH:
+        out: set[Seq] = set()
+        for sub in av[1]:
+            out |= _expand(sub, c)
+        return out
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT):  # greedy or not: the same strings match
+        lo, hi, sub = av
+        one = _expand(sub, c)
+        out = set()
+        current: set[Seq] = {()}
+        for k in range(min(hi, LENGTH) + 1):
+            if k >= lo:
+                out |= current
+            current = _concat(current, one)
+            if not current:
+                break
+        return out
+    raise UnsupportedPatternError(f"node {op}")
+
+
+def _sequences(pattern: str) -> set[Seq]:
+    parser, c = _parser()
+    return _expand(parser.parse(pattern), c)
+
+
+def _fill(table: np.ndarray[Any, Any], heads: set[Seq]) -> None:
+    """Mark every prefix whose first digits are in one of *heads*' sets (positions past a
+    head's end: any digit)."""
+    for head in heads:
+        if any(not s for s in head):
+            continue
+        # Trailing positions that allow any digit are plain slices (a view, no index lists).
+        fixed = list(head)
+        while fixed and fixed[-1] == _ANY:
+            fixed.pop()
+        if not fixed:
+            table[...] = True
+            continue
+        index = np.ix_(*[sorted(s) for s in fixed])
+        table[index] = True  # the remaining axes are taken whole
+
+
+Table = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _table(pattern: str | None, *, full: bool) -> tuple[Table, Table]:
+    """For each six-digit prefix: does *pattern* match the ten-digit numbers that start with
+    it (fully, or at their start as ``re.match``), and where that depends on later digits
+    (the second table: those prefixes are left to the regular expressions)."""
+    hit = np.zeros((10,) * PREFIX, dtype=bool)
+    undecided = np.zeros((10,) * PREFIX, dtype=bool)
+    if pattern is not None:
+        hit_heads: set[Seq] = set()
+        open_heads: set[Seq] = set()
+        for seq in _sequences(pattern):
+            if full and len(seq) != LENGTH:
+                continue
+            if any(s != _ANY for s in seq[PREFIX:]):
+                open_heads.add(seq[:PREFIX])
+            else:
+                hit_heads.add(seq[:PREFIX])
+        _fill(hit, hit_heads)
+        _fill(undecided, open_heads)
+    return hit.reshape(-1), undecided.reshape(-1)
+
+
+def walk_table(
+    regions: list[tuple[str | None, str | None, str | None]],
+) -> tuple[Table, Table] | None:
+    """``_NanpRules.valid`` for every six-digit prefix (*regions*: its (leading digits,
+    general pattern, any-type pattern) list, in walk order), and the prefixes where it depends
+    on later digits; None when a pattern cannot be expanded exactly."""
+    try:
+        valid = np.zeros(10**PREFIX, dtype=bool)
+        pending = np.ones(10**PREFIX, dtype=bool)
+        undecided = np.zeros(10**PREFIX, dtype=bool)
+        for leading, general, any_type in regions:
+            g, g_open = _table(general, full=True)
+            t, t_open = _table(any_type, full=True)
+            undecided |= g_open | t_open
+            type_ok = g & t
+            if leading is not None:
+                lead, lead_open = _table(leading, full=False)
+                undecided |= lead_open
+                picked = pending & lead
+                valid |= picked & type_ok
+            else:
+                picked = pending & type_ok
+                valid |= picked
+            pending &= ~picked
+        return valid, undecided
+    except (UnsupportedPatternError, RecursionError, ValueError, ImportError, AttributeError):
+        return None
+
+
+def prefixes(digits: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any]:
+    """The six-digit prefix (as an index into the table) of each row of ASCII digits."""
+    index = np.zeros(len(digits), dtype=np.int64)
+    for k in range(PREFIX):
+        index = index * 10 + (digits[:, k].astype(np.int64) - 48)
+    return index
+
+
+__all__ = ["PREFIX", "prefixes", "walk_table"]
