@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outbound_desk.contacts._arrow import large_strings, mask, string_buffers
 from outbound_desk.files.writer import FORMULA_START, LINE_TERMINATOR
 
 
@@ -32,22 +33,19 @@ def csv_lines(frame: pd.DataFrame) -> pa.Array:
     """Each of *frame*'s rows as one UTF-8 CSV line (terminator included), byte for byte what
     ``csv.writer`` (minimal quoting, ``LINE_TERMINATOR``) writes, built by Arrow kernels
     instead of a Python loop per row."""
-    return arrow_csv_lines(
-        [pa.array(frame[c].astype("str"), type=pa.large_string()) for c in frame.columns]
-    )
+    return arrow_csv_lines([large_strings(frame[c]) for c in frame.columns])
 
 
 def arrow_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
     """:func:`csv_lines` of a row set given as Arrow string columns of equal length."""
     q, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
     cols = []
-    for a in columns:
-        a = a.cast(pa.large_string())
-        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    for column in columns:
+        a = large_strings(column)
         needs = _needs_quotes(a)
         if len(columns) == 1:
             # A lone empty field would be a blank line, which readers skip: csv quotes it.
-            lone = np.asarray(pc.equal(pc.utf8_length(a), 0).to_numpy(zero_copy_only=False))
+            lone = mask(pc.equal(pc.utf8_length(a), 0))
             needs = lone if needs is None else needs | lone
         if needs is None or not needs.any():
             cols.append(a)
@@ -83,11 +81,10 @@ def _needs_quotes(a: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
     when none does. A scan of the bytes with numpy: a regex per value costs ten times more.
     (ASCII bytes: never inside a multi-byte UTF-8 character.)"""
     n = len(a)
-    buf = a.buffers()[2]
-    if not n or buf is None:
+    if not n:
         return None
-    offsets = np.frombuffer(a.buffers()[1], dtype=np.int64)[a.offset : a.offset + n + 1]
-    data = np.frombuffer(buf, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    offsets, data = string_buffers(a)
+    data = data[int(offsets[0]) : int(offsets[-1])]
     hit = data == _SPECIAL[0]
     for code in _SPECIAL[1:]:
         hit |= data == code
@@ -102,14 +99,11 @@ def _needs_quotes(a: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
 
 def lines_bytes(lines: pa.Array) -> bytes:
     """The lines of :func:`csv_lines` (or a selection of them) as one run of bytes."""
-    if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
+    lines = large_strings(lines)
     if not len(lines):
         return b""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-    lo, hi = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-    data: bytes = lines.buffers()[2].to_pybytes()
-    return data[lo:hi]
+    offsets, data = string_buffers(lines)
+    return data[int(offsets[0]) : int(offsets[-1])].tobytes()
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -15,12 +15,12 @@ E164)``. :class:`PhoneNormaliser` gives those answers for a whole column at once
    description, then any number type), its regular expressions run vectorised by Arrow's RE2
    (they use only digit classes, groups, alternation and counted repeats, on which RE2 and
    ``re`` accept the same strings; anything else in them switches the fast path off).
-   For big batches the walk's answers come from a table over the first six digits built
-   exactly from those same patterns (``nanp_table``); the shape test, the digits and the
-   E.164 forms are read and written as bytes with numpy.
    A number it finds invalid is answered there too: ``classify``'s reason for a parsed but
    invalid number is ``is_possible_number_with_reason``, which reads only the country code
-   and the national number's length, so it is asked once per (code, length).
+   and the national number's length, so it is asked once per (code, length). For big
+   batches the walk's answers come from a table over the first six digits built exactly from
+   those same patterns (``nanp_table``); the shape test, the digits and the E.164 forms are
+   read and written as bytes with numpy.
 2. **Fast path, international shapes** (any default region: a leading ``+`` makes ``parse``
    ignore it). ``+`` then digits with the same punctuation: the country code is split off as
    ``_extract_country_code`` does (the shortest known code of 1-3 digits); values whose rest
@@ -61,6 +61,7 @@ import pyarrow.compute as pc
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from outbound_desk.contacts import nanp_table
+from outbound_desk.contacts._arrow import mask, string_buffers
 
 #: Reason codes (Issue.code) and what they mean to an admin.
 REASONS = {
@@ -149,8 +150,7 @@ def _regex(arr: pa.Array, pattern: str, *, full: bool) -> np.ndarray[Any, np.dty
             (test(v) is not None for v in arr.to_pylist()), dtype=bool, count=len(arr)
         )
     anchored = f"^(?:{pattern})$" if full else f"^(?:{pattern})"
-    hit = pc.match_substring_regex(arr, anchored)
-    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    return mask(pc.match_substring_regex(arr, anchored))
 
 
 # --------------------------------------------------------------------- the NANP fast path
@@ -315,13 +315,9 @@ def _clean(values: pa.Array) -> pa.Array:
     character: the kept bytes are compressed, and each value's new start moves back by the
     number of punctuation bytes before it.
     """
-    n = len(values)
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[
-        values.offset : values.offset + n + 1
-    ]
+    offsets, data = string_buffers(values)
     lo, hi = int(offsets[0]), int(offsets[-1])
-    buf = values.buffers()[2]
-    data = np.frombuffer(buf, dtype=np.uint8)[lo:hi] if buf is not None else np.zeros(0, np.uint8)
+    data = data[lo:hi]
     punct = data == _PUNCT_CODES[0]
     for code in _PUNCT_CODES[1:]:
         punct |= data == code  # five comparisons beat a 256-entry table lookup, 3x
@@ -329,16 +325,12 @@ def _clean(values: pa.Array) -> pa.Array:
     starts = offsets - lo
     new_offsets = starts - np.searchsorted(where, starts)
     return pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(new_offsets), pa.py_buffer(data[~punct])
+        len(values), pa.py_buffer(new_offsets), pa.py_buffer(data[~punct])
     )
 
 
 def _ls(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
-
-
-def _mask(arr: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -381,7 +373,7 @@ _NO_E164 = pa.array([], type=pa.large_string())
 
 
 def _short(values: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    return _mask(pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH))
+    return mask(pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH))
 
 
 def _nanp_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
@@ -389,16 +381,11 @@ def _nanp_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
     originals): ``[1]NXXXXXXXXX`` and ``+1NXXXXXXXXX`` parse to +1 and those ten digits, so
     phonenumbers' answer is +1 and the validity of those digits, valid or not."""
     rules = _nanp()
-    n = len(cleaned)
-    buf = cleaned.buffers()[2]
-    if not rules.usable or n == 0 or buf is None:
+    if not rules.usable or len(cleaned) == 0:
         return _no_answers()
     # The shape ^(?:\+?1)?[2-9][0-9]{9}$ read off the bytes: the last ten are ASCII digits,
     # the first of them 2-9, and before them nothing, "1" or "+1".
-    offsets = np.frombuffer(cleaned.buffers()[1], dtype=np.int64)[
-        cleaned.offset : cleaned.offset + n + 1
-    ]
-    data = np.frombuffer(buf, dtype=np.uint8)
+    offsets, data = string_buffers(cleaned)
     lengths = np.diff(offsets)
     cand = np.flatnonzero(short & (lengths >= 10) & (lengths <= 12))
     if not len(cand):
@@ -508,7 +495,7 @@ class _CountryRules:
     def unstripped(self, nsn: pa.Array) -> Any:
         """Where parse keeps the digits after the country code as they are: no national prefix
         to strip (its pattern does not match at the start) and no leading zero."""
-        keep = ~np.asarray(pc.starts_with(nsn, "0").to_numpy(zero_copy_only=False), dtype=bool)
+        keep = ~mask(pc.starts_with(nsn, "0"))
         if self.prefix is not None:
             keep &= ~_regex(nsn, self.prefix, full=False)
         return keep
@@ -581,7 +568,7 @@ def _intl_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
     """The international fast path on cleaned values: ``+<cc><nsn>`` where parse keeps the
     national number as written; valid or not (a national number of one digit aside, which
     parse refuses)."""
-    shape = short & _mask(pc.match_substring_regex(cleaned, _INTL_SHAPE))
+    shape = short & mask(pc.match_substring_regex(cleaned, _INTL_SHAPE))
     idx = np.flatnonzero(shape)
     if not len(idx):
         return _no_answers()
@@ -730,7 +717,7 @@ class PhoneNormaliser:
         found: list[pa.Array] = [_EMPTY]
         size = 1
         reason_at = np.zeros(n, dtype=np.int64)  # index into _CODES
-        todo = np.flatnonzero(_mask(pc.greater(pc.utf8_length(arr), 0)))
+        todo = np.flatnonzero(mask(pc.greater(pc.utf8_length(arr), 0)))
         if len(todo):
             sub = arr if len(todo) == n else arr.take(pa.array(todo))
             cleaned, short = _clean(sub), _short(sub)

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outbound_desk.contacts._arrow import large_strings, mask
 from outbound_desk.contacts.phones import PhoneNormaliser, reason_message
 from outbound_desk.contacts.schema import MAX_VALUE_LENGTH, ListSchema
 
@@ -105,12 +106,6 @@ def _short(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
-def _arrow(values: pd.Series) -> pa.Array:
-    """A string column as one ``large_string`` Arrow array."""
-    arr = pa.array(values.astype("str"), type=pa.large_string())
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
 def check_rows(
     frame: pd.DataFrame,
     schema: ListSchema,
@@ -132,7 +127,7 @@ def check_rows(
     out: dict[str, pd.Series] = {}
     # Every phone column in one call: the normaliser's fixed cost per call is paid once.
     phone_fields = [f.name for f in schema.fields if f.is_phone]
-    given_phones = {name: _arrow(frame[name]) for name in phone_fields}
+    given_phones = {name: large_strings(frame[name]) for name in phone_fields}
     answers: dict[str, tuple[pa.Array, pa.Array]] = {}
     if phone_fields:
         together = pa.concat_arrays([given_phones[name] for name in phone_fields])
@@ -166,21 +161,19 @@ def check_rows(
         if f.is_phone:
             given = given_phones[f.name]
             e164, reason = answers[f.name]
-            bad = np.asarray(pc.not_equal(reason, "").to_numpy(zero_copy_only=False), dtype=bool)
+            bad = mask(pc.not_equal(reason, ""))
             if bad.any():
                 codes = pc.unique(reason.filter(pa.array(bad))).to_pylist()
                 for code in sorted(codes):
-                    mask = np.asarray(
-                        pc.equal(reason, code).to_numpy(zero_copy_only=False), dtype=bool
-                    )
+                    has_code = mask(pc.equal(reason, code))
                     problems.add(
-                        mask,
+                        has_code,
                         label,
                         code,
                         [
                             f"{label} {_short(v)} {reason_message(code)} "
                             f"(default region {normaliser.region}){_excel_hint(v)}"
-                            for v in values[mask].tolist()
+                            for v in values[has_code].tolist()
                         ],
                     )
                 # Rejected rows keep their value; they are not written to the normalised file.
@@ -190,7 +183,7 @@ def check_rows(
             continue
         if f.is_email:
             hit = pc.match_substring_regex(pa.array(values.astype("str")), f"^(?:{EMAIL_PATTERN})$")
-            ok = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+            ok = mask(hit)
             bad = ~ok & ~empty
             if bad.any():
                 problems.add(

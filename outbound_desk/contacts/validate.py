@@ -21,7 +21,6 @@ proves it).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import enum
 import json
 import os
@@ -39,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outbound_desk.contacts._arrow import BoolArray, large_strings, mask
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
 from outbound_desk.contacts.output import CsvSink, arrow_csv_lines, csv_lines, neutralise_arrow
 from outbound_desk.contacts.phones import PhoneNormaliser
@@ -58,11 +58,6 @@ Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 HashArray = np.ndarray[Any, np.dtype[np.uint64]]
 RecArray = np.ndarray[Any, np.dtype[np.uint32]]
-BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-
-
-def _mask(arr: pa.Array) -> BoolArray:
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 #: Reader issues that a row rule decides better: the reader measures raw values of every file
@@ -117,7 +112,7 @@ class ValidChunk:
 class _Done:
     """One chunk finished in file order: which rows are valid, and the rejected ones."""
 
-    good: np.ndarray[Any, np.dtype[np.bool_]]
+    good: BoolArray
     records: IntArray  # every frame row's record number
     checked: _Checked
     original: pd.DataFrame  # the rows as read
@@ -319,8 +314,6 @@ def _reasons(problems: RowProblems, bad: IntArray, first: dict[int, list[str]]) 
         row: texts[lo:hi]
         for row, lo, hi in zip(rows[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
     }
-    if not first:
-        return [by_row.get(pos, []) for pos in bad.tolist()]
     return [first.get(pos, []) + by_row.get(pos, []) for pos in bad.tolist()]
 
 
@@ -374,7 +367,7 @@ def _check(frame: pd.DataFrame, normaliser: PhoneNormaliser, args: _CheckArgs) -
     )
     ids = hashes = None
     if args.id_column is not None:
-        ids = pa.array(normalised[args.id_column], type=pa.large_string())
+        ids = large_strings(normalised[args.id_column])
         hashes = hash_ids(ids.to_numpy(zero_copy_only=False))
     return _Checked(
         problems,
@@ -436,16 +429,13 @@ def _read_ahead(
             cancelled=cancelled,
         )
         try:
-            for chunk in items:
-                if not put(chunk):
-                    return
+            with _closing(items):  # a generator: give its file back now
+                for chunk in items:
+                    if not put(chunk):
+                        return
             put(_END)
         except BaseException as exc:  # handed to the caller, raised there
             put(_END, exc)
-        finally:
-            close = getattr(items, "close", None)  # a generator: give its file back now
-            if close is not None:
-                close()
 
     thread = threading.Thread(target=read, name="validate-read-ahead", daemon=True)
     thread.start()
@@ -488,12 +478,19 @@ class _Validation:
         self.fed = set(sources)
         self.labels = {lc: sources.get(lc, lc) for lc in schema.columns}
         self.id_column = schema.id_column if schema.id_column in self.fed else None
-        self.check_args = _CheckArgs(
-            schema, mapping, self.labels, self.fed, self.id_column, frames, lines
-        )
         self._dup_firsts: set[int] = set()
         self._file_issues: set[tuple[str, str | None, str]] = set()
         self._schema_issues()
+        # A blocked run writes no normalised file, so it makes no lines for one.
+        self.check_args = _CheckArgs(
+            schema,
+            mapping,
+            self.labels,
+            self.fed,
+            self.id_column,
+            frames,
+            lines and not self.report.blocked,
+        )
 
     def _schema_issues(self) -> None:
         r, schema, mapping = self.report, self.schema, self.mapping
@@ -698,7 +695,7 @@ class _Validation:
         problems = checked.problems
         if checked.ids is not None and checked.hashes is not None:
             # An invalid phone id stays as written; the row is rejected for the phone anyway.
-            has = _mask(pc.greater(pc.utf8_length(checked.ids), 0))
+            has = mask(pc.greater(pc.utf8_length(checked.ids), 0))
             label = self.labels[self.id_column or ""]
             empty = ~has
             problems.add(
@@ -890,8 +887,7 @@ def _reject_lines(done: _Done) -> pa.Array:
     take = pa.array(done.bad)
     cells = [pa.array(done.records[done.bad]).cast(pa.large_string())]
     for i in range(done.original.shape[1]):
-        column = pa.array(done.original.iloc[:, i], type=pa.large_string())
-        cells.append(neutralise_arrow(column.take(take)))
+        cells.append(neutralise_arrow(large_strings(done.original.iloc[:, i]).take(take)))
     cells.append(pa.array([""] * len(done.bad), type=pa.large_string()))  # no extra values
     joined = [" | ".join(r) for r in done.reasons]
     cells.append(neutralise_arrow(pa.array(joined, type=pa.large_string())))
@@ -916,14 +912,16 @@ def validate_file(
     not write *out*: a normalised file that silently lost columns must not exist.
     """
     run = _Validation(
-        profile, schema, mapping, options or ValidationOptions(), frames=False, lines=True
+        profile,
+        schema,
+        mapping,
+        options or ValidationOptions(),
+        frames=False,
+        lines=out is not None,
     )
     report = run.report
-    writes = out is not None and not report.blocked
-    if not writes:
-        run.check_args = dataclasses.replace(run.check_args, lines=False)
     width = len(profile.columns)
-    out_sink = CsvSink(out, schema.columns) if writes and out is not None else None
+    out_sink = CsvSink(out, schema.columns) if out is not None and run.check_args.lines else None
     header = ["row", *profile.columns, "extra_values", "reasons"]
     rej = CsvSink(rejects, header) if rejects is not None else None
     finished = False
