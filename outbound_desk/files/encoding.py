@@ -76,6 +76,10 @@ def codec_name(name: str) -> str:
         raise FileError(f"unknown encoding {name!r}", code="unknown_encoding") from None
 
 
+#: U+FFFD in UTF-8: what a decoder puts for invalid bytes, and a valid character of its own.
+REPLACEMENT_UTF8 = "\ufffd".encode()
+
+
 def detect_bom(head: bytes) -> tuple[str, int] | None:
     for bom, name in _BOMS:
         if head.startswith(bom):
@@ -197,7 +201,8 @@ def guess_encoding(samples: list[tuple[int, bytes]], size: int) -> EncodingGuess
     valid = invalid = 0
     for piece in trimmed:
         text = piece.decode("utf-8", errors="replace")
-        bad = text.count("\ufffd")
+        # Invalid sequences become U+FFFD; a U+FFFD written in the file (EF BF BD) is valid.
+        bad = text.count("\ufffd") - piece.count(REPLACEMENT_UTF8)
         invalid += bad
         valid += len(text) - len(text.encode("ascii", "ignore")) - bad
     if invalid == 0:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from outbound_desk.files import checks
 from outbound_desk.files.dialect import csv_reader
+from outbound_desk.files.encoding import REPLACEMENT_UTF8
 from outbound_desk.files.model import Cancelled, FileError, FileProfile, Issue, RecordChunk
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ IsCancelled = Callable[[], bool]
 
 MIN_BLOCK_BYTES = 1 << 20
 MAX_BLOCK_BYTES = 32 << 20
-REPLACEMENT_UTF8 = "\ufffd".encode()
 # What every value in scientific notation or stored as a decimal number holds.
 _NUMBER_HINT = r"[eE]\+|\.0"
 

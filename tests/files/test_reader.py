@@ -188,3 +188,14 @@ def test_lean_allocator_is_jemalloc_where_the_build_has_it() -> None:
         assert pa.default_memory_pool().backend_name == (expected or before.backend_name)
     finally:
         pa.set_memory_pool(before)
+
+
+def test_a_replacement_character_written_in_the_file_is_utf8_not_damage(tmp_path) -> None:
+    """U+FFFD is a valid character: a file holding it as its only non-ASCII text is UTF-8
+    (it was read as Windows-1252, and the value came out as 'ï¿½')."""
+    p = tmp_path / "fffd.csv"
+    p.write_bytes('"id","note"\n"k0","\ufffd"\n'.encode())
+    profile = sniff(p)
+    assert profile.encoding == "utf-8"
+    chunk = next(iter_chunks(profile))
+    assert chunk.frame["note"].tolist() == ["\ufffd"]
