@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 STATE_KEY = "lists"
 
 
+def _size_text(row: ListRow) -> str:
+    return "an unknown number of" if row.size is None else f"{row.size:,}"
+
+
 class ListsPane(Pane):
     """Browse, filter and page the org's lists; create, add columns, clear, delete, export.
 
@@ -320,6 +324,13 @@ class ListsPane(Pane):
         rows = self.table.selectionModel().selectedRows()
         return self.model.row_at(rows[0]) if rows else None
 
+    def _idle_target(self) -> tuple[ListRow, GenesysClient] | None:
+        """The selected list and the client to act on it, when no job is running."""
+        row, client = self.selected(), self.client()
+        if row is None or client is None or self.job is not None:
+            return None
+        return row, client
+
     def select_list(self, list_id: str) -> bool:
         index = self.store.index_of(list_id)
         if index is None:
@@ -513,11 +524,11 @@ class ListsPane(Pane):
 
     @Slot()
     def clear_list(self) -> None:
-        row = self.selected()
-        client = self.client()
-        if row is None or client is None or self.job is not None:
+        chosen = self._idle_target()
+        if chosen is None:
             return
-        size = "an unknown number of" if row.size is None else f"{row.size:,}"
+        row, client = chosen
+        size = _size_text(row)
         if not self.context.prompter.confirm(
             self,
             "Clear contacts",
@@ -535,11 +546,11 @@ class ListsPane(Pane):
 
     @Slot()
     def delete_list(self) -> None:
-        row = self.selected()
-        client = self.client()
-        if row is None or client is None or self.job is not None:
+        chosen = self._idle_target()
+        if chosen is None:
             return
-        size = "an unknown number of" if row.size is None else f"{row.size:,}"
+        row, client = chosen
+        size = _size_text(row)
         if not self.context.prompter.confirm(
             self,
             "Delete list",
@@ -564,10 +575,10 @@ class ListsPane(Pane):
 
     @Slot()
     def export_list(self) -> None:
-        row = self.selected()
-        client = self.client()
-        if row is None or client is None or self.job is not None:
+        chosen = self._idle_target()
+        if chosen is None:
             return
+        row, client = chosen
         safe = "".join(c if c.isalnum() or c in " -_." else "_" for c in row.name).strip()
         path = self.context.prompter.save_path(
             self, f"Export {row.name}", f"{safe or 'contacts'}.csv", "CSV files (*.csv)"
