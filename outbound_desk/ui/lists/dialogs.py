@@ -36,6 +36,26 @@ from outbound_desk.ui.lists.schema_check import (
 EditorRow = tuple[str, str, str, bool]
 
 
+def _problems_label(name: str) -> QLabel:
+    """The red label under a form that says what stops it."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #c0392b")
+    return label
+
+
+def _ok_cancel(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    """OK (named *ok_text*) and Cancel, wired to *dialog*'s accept and reject."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class ColumnTable(QTableWidget):
     """Editable rows: column name, role (data/phone/email), type, and optionally required."""
 
@@ -176,16 +196,8 @@ class CreateListDialog(QDialog):
         row.addWidget(self.from_file_button)
         id_row = QFormLayout()
         id_row.addRow("Contact id column", self.id_combo)
-        self.problems_label = QLabel()
-        self.problems_label.setObjectName("schemaProblems")
-        self.problems_label.setWordWrap(True)
-        self.problems_label.setStyleSheet("color: #c0392b")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.problems_label = _problems_label("schemaProblems")
+        self.buttons = _ok_cancel(self, "Create")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(QLabel("Columns"))
@@ -293,16 +305,8 @@ class AddColumnsDialog(QDialog):
         row.addWidget(add)
         row.addWidget(remove)
         row.addStretch(1)
-        self.problems_label = QLabel()
-        self.problems_label.setObjectName("columnProblems")
-        self.problems_label.setWordWrap(True)
-        self.problems_label.setStyleSheet("color: #c0392b")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.problems_label = _problems_label("columnProblems")
+        self.buttons = _ok_cancel(self, "Add")
         layout = QVBoxLayout(self)
         existing_label = QLabel("Existing columns: " + ", ".join(self.existing))
         existing_label.setWordWrap(True)
