@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.prompter import DialogPrompter, Prompter
 from outbound_desk.ui.tasks import TaskRunner
+from outbound_desk.ui.upload_queue.card import fmt_duration
 
 if TYPE_CHECKING:
     from outbound_desk.ui.context import AppContext
@@ -47,15 +48,6 @@ def _duration(record: Any) -> float | None:
     if record.ended_at is None:
         return None
     return float((record.ended_at - record.started_at).total_seconds())
-
-
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 class HistoryModel(QAbstractTableModel):
@@ -160,7 +152,7 @@ class HistoryModel(QAbstractTableModel):
             self.UPDATED: f"{c.updated:,}",
             self.UNCHANGED: f"{c.unchanged:,}",
             self.REJECTED: f"{c.rejected:,}",
-            self.DURATION: _fmt_duration(_duration(r)),
+            self.DURATION: fmt_duration(_duration(r)),
             self.OUTCOME: str(r.status),
             self.TRANSPORT: str(r.transport),
             self.BY: r.profile or r.user or "",
