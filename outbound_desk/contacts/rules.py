@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outbound_desk.contacts._arrow import large_strings, mask
+from outbound_desk.contacts._arrow import large_strings, mask, string_buffers
 from outbound_desk.contacts.phones import PhoneNormaliser, reason_message
 from outbound_desk.contacts.schema import MAX_VALUE_LENGTH, ListSchema
 
@@ -127,7 +127,7 @@ def check_rows(
     out: dict[str, pd.Series] = {}
     # Every phone column in one call: the normaliser's fixed cost per call is paid once.
     phone_fields = [f.name for f in schema.fields if f.is_phone]
-    given_phones = {name: large_strings(frame[name]) for name in phone_fields}
+    given_phones = {name: pc.fill_null(large_strings(frame[name]), "") for name in phone_fields}
     answers: dict[str, tuple[pa.Array, pa.Array]] = {}
     if phone_fields:
         together = pa.concat_arrays([given_phones[name] for name in phone_fields])
@@ -138,8 +138,14 @@ def check_rows(
     for f in schema.fields:
         values = frame[f.name]
         label = labels.get(f.name, f.name)
-        lengths = values.str.len().to_numpy()
-        empty = lengths == 0
+        given = given_phones.get(f.name)
+        if given is None:
+            given = pc.fill_null(large_strings(values), "")
+        # Lengths from the string offsets: bytes decide empty, and no value of at most 512
+        # bytes can have more than 512 characters, so characters are counted only past that.
+        offsets, _ = string_buffers(given)
+        size = np.diff(offsets)
+        empty = size == 0
         if f.required and f.name in fed and f.name != schema.id_column:
             problems.add(
                 empty,
@@ -147,50 +153,52 @@ def check_rows(
                 "missing_required",
                 [f"{label} is required and empty"] * int(empty.sum()),
             )
-        too_long = lengths > MAX_VALUE_LENGTH
-        if too_long.any():
+        long_at = np.flatnonzero(size > MAX_VALUE_LENGTH)
+        if len(long_at):
+            chars = np.asarray(pc.utf8_length(given.take(pa.array(long_at))), dtype=np.int64)
+            too_long = np.zeros(len(size), dtype=bool)
+            too_long[long_at[chars > MAX_VALUE_LENGTH]] = True
             problems.add(
                 too_long,
                 label,
                 "value_too_long",
                 [
                     f"{label} is {n} characters long; the platform allows {MAX_VALUE_LENGTH}"
-                    for n in lengths[too_long].tolist()
+                    for n in chars[chars > MAX_VALUE_LENGTH].tolist()
                 ],
             )
         if f.is_phone:
-            given = given_phones[f.name]
             e164, reason = answers[f.name]
             bad = mask(pc.not_equal(reason, ""))
             if bad.any():
                 codes = pc.unique(reason.filter(pa.array(bad))).to_pylist()
                 for code in sorted(codes):
                     has_code = mask(pc.equal(reason, code))
-                    problems.add(
-                        has_code,
-                        label,
-                        code,
-                        [
-                            f"{label} {_short(v)} {reason_message(code)} "
-                            f"(default region {normaliser.region}){_excel_hint(v)}"
-                            for v in values[has_code].tolist()
-                        ],
-                    )
+                    # One message per distinct value: the same few bad values fill a file.
+                    bad_values = given.filter(pa.array(has_code)).to_pylist()
+                    text = {
+                        v: f"{label} {_short(v)} {reason_message(code)} "
+                        f"(default region {normaliser.region}){_excel_hint(v)}"
+                        for v in set(bad_values)
+                    }
+                    problems.add(has_code, label, code, [text[v] for v in bad_values])
                 # Rejected rows keep their value; they are not written to the normalised file.
                 e164 = pc.if_else(pa.array(bad), given, e164)
             # Arrow-backed like the other columns: no Python string per cell.
             out[f.name] = pd.Series(e164, index=frame.index, dtype=_STR)
             continue
         if f.is_email:
-            hit = pc.match_substring_regex(pa.array(values.astype("str")), f"^(?:{EMAIL_PATTERN})$")
-            ok = mask(hit)
+            ok = mask(pc.match_substring_regex(given, f"^(?:{EMAIL_PATTERN})$"))
             bad = ~ok & ~empty
             if bad.any():
                 problems.add(
                     bad,
                     label,
                     "invalid_email",
-                    [f"{label} {_short(v)} is not an email address" for v in values[bad].tolist()],
+                    [
+                        f"{label} {_short(v)} is not an email address"
+                        for v in given.filter(pa.array(bad)).to_pylist()
+                    ],
                 )
         out[f.name] = values
     return pd.DataFrame(out, index=frame.index), problems
