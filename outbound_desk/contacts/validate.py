@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outbound_desk.contacts._arrow import BoolArray, large_strings, mask
+from outbound_desk.contacts._arrow import BoolArray, hash_strings, large_strings, mask
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
 from outbound_desk.contacts.output import CsvSink, arrow_csv_lines, csv_lines, neutralise_arrow
 from outbound_desk.contacts.phones import PhoneNormaliser
@@ -194,13 +194,13 @@ class ValidationReport:
 
 
 # --------------------------------------------------------------------- contact ids
-def hash_ids(values: np.ndarray[Any, Any]) -> HashArray:
-    """64-bit hashes of id strings (pandas' SipHash).
+def hash_ids(values: pa.Array) -> HashArray:
+    """64-bit hashes of id strings (``hash_strings``: from the Arrow buffers).
 
     Two distinct ids collide with probability about n^2 / 2^65 (3e-6 for 10 million ids); a
     collision would report a false duplicate, never miss a real one.
     """
-    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+    return hash_strings(values)
 
 
 class _SeenIds:
@@ -368,7 +368,7 @@ def _check(frame: pd.DataFrame, normaliser: PhoneNormaliser, args: _CheckArgs) -
     ids = hashes = None
     if args.id_column is not None:
         ids = large_strings(normalised[args.id_column])
-        hashes = hash_ids(ids.to_numpy(zero_copy_only=False))
+        hashes = hash_ids(ids)
     return _Checked(
         problems,
         ids,
@@ -597,7 +597,8 @@ class _Validation:
             recs = np.asarray(chunk.records, dtype=np.int64)[has]
             if not len(recs):
                 continue
-            row_first = first_occurrences(seen, hash_ids(ids[has]), recs)
+            hashes = hash_ids(pa.array(ids[has], type=pa.large_string()))
+            row_first = first_occurrences(seen, hashes, recs)
             dup = row_first != recs
             firsts.append(row_first[dup])
             dups.append(recs[dup])

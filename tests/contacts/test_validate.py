@@ -329,6 +329,41 @@ def test_seen_ids_index_finds_first_records_across_runs() -> None:
     assert got == [first.get(k, -1) for k in probe.tolist()]
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=60), st.integers(0, 5))
+def test_id_hashes_depend_only_on_the_value(values: list[str], cut: int) -> None:
+    """Equal ids hash equally wherever they sit (chunk, slice, buffer offset); distinct ids
+    of any length (words of 8 bytes, partial last words, several word counts in one array)
+    hash apart."""
+    import pyarrow as pa
+
+    from outbound_desk.contacts.validate import hash_ids
+
+    arr = pa.array(values + [v + "\x00" for v in values], type=pa.large_string())
+    whole = hash_ids(arr).tolist()
+    cut = min(cut, len(arr))
+    assert hash_ids(arr.slice(cut)).tolist() == whole[cut:]
+    alone = [hash_ids(pa.array([v], type=pa.large_string()))[0] for v in arr.to_pylist()]
+    assert alone == whole
+    by_value = dict(zip(arr.to_pylist(), whole, strict=True))
+    assert len(set(by_value.values())) == len(by_value)  # no two distinct values collide
+
+
+def test_id_hashes_of_long_and_null_ids() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from outbound_desk.contacts.validate import hash_ids
+
+    long = ["x" * n for n in range(0, 300, 7)] + ["é" * 100, "a" * 1000 + "b", "a" * 1001]
+    arr = pa.array([*long, None], type=pa.large_string())
+    hashes = hash_ids(arr)
+    assert len(np.unique(hashes[:-1])) == len(long)
+    assert hashes[-1] == hash_ids(pa.array([""], type=pa.large_string()))[0]  # null as ""
+    ids = pa.array([f"C{i:09d}" for i in range(200_000)], type=pa.large_string())
+    assert len(np.unique(hash_ids(ids))) == 200_000
+
+
 @pytest.mark.parametrize("policy", list(DuplicatePolicy))
 def test_duplicate_policies_match_a_plain_reference(
     schema: ListSchema, tmp_path: Path, policy: DuplicatePolicy
