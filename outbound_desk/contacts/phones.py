@@ -329,10 +329,6 @@ def _clean(values: pa.Array) -> pa.Array:
     )
 
 
-def _ls(text: str) -> pa.Scalar:
-    return pa.scalar(text, pa.large_string())
-
-
 @functools.lru_cache(maxsize=1024)
 def _invalid_reason(cc: int, length: int) -> str:
     """The reason ``classify`` gives for a parsed but invalid number of country code *cc*
@@ -464,67 +460,49 @@ class _CountryRules:
         # Non-geographic codes (region "001") are left to phonenumbers.
         self.usable = md_main is not None and main != "001" and all(_safe(p) for p in patterns)
 
-    @staticmethod
-    def _match(arr: pa.Array, lengths: np.ndarray[Any, Any], desc: Desc | None) -> Any:
-        if desc is None:
-            return np.zeros(len(arr), dtype=bool)
-        pattern, possible = desc
-        ok = np.isin(lengths, possible) if possible else np.ones(len(arr), dtype=bool)
-        if ok.any():
-            idx = np.flatnonzero(ok)
-            ok[idx] = _regex(arr.take(pa.array(idx)), pattern, full=True)
-        return ok
+        self._prefix_rx = _compiled(self.prefix) if self.prefix is not None else None
+        self._walks: dict[int, list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]]] = {}
 
-    def _type_ok(
-        self, arr: pa.Array, lengths: np.ndarray[Any, Any], general: Desc | None, types: list[Desc]
-    ) -> Any:
-        ok = self._match(arr, lengths, general)
-        if not ok.any():
-            return ok
-        idx = np.flatnonzero(ok)
-        sub, sub_len = arr.take(pa.array(idx)), lengths[idx]
-        any_type = np.zeros(len(idx), dtype=bool)
-        for t in types:
-            rest = np.flatnonzero(~any_type)
-            if not len(rest):
-                break
-            any_type[rest] = self._match(sub.take(pa.array(rest)), sub_len[rest], t)
-        ok[idx] = any_type
-        return ok
+    def _walk(self, length: int) -> list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]]:
+        """The region walk for national numbers of *length* digits: per region, in order,
+        its leading-digits pattern (None: decided by the type match; always None for a
+        country of one region, whose region needs no choosing) and its type match, one
+        pattern for ``_number_type_helper``'s two steps: the general description must match
+        (``(?=...\\Z)``), then any number type must (an alternation; both with their
+        possible lengths applied, a description whose lengths exclude *length* left out).
+        None where nothing can match."""
+        walk = self._walks.get(length)
+        if walk is None:
+            walk = []
+            for leading, general, types in self.regions:
+                fits = [d[0] for d in types if not d[1] or length in d[1]]
+                check = None
+                if general is not None and (not general[1] or length in general[1]) and fits:
+                    any_type = "|".join(f"(?:{t})" for t in fits)
+                    check = _compiled(f"(?=(?:{general[0]})\\Z)(?:{any_type})\\Z")
+                lead = None if self.single or leading is None else _compiled(leading)
+                walk.append((lead, check))
+            self._walks[length] = walk
+        return walk
 
-    def unstripped(self, nsn: pa.Array) -> Any:
-        """Where parse keeps the digits after the country code as they are: no national prefix
-        to strip (its pattern does not match at the start) and no leading zero."""
-        keep = ~mask(pc.starts_with(nsn, "0"))
-        if self.prefix is not None:
-            keep &= ~_regex(nsn, self.prefix, full=False)
-        return keep
+    def unstripped(self, nsn: str) -> bool:
+        """Does parse keep the digits after the country code as they are: no leading zero
+        and no national prefix to strip (its pattern does not match at the start)?"""
+        if nsn.startswith("0"):
+            return False
+        return self._prefix_rx is None or self._prefix_rx.match(nsn) is None
 
-    def valid(self, nsn: pa.Array) -> Any:
+    def valid(self, nsn: str) -> bool:
         """is_valid_number for +<cc><nsn>: the region walk of region_code_for_number, then the
-        type match of _number_type_helper."""
-        lengths = np.asarray(pc.utf8_length(nsn).to_numpy(zero_copy_only=False))
-        if self.single:
-            _leading, general, types = self.regions[0]
-            return self._type_ok(nsn, lengths, general, types)
-        valid = np.zeros(len(nsn), dtype=bool)
-        pending = np.arange(len(nsn))
-        for leading, general, types in self.regions:
-            if not len(pending):
-                break
-            sub, sub_len = nsn.take(pa.array(pending)), lengths[pending]
-            if leading is not None:
-                picked = _regex(sub, leading, full=False)
-                if picked.any():
-                    pi = np.flatnonzero(picked)
-                    valid[pending[pi]] = self._type_ok(
-                        sub.take(pa.array(pi)), sub_len[pi], general, types
-                    )
-            else:
-                picked = self._type_ok(sub, sub_len, general, types)
-                valid[pending[picked]] = True
-            pending = pending[~picked]
-        return valid
+        type match of _number_type_helper (the patterns run in re: a country's share of a
+        chunk is small, and Arrow's RE2 would compile these long patterns on every call)."""
+        for lead, check in self._walk(len(nsn)):
+            if lead is not None:
+                if lead.match(nsn) is not None:
+                    return check is not None and check.match(nsn) is not None
+            elif check is not None and check.match(nsn) is not None:
+                return True
+        return False
 
 
 _COUNTRIES: dict[int, _CountryRules] = {}
@@ -567,15 +545,15 @@ def intl_fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[A
 def _intl_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
     """The international fast path on cleaned values: ``+<cc><nsn>`` where parse keeps the
     national number as written; valid or not (a national number of one digit aside, which
-    parse refuses)."""
+    parse refuses). A valid one's E.164 form is the cleaned value itself."""
     shape = short & mask(pc.match_substring_regex(cleaned, _INTL_SHAPE))
     idx = np.flatnonzero(shape)
     if not len(idx):
         return _no_answers()
     sub = cleaned.take(pa.array(idx))
     ccs = _split_ccs(sub)
+    texts = sub.to_pylist()
     valid: list[np.ndarray[Any, Any]] = []
-    e164: list[pa.Array] = []
     invalid: list[np.ndarray[Any, Any]] = []
     reasons: list[str] = []
     for cc in np.unique(ccs).tolist():
@@ -585,19 +563,21 @@ def _intl_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
         if not rules.usable:
             continue
         sel = np.flatnonzero(ccs == cc)
-        nsn = pc.utf8_slice_codeunits(sub.take(pa.array(sel)), 1 + len(str(cc)))
-        keep = rules.unstripped(nsn)
-        sel, nsn = sel[keep], nsn.filter(pa.array(keep))
-        ok = rules.valid(nsn)
-        valid.append(idx[sel[ok]])
-        e164.append(pc.binary_join_element_wise(_ls(f"+{cc}"), nsn.filter(pa.array(ok)), _ls("")))
-        lengths = np.asarray(pc.utf8_length(nsn).to_numpy(zero_copy_only=False))
+        skip = 1 + len(str(cc))
+        nsns = [texts[i][skip:] for i in sel.tolist()]
+        keep = np.fromiter((rules.unstripped(v) for v in nsns), dtype=bool, count=len(nsns))
+        kept = [v for v, k in zip(nsns, keep.tolist(), strict=True) if k]
+        sel = sel[keep]
+        ok = np.fromiter((rules.valid(v) for v in kept), dtype=bool, count=len(kept))
+        lengths = np.fromiter((len(v) for v in kept), dtype=np.int64, count=len(kept))
+        valid.append(sel[ok])
         bad = ~ok & (lengths >= _MIN_NSN)
-        invalid.append(idx[sel[bad]])
+        invalid.append(sel[bad])
         reasons += [_invalid_reason(cc, n) for n in lengths[bad].tolist()]
     if not valid:
         return _no_answers()
-    return _Answers(np.concatenate(valid), pa.concat_arrays(e164), np.concatenate(invalid), reasons)
+    good = np.concatenate(valid)
+    return _Answers(idx[good], sub.take(pa.array(good)), idx[np.concatenate(invalid)], reasons)
 
 
 # --------------------------------------------------------------------- the normaliser

@@ -256,3 +256,43 @@ def test_big_batches_through_the_table_equal_phonenumbers() -> None:
     with PhoneNormaliser("US", workers=1) as n:
         e164, reason = n.normalise(pd.Series(values))
     assert list(zip(e164, reason, strict=True)) == [classify(v, "US") for v in values]
+
+
+def test_country_rules_equal_is_valid_number_for_every_country_and_length() -> None:
+    """The international fast path's validity (one combined pattern per region and length,
+    the region walk of countries that share a code) against is_valid_number itself: example
+    numbers of every type of every region, and random numbers of every length."""
+    import phonenumbers
+
+    from outbound_desk.contacts.phones import _country
+
+    rnd = random.Random(11)
+    cases: list[tuple[int, str]] = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for t in phonenumbers.PhoneNumberType.values():
+            ex = phonenumbers.example_number_for_type(region, t)
+            if ex is None:
+                continue
+            cases.append((ex.country_code, str(ex.national_number)))
+            # Near misses: the example's first digits, random ones after, one digit more or
+            # less: the numbers on which leading digits, lengths and types decide.
+            digits = str(ex.national_number)
+            for _ in range(10):
+                cut = rnd.randrange(1, len(digits) + 1)
+                size = max(cut, len(digits) + rnd.choice((-1, 0, 0, 1)))
+                tail = "".join(rnd.choice("0123456789") for _ in range(size - cut))
+                cases.append((ex.country_code, digits[:cut] + tail))
+    for cc in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for n in range(2, 14):
+            cases += [(cc, str(rnd.randrange(10 ** (n - 1), 10**n))) for _ in range(3)]
+    checked = multi = 0
+    for cc, nsn in cases:
+        rules = _country(cc)
+        if not rules.usable or not rules.unstripped(nsn):
+            continue
+        number = phonenumbers.PhoneNumber(country_code=cc, national_number=int(nsn))
+        assert rules.valid(nsn) == phonenumbers.is_valid_number(number), (cc, nsn)
+        checked += 1
+        multi += not rules.single
+    assert checked > 10_000
+    assert multi > 1_000  # the walk over several regions (+1, +7, +44, +61...) is exercised
