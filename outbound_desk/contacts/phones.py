@@ -321,9 +321,12 @@ def _clean(values: pa.Array) -> pa.Array:
     punct = data == _PUNCT_CODES[0]
     for code in _PUNCT_CODES[1:]:
         punct |= data == code  # five comparisons beat a 256-entry table lookup, 3x
-    where = np.flatnonzero(punct)
+    # Punctuation bytes before each byte position: a running count (cheaper than a search
+    # of the punctuation positions).
+    before = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(punct, out=before[1:])
     starts = offsets - lo
-    new_offsets = starts - np.searchsorted(where, starts)
+    new_offsets = starts - before[starts]
     return pa.LargeStringArray.from_buffers(
         len(values), pa.py_buffer(new_offsets), pa.py_buffer(data[~punct])
     )
@@ -369,7 +372,10 @@ _NO_E164 = pa.array([], type=pa.large_string())
 
 
 def _short(values: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    return mask(pc.less_equal(pc.utf8_length(values), _MAX_FAST_LENGTH))
+    """Values of at most ``_MAX_FAST_LENGTH`` bytes (*values*: ``large_string``). Bytes, not
+    characters: only ASCII values can have a fast path's shape, and theirs are the same."""
+    offsets, _ = string_buffers(values)
+    return np.diff(offsets) <= _MAX_FAST_LENGTH
 
 
 def _nanp_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
@@ -697,7 +703,7 @@ class PhoneNormaliser:
         found: list[pa.Array] = [_EMPTY]
         size = 1
         reason_at = np.zeros(n, dtype=np.int64)  # index into _CODES
-        todo = np.flatnonzero(mask(pc.greater(pc.utf8_length(arr), 0)))
+        todo = np.flatnonzero(np.diff(string_buffers(arr)[0]) > 0)
         if len(todo):
             sub = arr if len(todo) == n else arr.take(pa.array(todo))
             cleaned, short = _clean(sub), _short(sub)
