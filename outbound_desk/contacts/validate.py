@@ -26,9 +26,9 @@ import json
 import os
 import queue
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -378,9 +378,8 @@ def _check(frame: pd.DataFrame, normaliser: PhoneNormaliser, args: _CheckArgs) -
     )
 
 
-#: Chunks the reading thread may parse ahead of their checking.
-_READ_AHEAD = 1
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 _END = object()
 
 
@@ -400,15 +399,21 @@ def _read_ahead(
     chunk_rows: int,
     progress: Progress | None,
     cancelled: Callable[[], bool] | None,
-) -> Iterator[RecordChunk]:
-    """``iter_chunks`` run by a thread a few chunks ahead of the caller.
+    start: Callable[[RecordChunk], _U],
+    *,
+    ahead: int = 1,
+) -> Iterator[tuple[RecordChunk, _U]]:
+    """``iter_chunks`` run by a thread up to *ahead* chunks ahead of the caller, each chunk
+    with what ``start(chunk)`` returned for it in that thread.
 
     Parsing is mostly Arrow's, which lets go of the GIL, so a big file's next chunks are read
-    while this thread checks and writes the last ones. *progress* is still called from the
-    caller's thread (a GUI's callback need not be thread-safe); *cancelled* is called from the
-    reading thread between blocks. Leaving the loop early stops the thread.
+    while the caller finishes the last ones; *start* hands each chunk on as soon as it is
+    read (to the checking threads: they never wait for the caller to ask for more work).
+    *progress* is still called from the caller's thread (a GUI's callback need not be
+    thread-safe); *cancelled* is called from the reading thread between blocks. Leaving the
+    loop early stops the thread.
     """
-    box: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(_READ_AHEAD)
+    box: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(ahead)
     stop = threading.Event()
     latest: list[tuple[int, int, str]] = []
 
@@ -431,7 +436,7 @@ def _read_ahead(
         try:
             with _closing(items):  # a generator: give its file back now
                 for chunk in items:
-                    if not put(chunk):
+                    if stop.is_set() or not put((chunk, start(chunk))):
                         return
             put(_END)
         except BaseException as exc:  # handed to the caller, raised there
@@ -448,8 +453,7 @@ def _read_ahead(
                 raise exc
             if item is _END:
                 return
-            assert isinstance(item, RecordChunk)
-            yield item
+            yield item  # type: ignore[misc]
     finally:
         stop.set()
         thread.join()
@@ -774,18 +778,9 @@ class _Validation:
                     self.report.duplicate_ids = len(plan.groups)
                 seen = _SeenIds()
                 sub = None if progress is None else (lambda d, t, _p: progress(d, t, "validate"))
-                if self.profile.size_bytes >= self.options.parallel_min_bytes:
-                    chunks = _read_ahead(self.profile, self.options.chunk_rows, sub, cancelled)
-                else:
-                    chunks = iter_chunks(
-                        self.profile,
-                        chunk_rows=self.options.chunk_rows,
-                        progress=sub,
-                        cancelled=cancelled,
-                    )
                 # Closed on the way out, whatever stops the loop: an error or an early stop
                 # must not leave the reading and checking threads to the garbage collector.
-                with _closing(chunks), _closing(self._checked(chunks, normaliser)) as checked:
+                with _closing(self._checked(normaliser, sub, cancelled)) as checked:
                     for chunk, result in checked:
                         yield self._chunk(chunk, result, seen, plan)
                         if is_cancelled():
@@ -794,23 +789,38 @@ class _Validation:
                 self.report.cancelled = True
 
     def _checked(
-        self, chunks: Iterator[RecordChunk], normaliser: PhoneNormaliser
+        self,
+        normaliser: PhoneNormaliser,
+        progress: Progress | None,
+        cancelled: Callable[[], bool] | None,
     ) -> Iterator[tuple[RecordChunk, _Checked]]:
-        """Each chunk with its row rules applied, in file order.
+        """Each chunk of the file with its row rules applied, in file order.
 
-        For a big file, threads check chunks (and hash their ids, and make their CSV lines)
-        while another reads the next ones and this one finishes the checked ones in order:
-        duplicate ids, rejects, writing. Threads, not processes: nearly all of the checking
-        is Arrow and numpy kernels, which let go of the GIL, so threads use the cores without
-        a process's start-up or the copying of every chunk there and back (measured: 2.0 s
-        against 2.5-3.0 s for 1M rows on two cores, benchmarks/README.md). Each thread has
-        its own phone normaliser (and cache). The answers are the same functions' either way.
+        For a big file, a thread reads the chunks and hands each to the checking threads as
+        soon as it is read (they also hash its ids and make its CSV lines), while this thread
+        finishes the checked ones in order: duplicate ids, rejects, writing. Threads, not
+        processes: nearly all of the checking is Arrow and numpy kernels, which let go of the
+        GIL, so threads use the cores without a process's start-up or the copying of every
+        chunk there and back (measured: 2.0 s against 2.5-3.0 s for 1M rows on two cores,
+        benchmarks/README.md). Each thread has its own phone normaliser (and cache). The
+        answers are the same functions' either way.
         """
         args = self.check_args
+        profile, rows = self.profile, self.options.chunk_rows
+        if profile.size_bytes < self.options.parallel_min_bytes:
+            with _closing(
+                iter_chunks(profile, chunk_rows=rows, progress=progress, cancelled=cancelled)
+            ) as chunks:
+                for chunk in chunks:
+                    yield chunk, _check(chunk.frame, normaliser, args)
+            return
         workers = min(self.options.workers or os.cpu_count() or 1, _MAX_WORKERS)
-        if workers < 2 or self.profile.size_bytes < self.options.parallel_min_bytes:
-            for chunk in chunks:
-                yield chunk, _check(chunk.frame, normaliser, args)
+        if workers < 2:
+            with _closing(
+                _read_ahead(profile, rows, progress, cancelled, lambda chunk: None)
+            ) as read:
+                for chunk, _ in read:
+                    yield chunk, _check(chunk.frame, normaliser, args)
             return
         local = threading.local()
         region = self.options.region
@@ -822,18 +832,21 @@ class _Validation:
             return _check(frame, mine, args)
 
         pool = ThreadPoolExecutor(workers, thread_name_prefix="validate-check")
-        pending: deque[tuple[RecordChunk, Future[_Checked]]] = deque()
         try:
-            for chunk in chunks:
-                pending.append((chunk, pool.submit(check, chunk.frame)))
-                # One chunk queued per thread: more would only hold memory (10M rows: 439 MB
-                # peak, against 465 MB with two per thread and a read-ahead of two).
-                while pending and (len(pending) > workers or pending[0][1].done()):
-                    chunk, future = pending.popleft()
+            # One chunk queued per checking thread (and one more in the reader's hands, one
+            # in this thread's): more would only hold memory, fewer would let a thread idle.
+            with _closing(
+                _read_ahead(
+                    profile,
+                    rows,
+                    progress,
+                    cancelled,
+                    lambda chunk: pool.submit(check, chunk.frame),
+                    ahead=workers,
+                )
+            ) as checking:
+                for chunk, future in checking:
                     yield chunk, future.result()
-            while pending:
-                chunk, future = pending.popleft()
-                yield chunk, future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
