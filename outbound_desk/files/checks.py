@@ -330,18 +330,18 @@ def usual_digit_lengths(columns: Sequence[str], rows: Iterable[Sequence[str]]) -
     theirs), or when the column is a postal code. Plain counters (1, 2, ... 150000) have no
     such value and are left alone.
     """
-    lengths: list[Counter[int]] = [Counter() for _ in columns]
-    zero_led = [0] * len(columns)
-    filled = [0] * len(columns)
-    for row in rows:
-        if len(row) != len(columns):
-            continue
-        for i, value in enumerate(row):
-            if value:
-                filled[i] += 1
-                if value.isdigit() and value.isascii():
-                    lengths[i][len(value)] += 1
-                    zero_led[i] += value[0] == "0"
+    width = len(columns)
+    # Column by column (comprehensions over each column, not a loop over every cell).
+    table = list(zip(*(row for row in rows if len(row) == width), strict=True)) or [()] * width
+    lengths: list[Counter[int]] = []
+    zero_led: list[int] = []
+    filled: list[int] = []
+    for column in table:
+        values = list(filter(None, column))
+        numeric = list(filter(str.isascii, filter(str.isdigit, values)))
+        filled.append(len(values))
+        lengths.append(Counter(map(len, numeric)))
+        zero_led.append(sum(v[0] == "0" for v in numeric))
     out: dict[str, int] = {}
     for i, name in enumerate(columns):
         digits = sum(lengths[i].values())

@@ -85,6 +85,8 @@ def _drop_first_line(text: str) -> str:
 
 
 def _stray_quote_rows(text: str, dialect: Dialect) -> bool:
+    if dialect.quotechar not in text:
+        return False  # most files: no quote at all, and a find is far cheaper than the regex
     q = re.escape(dialect.quotechar)
     d = re.escape(dialect.delimiter)
     return re.search(f"[^{d}{q}\\r\\n]{q}[^{d}{q}\\r\\n]", text) is not None
