@@ -131,25 +131,29 @@ def _fill(table: np.ndarray[Any, Any], heads: set[Seq]) -> None:
 Table = np.ndarray[Any, np.dtype[np.bool_]]
 
 
-def _table(pattern: str | None, *, full: bool) -> tuple[Table, Table]:
-    """For each six-digit prefix: does *pattern* match the ten-digit numbers that start with
-    it (fully, or at their start as ``re.match``), and where that depends on later digits
-    (the second table: those prefixes are left to the regular expressions)."""
-    hit = np.zeros((10,) * PREFIX, dtype=bool)
-    undecided = np.zeros((10,) * PREFIX, dtype=bool)
-    if pattern is not None:
-        hit_heads: set[Seq] = set()
-        open_heads: set[Seq] = set()
-        for seq in _sequences(pattern):
-            if full and len(seq) != LENGTH:
-                continue
-            if any(s != _ANY for s in seq[PREFIX:]):
-                open_heads.add(seq[:PREFIX])
-            else:
-                hit_heads.add(seq[:PREFIX])
-        _fill(hit, hit_heads)
+def _table(pattern: str | None, full: bool, hit: Table, undecided: Table) -> bool:
+    """Fill *hit*: for each six-digit prefix, does *pattern* match the ten-digit numbers that
+    start with it (fully, or at their start as ``re.match``); and *undecided*: where that
+    depends on later digits (those prefixes are left to the regular expressions). Both are
+    tables of the shape ``(10,) * PREFIX``, overwritten; returns whether any prefix is
+    undecided (when none is, *undecided* is left as it was)."""
+    hit.fill(False)
+    if pattern is None:
+        return False
+    hit_heads: set[Seq] = set()
+    open_heads: set[Seq] = set()
+    for seq in _sequences(pattern):
+        if full and len(seq) != LENGTH:
+            continue
+        if any(s != _ANY for s in seq[PREFIX:]):
+            open_heads.add(seq[:PREFIX])
+        else:
+            hit_heads.add(seq[:PREFIX])
+    _fill(hit, hit_heads)
+    if open_heads:
+        undecided.fill(False)
         _fill(undecided, open_heads)
-    return hit.reshape(-1), undecided.reshape(-1)
+    return bool(open_heads)
 
 
 def walk_table(
@@ -157,23 +161,30 @@ def walk_table(
 ) -> tuple[Table, Table] | None:
     """``_NanpRules.valid`` for every six-digit prefix (*regions*: its (leading digits,
     general pattern, any-type pattern) list, in walk order), and the prefixes where it depends
-    on later digits; None when a pattern cannot be expanded exactly."""
+    on later digits; None when a pattern cannot be expanded exactly.
+
+    The per-pattern tables are three reused buffers and the walk works in place: a million
+    entries each, and fresh ones for every pattern cost more than the walk itself.
+    """
+    shape = (10,) * PREFIX
     try:
         valid = np.zeros(10**PREFIX, dtype=bool)
         pending = np.ones(10**PREFIX, dtype=bool)
         undecided = np.zeros(10**PREFIX, dtype=bool)
+        g, t, lead, open_ = (np.zeros(shape, dtype=bool) for _ in range(4))
+        picked = np.empty(10**PREFIX, dtype=bool)
         for leading, general, any_type in regions:
-            g, g_open = _table(general, full=True)
-            t, t_open = _table(any_type, full=True)
-            undecided |= g_open | t_open
-            type_ok = g & t
+            for pattern, table, full in ((general, g, True), (any_type, t, True)):
+                if _table(pattern, full, table, open_):
+                    undecided |= open_.reshape(-1)
+            type_ok = np.logical_and(g, t, out=g).reshape(-1)
             if leading is not None:
-                lead, lead_open = _table(leading, full=False)
-                undecided |= lead_open
-                picked = pending & lead
+                if _table(leading, False, lead, open_):
+                    undecided |= open_.reshape(-1)
+                np.logical_and(pending, lead.reshape(-1), out=picked)
                 valid |= picked & type_ok
             else:
-                picked = pending & type_ok
+                np.logical_and(pending, type_ok, out=picked)
                 valid |= picked
             pending &= ~picked
         return valid, undecided
