@@ -448,6 +448,33 @@ def _desc(d: Any) -> Desc | None:
     return str(d.national_number_pattern), tuple(d.possible_length)
 
 
+def _sized(desc: Desc) -> str | None:
+    """*desc*'s pattern with its possible lengths as a lookahead (on ASCII digits, which is all
+    the values are): ``_is_number_matching_desc``'s two tests in one; None when no length
+    can match."""
+    pattern, possible = desc
+    if not possible:
+        return f"(?:{pattern})"
+    lengths = sorted(n for n in possible if n > 0)
+    if not lengths:
+        return None
+    sizes = "|".join(f"[0-9]{{{n}}}" for n in lengths)
+    return f"(?=(?:{sizes})\\Z)(?:{pattern})"
+
+
+def _type_match(general: Desc | None, types: list[Desc]) -> re.Pattern[str] | None:
+    """``_number_type_helper`` as one pattern, to be matched with ``re.match``: the general
+    description matches the whole number (a lookahead) and so does one of the number types
+    (an alternation, then the end)."""
+    if general is None:
+        return None
+    head = _sized(general)
+    alternatives = [t for t in (_sized(d) for d in types) if t is not None]
+    if head is None or not alternatives:
+        return None
+    return _compiled(f"(?={head}\\Z)(?:{'|'.join(alternatives)})\\Z")
+
+
 class _CountryRules:
     """For one country calling code: parse's national-prefix test and is_valid_number."""
 
@@ -477,29 +504,38 @@ class _CountryRules:
         self.usable = md_main is not None and main != "001" and all(_safe(p) for p in patterns)
 
         self._prefix_rx = _compiled(self.prefix) if self.prefix is not None else None
-        self._walks: dict[int, list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]]] = {}
+        # The region walk, compiled as it is needed (``re``'s compiler is Python, and slow:
+        # a region's type match is compiled when a number first reaches it, and the
+        # checking threads share one compile): per region, in order, its leading-digits
+        # pattern (None: decided by the type match; always None for a country of one
+        # region, whose region needs no choosing) and its type match (``_type_match``).
+        self._leads = [
+            None if self.single or leading is None else leading for leading, _, _ in self.regions
+        ]
+        self._leads_rx: list[re.Pattern[str] | None] | None = None
+        self._checks: dict[int, re.Pattern[str] | None] = {}
 
-    def _walk(self, length: int) -> list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]]:
-        """The region walk for national numbers of *length* digits: per region, in order,
-        its leading-digits pattern (None: decided by the type match; always None for a
-        country of one region, whose region needs no choosing) and its type match, one
-        pattern for ``_number_type_helper``'s two steps: the general description must match
-        (``(?=...\\Z)``), then any number type must (an alternation; both with their
-        possible lengths applied, a description whose lengths exclude *length* left out).
-        None where nothing can match."""
-        walk = self._walks.get(length)
-        if walk is None:
-            walk = []
-            for leading, general, types in self.regions:
-                fits = [d[0] for d in types if not d[1] or length in d[1]]
-                check = None
-                if general is not None and (not general[1] or length in general[1]) and fits:
-                    any_type = "|".join(f"(?:{t})" for t in fits)
-                    check = _compiled(f"(?=(?:{general[0]})\\Z)(?:{any_type})\\Z")
-                lead = None if self.single or leading is None else _compiled(leading)
-                walk.append((lead, check))
-            self._walks[length] = walk
-        return walk
+    def _lead_patterns(self) -> list[re.Pattern[str] | None]:
+        leads = self._leads_rx
+        if leads is None:
+            with _COMPILE_LOCK:
+                leads = self._leads_rx
+                if leads is None:
+                    leads = self._leads_rx = [
+                        None if p is None else _compiled(p) for p in self._leads
+                    ]
+        return leads
+
+    def _type_ok(self, region: int, nsn: str) -> bool:
+        try:
+            check = self._checks[region]
+        except KeyError:
+            with _COMPILE_LOCK:
+                if region not in self._checks:
+                    _lead, general, types = self.regions[region]
+                    self._checks[region] = _type_match(general, types)
+                check = self._checks[region]
+        return check is not None and check.match(nsn) is not None
 
     def unstripped(self, nsn: str) -> bool:
         """Does parse keep the digits after the country code as they are: no leading zero
@@ -512,16 +548,17 @@ class _CountryRules:
         """is_valid_number for +<cc><nsn>: the region walk of region_code_for_number, then the
         type match of _number_type_helper (the patterns run in re: a country's share of a
         chunk is small, and Arrow's RE2 would compile these long patterns on every call)."""
-        for lead, check in self._walk(len(nsn)):
+        for region, lead in enumerate(self._lead_patterns()):
             if lead is not None:
                 if lead.match(nsn) is not None:
-                    return check is not None and check.match(nsn) is not None
-            elif check is not None and check.match(nsn) is not None:
+                    return self._type_ok(region, nsn)
+            elif self._type_ok(region, nsn):
                 return True
         return False
 
 
 _COUNTRIES: dict[int, _CountryRules] = {}
+_COMPILE_LOCK = threading.Lock()
 
 
 def _country(cc: int) -> _CountryRules:
@@ -645,6 +682,12 @@ class PhoneNormaliser:
         self._cache: dict[str, tuple[str, str]] = {}
         self._pool: Executor | None = None
         self.stats = {"fast": 0, "cached": 0, "slow": 0}
+
+    def warm_up(self) -> None:
+        """Start building, in a thread, what big batches of this region need (the NANP prefix
+        table), so that it overlaps with reading the first rows."""
+        if self.fast and _nanp().usable:
+            _nanp().prefix_table(start=True)
 
     def __enter__(self) -> PhoneNormaliser:
         return self

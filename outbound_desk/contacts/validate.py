@@ -814,6 +814,7 @@ class _Validation:
                 for chunk in chunks:
                     yield chunk, _check(chunk.frame, normaliser, args)
             return
+        normaliser.warm_up()
         workers = min(self.options.workers or os.cpu_count() or 1, _MAX_WORKERS)
         if workers < 2:
             with _closing(
