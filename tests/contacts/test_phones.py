@@ -296,3 +296,25 @@ def test_country_rules_equal_is_valid_number_for_every_country_and_length() -> N
         multi += not rules.single
     assert checked > 10_000
     assert multi > 1_000  # the walk over several regions (+1, +7, +44, +61...) is exercised
+
+
+def test_type_match_applies_every_descriptions_possible_lengths() -> None:
+    """One pattern does _number_type_helper's two steps, each description's possible lengths
+    included (phonenumbers' own metadata rarely tells them apart, so synthetic ones do)."""
+    from outbound_desk.contacts.phones import _type_match
+
+    rx = _type_match(
+        (r"\d{4,6}", (4, 5)),
+        [(r"1\d{3,5}", (4,)), (r"2\d{3,5}", ()), (r"3\d{3}", (-1,))],
+    )
+    assert rx is not None
+    answers = {v: rx.match(v) is not None for v in ("1234", "12345", "23456", "234567", "3456")}
+    assert answers == {
+        "1234": True,  # type 1, a length it allows
+        "12345": False,  # type 1 allows 4 digits only
+        "23456": True,  # type 2 allows any length the general description does
+        "234567": False,  # the general description allows 4 or 5 digits
+        "3456": False,  # type 3's lengths (-1: none) allow nothing
+    }
+    assert _type_match(None, [(r"\d+", ())]) is None
+    assert _type_match((r"\d+", ()), [(r"\d+", (-1,))]) is None
