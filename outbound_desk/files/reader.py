@@ -15,6 +15,8 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -486,11 +488,43 @@ def use_lean_allocator() -> None:
     """
     import pyarrow as pa
 
+    _fewer_malloc_arenas()
     if "jemalloc" in pa.supported_memory_backends():
         pa.set_memory_pool(pa.jemalloc_memory_pool())
         # Freed pages go back after 0.1 s instead of Arrow's default 1 s: 10M rows peaked at
         # 462 MB instead of 508 MB, for about 5 % more time (0 ms: 432 MB, 15 % more).
         pa.jemalloc_set_decay_ms(100)
+
+
+#: glibc's mallopt parameter for the number of malloc arenas.
+_M_ARENA_MAX = -8
+
+
+def _fewer_malloc_arenas() -> None:
+    """On glibc, two malloc arenas instead of up to eight per core.
+
+    numpy's temporaries are malloc'd by whichever thread makes them, and glibc gives each
+    thread its own arena, which keeps the memory freed in it: with the checking threads of a
+    big validation that cost 40 MB of peak RSS on 10,000,000 rows (476 MB against 434 MB),
+    for no measurable speed. Must run before those threads start; elsewhere a no-op.
+    """
+    import ctypes
+    import ctypes.util
+
+    if sys.platform != "linux":
+        return
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return
+    except (ValueError, OSError):
+        return  # not glibc (musl has no such name)
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        return  # not glibc after all: nothing to tune
 
 
 def block_bytes_for(profile: FileProfile, chunk_rows: int) -> int:

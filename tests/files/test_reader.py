@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,6 +191,53 @@ def test_lean_allocator_is_jemalloc_where_the_build_has_it() -> None:
         assert pa.default_memory_pool().backend_name == (expected or before.backend_name)
     finally:
         pa.set_memory_pool(before)
+
+
+_ARENA_PROBE = """
+import ctypes, ctypes.util, sys, threading
+import numpy as np
+if sys.argv[1] == "lean":
+    from outbound_desk.files import use_lean_allocator
+    use_lean_allocator()
+barrier = threading.Barrier(6)
+def work():
+    barrier.wait()
+    for _ in range(200):
+        a = np.ones(5000) * 2  # 40 KB: under the mmap threshold, so from a malloc arena
+        del a
+threads = [threading.Thread(target=work) for _ in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+ctypes.CDLL(ctypes.util.find_library("c")).malloc_stats()  # one "Arena N:" per arena
+"""
+
+
+def _glibc() -> bool:
+    try:
+        return sys.platform == "linux" and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not _glibc(), reason="malloc arenas are glibc's")
+@pytest.mark.parametrize(("mode", "most"), [("lean", 2), ("plain", None)])
+def test_lean_allocator_keeps_threads_to_two_malloc_arenas(mode: str, most: int | None) -> None:
+    """Six threads making numpy temporaries at once use two glibc arenas after
+    use_lean_allocator, and more without it (so the probe can tell)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ARENA_PROBE, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    arenas = sum(line.startswith("Arena ") for line in done.stderr.splitlines())
+    if most is not None:
+        assert 1 <= arenas <= most
+    else:
+        assert arenas > 2
 
 
 def test_a_replacement_character_written_in_the_file_is_utf8_not_damage(tmp_path) -> None:
