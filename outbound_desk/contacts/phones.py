@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from outbound_desk.contacts import nanp_table
-from outbound_desk.contacts._arrow import mask, string_buffers
+from outbound_desk.contacts._arrow import BoolArray, mask, string_buffers
 
 #: Reason codes (Issue.code) and what they mean to an admin.
 REASONS = {
@@ -544,6 +544,28 @@ class _CountryRules:
             return False
         return self._prefix_rx is None or self._prefix_rx.match(nsn) is None
 
+    def unstripped_many(self, nsns: list[str]) -> BoolArray:
+        """:meth:`unstripped` of each of *nsns*."""
+        keep = np.fromiter((not v.startswith("0") for v in nsns), dtype=bool, count=len(nsns))
+        if self._prefix_rx is not None and keep.any():
+            at = np.flatnonzero(keep)
+            match = self._prefix_rx.match
+            keep[at] = [match(nsns[i]) is None for i in at.tolist()]
+        return keep
+
+    def valid_many(self, nsns: list[str]) -> BoolArray:
+        """:meth:`valid` of each of *nsns*: a country of one region runs its one pattern
+        over them all, without the walk per value."""
+        if self.single:
+            self._type_ok(0, "")  # compiled now, then used directly
+            check = self._checks[0]
+            if check is None:
+                return np.zeros(len(nsns), dtype=bool)
+            return np.fromiter(
+                (m is not None for m in map(check.match, nsns)), dtype=bool, count=len(nsns)
+            )
+        return np.fromiter(map(self.valid, nsns), dtype=bool, count=len(nsns))
+
     def valid(self, nsn: str) -> bool:
         """is_valid_number for +<cc><nsn>: the region walk of region_code_for_number, then the
         type match of _number_type_helper (the patterns run in re: a country's share of a
@@ -618,11 +640,11 @@ def _intl_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
         sel = np.flatnonzero(ccs == cc)
         skip = 1 + len(str(cc))
         nsns = [texts[i][skip:] for i in sel.tolist()]
-        keep = np.fromiter((rules.unstripped(v) for v in nsns), dtype=bool, count=len(nsns))
+        keep = rules.unstripped_many(nsns)
         kept = [v for v, k in zip(nsns, keep.tolist(), strict=True) if k]
         sel = sel[keep]
-        ok = np.fromiter((rules.valid(v) for v in kept), dtype=bool, count=len(kept))
-        lengths = np.fromiter((len(v) for v in kept), dtype=np.int64, count=len(kept))
+        ok = rules.valid_many(kept)
+        lengths = np.fromiter(map(len, kept), dtype=np.int64, count=len(kept))
         valid.append(sel[ok])
         bad = ~ok & (lengths >= _MIN_NSN)
         invalid.append(sel[bad])
