@@ -246,8 +246,10 @@ class _SeenIds:
             return
         if records.max() > np.iinfo(np.uint32).max:
             raise ValueError("more than 4 billion records: the id index cannot hold them")
-        order = np.argsort(hashes, kind="stable")
-        self.runs.append((hashes[order], records[order].astype(np.uint32)))
+        if len(hashes) > 1 and not (hashes[1:] > hashes[:-1]).all():  # np.unique's: sorted
+            order = np.argsort(hashes, kind="stable")
+            hashes, records = hashes[order], records[order]
+        self.runs.append((hashes, records.astype(np.uint32)))
         while (
             len(self.runs) > 1
             and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
