@@ -52,8 +52,10 @@ def arrow_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
             continue
         quoted = pc.binary_join_element_wise(q, pc.replace_substring(a, '"', '""'), q, empty)
         cols.append(pc.if_else(pa.array(needs), quoted, a))
+    # The terminator goes on the last field (a pass over one column, not over whole lines).
+    end = pa.scalar(LINE_TERMINATOR, pa.large_string())
+    cols[-1] = pc.binary_join_element_wise(cols[-1], empty, end)
     line = pc.binary_join_element_wise(*cols, pa.scalar(",", pa.large_string()))
-    line = pc.binary_join_element_wise(line, empty, pa.scalar(LINE_TERMINATOR, pa.large_string()))
     return line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
 
 
