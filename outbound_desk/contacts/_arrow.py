@@ -19,7 +19,13 @@ def mask(arr: pa.Array | pa.ChunkedArray) -> BoolArray:
 def large_strings(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     """A string column (pandas or Arrow) as one ``large_string`` Arrow array."""
     if isinstance(values, pd.Series):
-        values = pa.array(values.astype("str"), type=pa.large_string())
+        dtype = values.dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            # Already Arrow: take its array as it is (``astype`` would walk pandas' dtype
+            # machinery on every call, which holds the GIL longer than the cast itself).
+            values = pa.array(values.array)
+        else:
+            values = pa.array(values.astype("str"), type=pa.large_string())
     arr = values.cast(pa.large_string())
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 

@@ -81,10 +81,15 @@ class RowProblems:
 def trim(frame: pd.DataFrame) -> pd.DataFrame:
     """Every value without surrounding white space (Python's ``str.strip``)."""
     # Arrow's utf8_trim_whitespace strips exactly what str.strip does (tests/contacts prove it
-    # for every white-space character), at C speed.
-    return pd.DataFrame(
-        {c: frame[c].astype("str").str.strip() for c in frame.columns}, index=frame.index
-    )
+    # for every white-space character), at C speed; called directly, not through pandas'
+    # string accessor, whose dtype checks hold the GIL longer than the kernel runs.
+    out = {
+        name: pd.Series(
+            pc.utf8_trim_whitespace(large_strings(column)), index=frame.index, dtype=_STR
+        )
+        for name, column in frame.items()
+    }
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 #: pandas' default string dtype ("str"), backed by Arrow like the frames the reader makes.

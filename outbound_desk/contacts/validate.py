@@ -311,11 +311,14 @@ def _reasons(problems: RowProblems, bad: IntArray, first: dict[int, list[str]]) 
     rows = where[order]
     texts = [texts[i] for i in order.tolist()]
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
-    ends = np.r_[starts[1:], len(rows)].astype(np.int64)
-    by_row = {
-        row: texts[lo:hi]
-        for row, lo, hi in zip(rows[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
-    }
+    if len(starts) == len(rows):  # one reason per row, the usual case
+        groups = [[t] for t in texts]
+    else:
+        ends = np.r_[starts[1:], len(rows)].astype(np.int64)
+        groups = [texts[lo:hi] for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)]
+    if not first and np.array_equal(rows[starts], bad):
+        return groups  # every rejected row has rule reasons, and only those
+    by_row = dict(zip(rows[starts].tolist(), groups, strict=True))
     return [first.get(pos, []) + by_row.get(pos, []) for pos in bad.tolist()]
 
 
@@ -903,8 +906,8 @@ def _reject_lines(done: _Done) -> pa.Array:
         return pa.array([], type=pa.large_string())
     take = pa.array(done.bad)
     cells = [pa.array(done.records[done.bad]).cast(pa.large_string())]
-    for i in range(done.original.shape[1]):
-        cells.append(neutralise_arrow(large_strings(done.original.iloc[:, i]).take(take)))
+    for _name, column in done.original.items():
+        cells.append(neutralise_arrow(large_strings(column).take(take)))
     cells.append(pa.array([""] * len(done.bad), type=pa.large_string()))  # no extra values
     joined = [" | ".join(r) for r in done.reasons]
     cells.append(neutralise_arrow(pa.array(joined, type=pa.large_string())))
