@@ -39,16 +39,21 @@ def _rss_mb() -> tuple[float, float]:
 
 
 def run_ours(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
+    from outbound_desk.config import cache_dir
     from outbound_desk.contacts import (
         ValidationOptions,
         diff_columns,
         load_schema,
         suggest_mapping,
+        use_cache_dir,
         validate_file,
     )
     from outbound_desk.files import sniff, use_lean_allocator
 
-    use_lean_allocator()  # as `outbound-desk validate` does
+    # As `outbound-desk validate` sets up: Arrow on jemalloc, and the app's cache directory,
+    # where the first run on a machine leaves the NANP prefix table for the next ones.
+    use_lean_allocator()
+    use_cache_dir(cache_dir())
     t0 = time.perf_counter()
     schema = load_schema(schema_path)
     profile = sniff(path)

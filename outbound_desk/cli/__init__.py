@@ -32,7 +32,8 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-#: Commands that read whole files, with Arrow's memory (see ``files.use_lean_allocator``).
+#: Commands that read whole files, with Arrow's memory (see ``files.use_lean_allocator``) and
+#: the cache of built tables (``contacts.use_cache_dir``).
 _READS_FILES = frozenset({"inspect", "validate", "upload", "self-test"})
 
 
@@ -75,9 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return ExitCode.USAGE
     if args.command in _READS_FILES:
+        from outbound_desk.config import cache_dir
+        from outbound_desk.contacts import use_cache_dir
         from outbound_desk.files import use_lean_allocator
 
         use_lean_allocator()
+        use_cache_dir(cache_dir())  # the tables validation builds once per machine
     try:
         return int(handler(args))
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from outbound_desk.contacts.diff import (
     rename_score,
     suggest_mapping,
 )
+from outbound_desk.contacts.nanp_table import use_cache_dir
 from outbound_desk.contacts.phones import PhoneNormaliser, classify
 from outbound_desk.contacts.schema import (
     EMAIL_FORMAT,
@@ -57,5 +58,6 @@ __all__ = [
     "neutralise",
     "rename_score",
     "suggest_mapping",
+    "use_cache_dir",
     "validate_file",
 ]

@@ -257,7 +257,7 @@ class _NanpRules:
         return self._table[0] if self._table is not None else None
 
     def _build(self) -> None:
-        self._table = (nanp_table.walk_table(self.regions),)
+        self._table = (nanp_table.cached_walk_table(self.regions),)
 
     def walk(self, nsn: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """:meth:`valid` by the region walk, with the regular expressions themselves, on

@@ -63,9 +63,9 @@ def main(argv: Sequence[str]) -> int:
         return 2
 
     from outbound_desk.config import redact, setup_logging
-    from outbound_desk.files import use_lean_allocator
+    from outbound_desk.ui.interpreter import prepare_for_files
 
-    use_lean_allocator()
+    prepare_for_files()
 
     log_path = setup_logging(args.log_level.upper())
     log.info("Outbound Desk starting (demo=%s)", args.demo)

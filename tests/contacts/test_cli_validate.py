@@ -203,3 +203,23 @@ def test_list_reads_the_schema_from_the_org(tmp_path: Path) -> None:
         code, _, err = _cli(src, "--list", "No Such List", "--sandbox", sb.base_url)
         assert code == 2
         assert "no contact list named" in err
+
+
+def test_validate_leaves_the_nanp_table_in_the_cache_dir_for_the_next_run(
+    schema_file: Path, tmp_path: Path
+) -> None:
+    """The first validation with a big batch of NANP numbers builds the prefix table and
+    keeps it in the app's cache directory; the next run answers the same from it."""
+    cache = Path(os.environ["OUTBOUND_DESK_CACHE_DIR"])  # the test's own (tests/conftest.py)
+    lines = [f"C{i},N{i},{212 + i % 700}-555-{i % 10000:04d},,\n" for i in range(3000)]
+    src = tmp_path / "many.csv"
+    src.write_text("customerId,firstName,phoneNumber,homePhone,emailAddress\n" + "".join(lines))
+    reports = []
+    for run in ("first", "second"):
+        out = tmp_path / f"{run}.csv"
+        code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--json")
+        assert report is not None
+        reports.append({k: report[k] for k in ("rows", "valid", "invalid", "sha256_out")})
+        assert list(cache.glob("nanp-table-*.npz")), f"no table in the cache after the {run} run"
+    assert reports[0] == reports[1]
+    assert reports[0]["rows"] == 3000

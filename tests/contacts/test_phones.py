@@ -318,3 +318,74 @@ def test_type_match_applies_every_descriptions_possible_lengths() -> None:
     }
     assert _type_match(None, [(r"\d+", ())]) is None
     assert _type_match((r"\d+", ()), [(r"\d+", (-1,))]) is None
+
+
+def test_prefix_table_cache_builds_once_then_loads(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from outbound_desk.contacts import nanp_table
+    from outbound_desk.contacts.phones import _nanp
+
+    regions = _nanp().regions
+    built = nanp_table.walk_table(regions)
+    assert built is not None
+    monkeypatch.setattr(nanp_table, "_cache_dir", None)
+    nanp_table.use_cache_dir(tmp_path / "cache")
+    first = nanp_table.cached_walk_table(regions)  # builds, and leaves the file
+    files = list((tmp_path / "cache").glob("nanp-table-*.npz"))
+    assert len(files) == 1
+    assert not list((tmp_path / "cache").glob(".nanp-*"))  # no temporary file left behind
+
+    def no_build(_regions):
+        raise AssertionError("built again instead of loading the cache")
+
+    monkeypatch.setattr(nanp_table, "walk_table", no_build)
+    loaded = nanp_table.cached_walk_table(regions)
+    assert first is not None
+    assert loaded is not None
+    for got in (first, loaded):
+        assert np.array_equal(got[0], built[0])
+        assert np.array_equal(got[1], built[1])
+    # Other patterns are another table: never the cached one.
+    with pytest.raises(AssertionError, match="built again"):
+        nanp_table.cached_walk_table(regions[:-1])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong_arrays"])
+def test_a_damaged_prefix_table_cache_is_built_again(tmp_path, monkeypatch, damage) -> None:
+    import numpy as np
+
+    from outbound_desk.contacts import nanp_table
+    from outbound_desk.contacts.phones import _nanp
+
+    regions = _nanp().regions
+    monkeypatch.setattr(nanp_table, "_cache_dir", None)
+    nanp_table.use_cache_dir(tmp_path)
+    good = nanp_table.cached_walk_table(regions)
+    (path,) = tmp_path.glob("nanp-table-*.npz")
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00not a table" * 100)
+    else:
+        with path.open("wb") as fh:
+            np.savez(fh, other=np.zeros(3))
+    again = nanp_table.cached_walk_table(regions)
+    assert good is not None
+    assert again is not None
+    assert np.array_equal(again[0], good[0])
+    assert np.array_equal(again[1], good[1])
+    with np.load(path) as stored:  # and the file is whole again
+        assert set(stored.files) == {"valid", "undecided"}
+
+
+def test_prefix_table_without_a_writable_cache_is_still_built(tmp_path, monkeypatch) -> None:
+    from outbound_desk.contacts import nanp_table
+    from outbound_desk.contacts.phones import _nanp
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would be")
+    monkeypatch.setattr(nanp_table, "_cache_dir", None)
+    nanp_table.use_cache_dir(blocker / "cache")
+    assert nanp_table.cached_walk_table(_nanp().regions) is not None

@@ -50,9 +50,9 @@ def _child(
             conn.send(("progress", int(done), int(total), str(phase)))
 
     try:
-        from outbound_desk.files import use_lean_allocator
+        from outbound_desk.ui.interpreter import prepare_for_files
 
-        use_lean_allocator()  # a new interpreter: as the app's own process does
+        prepare_for_files()  # a new interpreter: as the app's own process does
         result = fn(*args, progress=progress, cancelled=cancel.is_set, **kwargs)
         # A report's long issue list crosses in slices: the parent unpickles each while
         # holding the interpreter lock, and one 50,000-issue message would stall its GUI.

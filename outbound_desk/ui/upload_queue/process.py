@@ -76,15 +76,15 @@ def _child(
     pause: Any,
 ) -> None:
     """The child's whole life: build a client, run the upload, report, exit."""
-    from outbound_desk.files import use_lean_allocator
     from outbound_desk.genesys import GenesysClient, TokenProvider
+    from outbound_desk.ui.interpreter import prepare_for_files
     from outbound_desk.upload.ledger import Ledger
     from outbound_desk.upload.runner import run_upload
 
     def send(message: tuple[Any, ...]) -> None:
         conn.send(message)
 
-    use_lean_allocator()  # a new interpreter: as the app's own process does
+    prepare_for_files()  # a new interpreter: as the app's own process does
     try:
         if prepare is not None:
             options = prepare(options, lambda d, t, p: None, cancel.is_set)
