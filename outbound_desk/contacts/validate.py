@@ -437,6 +437,7 @@ def _read_ahead(
             chunk_rows=chunk_rows,
             progress=None if progress is None else (lambda d, t, p: latest.append((d, t, p))),
             cancelled=cancelled,
+            threads=False,  # the checking threads keep the cores busy
         )
         try:
             with _closing(items):  # a generator: give its file back now
