@@ -356,12 +356,12 @@ class _Answers:
     valid: np.ndarray[Any, Any]  # positions of valid numbers
     e164: pa.Array  # their E.164 forms (large_string)
     invalid: np.ndarray[Any, Any]  # positions of numbers phonenumbers parses but rejects
-    reasons: list[str]  # their reason codes
+    reasons: np.ndarray[Any, Any]  # their reason codes (indices into _CODES)
 
 
 def _no_answers() -> _Answers:
     empty = np.zeros(0, dtype=np.int64)
-    return _Answers(empty, _NO_E164, empty, [])
+    return _Answers(empty, _NO_E164, empty, np.zeros(0, dtype=np.int64))
 
 
 def fast_path(values: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -418,7 +418,8 @@ def _nanp_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
     e164 = np.empty((int(ok.sum()), 12), dtype=np.uint8)
     e164[:, 0], e164[:, 1], e164[:, 2:] = _PLUS, _ONE, digits[ok]
     bad = idx[~ok]
-    return _Answers(idx[ok], _digit_strings(e164), bad, [_invalid_reason(1, 10)] * len(bad))
+    reasons = np.full(len(bad), _CODE_AT[_invalid_reason(1, 10)], dtype=np.int64)
+    return _Answers(idx[ok], _digit_strings(e164), bad, reasons)
 
 
 _PLUS, _ONE, _ZERO = (ord(c) for c in "+10")
@@ -630,7 +631,7 @@ def _intl_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
     texts = sub.to_pylist()
     valid: list[np.ndarray[Any, Any]] = []
     invalid: list[np.ndarray[Any, Any]] = []
-    reasons: list[str] = []
+    reasons: list[np.ndarray[Any, Any]] = []
     for cc in np.unique(ccs).tolist():
         if cc == 0:
             continue
@@ -648,11 +649,16 @@ def _intl_arrow(cleaned: pa.Array, short: np.ndarray[Any, Any]) -> _Answers:
         valid.append(sel[ok])
         bad = ~ok & (lengths >= _MIN_NSN)
         invalid.append(sel[bad])
-        reasons += [_invalid_reason(cc, n) for n in lengths[bad].tolist()]
+        # One reason per (code, length): look each length up once.
+        sizes, which = np.unique(lengths[bad], return_inverse=True)
+        codes = np.array([_CODE_AT[_invalid_reason(cc, n)] for n in sizes.tolist()], np.int64)
+        reasons.append(codes[which])
     if not valid:
         return _no_answers()
     good = np.concatenate(valid)
-    return _Answers(idx[good], sub.take(pa.array(good)), idx[np.concatenate(invalid)], reasons)
+    return _Answers(
+        idx[good], sub.take(pa.array(good)), idx[np.concatenate(invalid)], np.concatenate(reasons)
+    )
 
 
 # --------------------------------------------------------------------- the normaliser
@@ -792,17 +798,22 @@ class PhoneNormaliser:
                 at[todo[pos[answers.valid]]] = size + np.arange(len(answers.valid))
                 found.append(answers.e164)
                 size += len(answers.valid)
-                reason_at[todo[pos[answers.invalid]]] = [_CODE_AT[c] for c in answers.reasons]
+                reason_at[todo[pos[answers.invalid]]] = answers.reasons
                 undecided[pos[answers.valid]] = False
                 undecided[pos[answers.invalid]] = False
                 self.stats["fast"] += len(answers.valid) + len(answers.invalid)
             todo = todo[undecided]
         if len(todo):
-            raw = arr.take(pa.array(todo)).to_pylist()
-            known = self.classify_unique(raw)
-            found.append(pa.array([known[v][0] for v in raw], type=pa.large_string()))
+            # phonenumbers for each distinct value only (the leftovers of a file are the same
+            # few placeholders again and again), its answers spread back by Arrow.
+            encoded = arr.take(pa.array(todo)).dictionary_encode()
+            distinct = encoded.dictionary.to_pylist()
+            known = self.classify_unique(distinct)
+            answers_e164 = pa.array([known[v][0] for v in distinct], type=pa.large_string())
+            found.append(answers_e164.take(encoded.indices))
             at[todo] = size + np.arange(len(todo))
-            reason_at[todo] = [_CODE_AT[known[v][1]] for v in raw]
+            codes = np.array([_CODE_AT[known[v][1]] for v in distinct], dtype=np.int64)
+            reason_at[todo] = codes[encoded.indices.to_numpy()]
         e164 = pa.concat_arrays(found).take(pa.array(at))
         reason = _CODES_ARROW.take(pa.array(reason_at))
         return e164, reason
