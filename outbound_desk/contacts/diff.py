@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from outbound_desk.contacts._arrow import large_strings
 from outbound_desk.contacts.schema import ListSchema
 
 #: Renames scoring below this are not suggested.
@@ -274,6 +276,18 @@ class ColumnMapping:
                 frame[fc] if fc is not None else pd.Series("", index=frame.index, dtype=object)
             )
         return pd.DataFrame(data, index=frame.index)
+
+    def arrow_columns(self, table: pa.Table) -> dict[str, pa.Array]:
+        """:meth:`apply` on an Arrow table (a chunk's): ``large_string`` columns by list
+        column, in the list's order; unfed ones are empty."""
+        sources = self.sources
+        empty = pa.scalar("", pa.large_string())
+        return {
+            lc: large_strings(table.column(sources[lc]))
+            if lc in sources
+            else pa.repeat(empty, table.num_rows)
+            for lc in self.list_columns
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -78,18 +78,11 @@ class RowProblems:
         return iter(self.problems)
 
 
-def trim(frame: pd.DataFrame) -> pd.DataFrame:
+def trim(columns: dict[str, pa.Array]) -> dict[str, pa.Array]:
     """Every value without surrounding white space (Python's ``str.strip``)."""
     # Arrow's utf8_trim_whitespace strips exactly what str.strip does (tests/contacts prove it
-    # for every white-space character), at C speed; called directly, not through pandas'
-    # string accessor, whose dtype checks hold the GIL longer than the kernel runs.
-    out = {
-        name: pd.Series(
-            pc.utf8_trim_whitespace(large_strings(column)), index=frame.index, dtype=_STR
-        )
-        for name, column in frame.items()
-    }
-    return pd.DataFrame(out, index=frame.index, copy=False)
+    # for every white-space character), at C speed.
+    return {name: pc.utf8_trim_whitespace(large_strings(v)) for name, v in columns.items()}
 
 
 #: pandas' default string dtype ("str"), backed by Arrow like the frames the reader makes.
@@ -119,33 +112,65 @@ def check_rows(
     labels: dict[str, str] | None = None,
     fed: set[str] | None = None,
 ) -> tuple[pd.DataFrame, RowProblems]:
-    """Apply the row rules to *frame* (list columns, trimmed) and normalise its phones.
+    """:func:`check_columns` on a DataFrame of the list's columns (trimmed); the normalised
+    columns come back as a DataFrame on *frame*'s index."""
+    columns = {name: large_strings(frame[name]) for name in schema.columns}
+    out, problems = check_columns(
+        columns,
+        len(frame),
+        schema,
+        normaliser,
+        labels=labels,
+        fed=set(frame.columns) if fed is None else fed,
+    )
+    return as_frame(out, frame.index), problems
 
+
+def as_frame(columns: dict[str, pa.Array], index: pd.Index | None = None) -> pd.DataFrame:
+    """Arrow string columns as a DataFrame of pandas' Arrow-backed ``str`` dtype (no copy of
+    the strings, no Python object per cell)."""
+    return pd.DataFrame(
+        {name: pd.Series(values, index=index, dtype=_STR) for name, values in columns.items()},
+        index=index,
+        copy=False,
+    )
+
+
+def check_columns(
+    columns: dict[str, pa.Array],
+    n: int,
+    schema: ListSchema,
+    normaliser: PhoneNormaliser,
+    *,
+    labels: dict[str, str] | None = None,
+    fed: set[str] | None = None,
+) -> tuple[dict[str, pa.Array], RowProblems]:
+    """Apply the row rules to *columns* (each of the list's columns, trimmed, *n* rows) and
+    normalise their phones.
+
+    Arrow columns in and out, not a DataFrame: pandas' column access and construction hold the
+    interpreter lock, which the checking threads share, for longer than the kernels run.
     *labels* names each list column as the user knows it (the file column feeding it) in
     messages; *fed* are the list columns some file column feeds: an unfed required column is
-    reported once for the file, not on every row. Returns the normalised frame (E.164 phones,
-    other values as given) and the problems.
+    reported once for the file, not on every row. Returns the normalised columns, in the
+    list's order (E.164 phones, other values as given), and the problems.
     """
     labels = labels or {}
-    fed = set(frame.columns) if fed is None else fed
-    problems = RowProblems(len(frame))
-    out: dict[str, pd.Series] = {}
+    fed = set(columns) if fed is None else fed
+    problems = RowProblems(n)
+    out: dict[str, pa.Array] = {}
+    given_all = {f.name: pc.fill_null(large_strings(columns[f.name]), "") for f in schema.fields}
     # Every phone column in one call: the normaliser's fixed cost per call is paid once.
     phone_fields = [f.name for f in schema.fields if f.is_phone]
-    given_phones = {name: pc.fill_null(large_strings(frame[name]), "") for name in phone_fields}
     answers: dict[str, tuple[pa.Array, pa.Array]] = {}
     if phone_fields:
-        together = pa.concat_arrays([given_phones[name] for name in phone_fields])
+        together = pa.concat_arrays([given_all[name] for name in phone_fields])
         e164_all, reason_all = normaliser.normalise_arrow(together)
-        n = len(frame)
         for k, name in enumerate(phone_fields):
             answers[name] = (e164_all.slice(k * n, n), reason_all.slice(k * n, n))
     for f in schema.fields:
-        values = frame[f.name]
         label = labels.get(f.name, f.name)
-        given = given_phones.get(f.name)
-        if given is None:
-            given = pc.fill_null(large_strings(values), "")
+        given = given_all[f.name]
         # Lengths from the string offsets: bytes decide empty, and no value of at most 512
         # bytes can have more than 512 characters, so characters are counted only past that.
         offsets, _ = string_buffers(given)
@@ -189,8 +214,7 @@ def check_rows(
                     problems.add(has_code, label, code, [text[v] for v in bad_values])
                 # Rejected rows keep their value; they are not written to the normalised file.
                 e164 = pc.if_else(pa.array(bad), given, e164)
-            # Arrow-backed like the other columns: no Python string per cell.
-            out[f.name] = pd.Series(e164, index=frame.index, dtype=_STR)
+            out[f.name] = e164
             continue
         if f.is_email:
             ok = mask(pc.match_substring_regex(given, f"^(?:{EMAIL_PATTERN})$"))
@@ -205,5 +229,5 @@ def check_rows(
                         for v in given.filter(pa.array(bad)).to_pylist()
                     ],
                 )
-        out[f.name] = values
-    return pd.DataFrame(out, index=frame.index), problems
+        out[f.name] = given
+    return out, problems

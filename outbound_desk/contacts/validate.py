@@ -44,9 +44,9 @@ from outbound_desk.contacts._arrow import (
     string_buffers,
 )
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
-from outbound_desk.contacts.output import CsvSink, arrow_csv_lines, csv_lines, neutralise_arrow
+from outbound_desk.contacts.output import CsvSink, arrow_csv_lines, neutralise_arrow
 from outbound_desk.contacts.phones import PhoneNormaliser
-from outbound_desk.contacts.rules import RowProblems, check_rows, trim
+from outbound_desk.contacts.rules import RowProblems, as_frame, check_columns, trim
 from outbound_desk.contacts.schema import ListSchema
 from outbound_desk.files import (
     Cancelled,
@@ -119,18 +119,18 @@ class _Done:
     good: BoolArray
     records: IntArray  # every frame row's record number
     checked: _Checked
-    original: pd.DataFrame  # the rows as read
+    original: pa.Table  # the rows as read
     bad: IntArray  # positions of the rejected rows, ascending
     reasons: list[list[str]]  # every reason of each of them
     broken: list[RejectedRow]  # records that are not in the frame (ragged), with reasons
 
     def rejected(self) -> list[RejectedRow]:
         """Every rejected record of the chunk, in file order."""
-        values: Any = self.original.iloc[self.bad].to_numpy(dtype=object) if len(self.bad) else []
+        picked = self.original.take(pa.array(self.bad)).to_pylist() if len(self.bad) else []
         rows = [
-            RejectedRow(int(rec), list(vals), why)
+            RejectedRow(int(rec), list(vals.values()), why)
             for rec, vals, why in zip(
-                self.records[self.bad].tolist(), values, self.reasons, strict=True
+                self.records[self.bad].tolist(), picked, self.reasons, strict=True
             )
         ]
         rows += self.broken
@@ -378,11 +378,12 @@ class _CheckArgs:
     lines: bool
 
 
-def _check(frame: pd.DataFrame, normaliser: PhoneNormaliser, args: _CheckArgs) -> _Checked:
-    """The row rules of one chunk: mapped, trimmed, checked, phones normalised; then the ids
-    hashed and the rows made CSV lines, as *args* asks."""
-    normalised, problems = check_rows(
-        trim(args.mapping.apply(frame)),
+def _check(table: pa.Table, normaliser: PhoneNormaliser, args: _CheckArgs) -> _Checked:
+    """The row rules of one chunk (its Arrow table): mapped, trimmed, checked, phones
+    normalised; then the ids hashed and the rows made CSV lines, as *args* asks."""
+    normalised, problems = check_columns(
+        trim(args.mapping.arrow_columns(table)),
+        table.num_rows,
         args.schema,
         normaliser,
         labels=args.labels,
@@ -390,15 +391,15 @@ def _check(frame: pd.DataFrame, normaliser: PhoneNormaliser, args: _CheckArgs) -
     )
     ids = groups = None
     if args.id_column is not None:
-        ids = large_strings(normalised[args.id_column])
+        ids = normalised[args.id_column]
         filled = np.diff(string_buffers(ids)[0]) > 0
         groups = _IdGroups.of(hash_ids(ids), filled)
     return _Checked(
         problems,
         ids,
         groups,
-        normalised if args.frames else None,
-        csv_lines(normalised) if args.lines else None,
+        as_frame(normalised) if args.frames else None,
+        arrow_csv_lines(list(normalised.values())) if args.lines else None,
     )
 
 
@@ -720,7 +721,7 @@ class _Validation:
     ) -> _Done:
         report = self.report
         records = np.asarray(chunk.records, dtype=np.int64)
-        original = chunk.frame
+        original = chunk.table
         problems = checked.problems
         if checked.ids is not None and checked.groups is not None:
             # An invalid phone id stays as written; the row is rejected for the phone anyway.
@@ -770,7 +771,7 @@ class _Validation:
             ]
             broken.append(RejectedRow(int(rec), list(fields), why))
         good = ~bad
-        report.rows += len(original) + len(chunk.raw)
+        report.rows += original.num_rows + len(chunk.raw)
         report.valid += int(good.sum())
         report.invalid += int(bad.sum()) + len(chunk.raw)
         return _Done(good, records, checked, original, bad_pos, reasons, broken)
@@ -837,7 +838,7 @@ class _Validation:
                 iter_chunks(profile, chunk_rows=rows, progress=progress, cancelled=cancelled)
             ) as chunks:
                 for chunk in chunks:
-                    yield chunk, _check(chunk.frame, normaliser, args)
+                    yield chunk, _check(chunk.table, normaliser, args)
             return
         normaliser.warm_up()
         workers = min(self.options.workers or os.cpu_count() or 1, _MAX_WORKERS)
@@ -846,16 +847,16 @@ class _Validation:
                 _read_ahead(profile, rows, progress, cancelled, lambda chunk: None)
             ) as read:
                 for chunk, _ in read:
-                    yield chunk, _check(chunk.frame, normaliser, args)
+                    yield chunk, _check(chunk.table, normaliser, args)
             return
         local = threading.local()
         region = self.options.region
 
-        def check(frame: pd.DataFrame) -> _Checked:
+        def check(table: pa.Table) -> _Checked:
             mine = getattr(local, "normaliser", None)
             if mine is None:
                 mine = local.normaliser = PhoneNormaliser(region, workers=1)
-            return _check(frame, mine, args)
+            return _check(table, mine, args)
 
         pool = ThreadPoolExecutor(workers, thread_name_prefix="validate-check")
         try:
@@ -867,7 +868,7 @@ class _Validation:
                     rows,
                     progress,
                     cancelled,
-                    lambda chunk: pool.submit(check, chunk.frame),
+                    lambda chunk: pool.submit(check, chunk.table),
                     ahead=workers,
                 )
             ) as checking:
@@ -926,7 +927,7 @@ def _reject_lines(done: _Done) -> pa.Array:
         return pa.array([], type=pa.large_string())
     take = pa.array(done.bad)
     cells = [pa.array(done.records[done.bad]).cast(pa.large_string())]
-    for _name, column in done.original.items():
+    for column in done.original.columns:
         cells.append(neutralise_arrow(large_strings(column).take(take)))
     cells.append(pa.array([""] * len(done.bad), type=pa.large_string()))  # no extra values
     joined = [" | ".join(r) for r in done.reasons]

@@ -10,10 +10,11 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # pandas and numpy are only needed by whoever builds a chunk
+if TYPE_CHECKING:  # pandas, numpy and pyarrow are only needed by whoever builds a chunk
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
+    import pyarrow as pa
 
 #: Platform limits (GENESYS_API.md, "Limits").
 MAX_COLUMNS = 50
@@ -192,14 +193,27 @@ class FileProfile:
 class RecordChunk:
     """A slice of a file's data records, in file order, ready for validation.
 
-    ``frame`` has one column per profile column, every cell a ``str`` (empty cells are ``""``,
-    never NaN). ``records[i]`` is the physical record number of ``frame`` row ``i``. Records
-    that are structurally broken (wrong number of fields) are not in ``frame``: their fields
-    are in ``raw`` under their record number, so that validation can reject them with their
-    values. ``issues`` are the structural issues of this chunk's records.
+    ``table`` has one string column per profile column (empty cells are ``""``, never null);
+    ``frame`` is the same as a pandas DataFrame, made on first use (validation works on the
+    Arrow columns and never needs it). ``records[i]`` is the physical record number of row
+    ``i``. Records that are structurally broken (wrong number of fields) are not in the table:
+    their fields are in ``raw`` under their record number, so that validation can reject them
+    with their values. ``issues`` are the structural issues of this chunk's records.
     """
 
-    frame: pd.DataFrame
+    table: pa.Table
     records: npt.NDArray[np.int64]
     issues: list[Issue]
     raw: dict[int, list[str]]
+    _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame whose every cell is a ``str`` (pandas' Arrow-backed
+        ``str`` dtype), made once."""
+        if self._frame is None:
+            frame: pd.DataFrame = self.table.to_pandas()
+            if self.table.num_columns and not self.table.num_rows:
+                frame = frame.astype("str")
+            self._frame = frame
+        return self._frame

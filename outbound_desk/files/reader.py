@@ -30,7 +30,6 @@ from outbound_desk.files.model import Cancelled, FileError, FileProfile, Issue, 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    import pandas as pd
     import pyarrow as pa
 
 Progress = Callable[[int, int, str], None]
@@ -599,7 +598,7 @@ def _chunks(
     threads: bool = True,
 ) -> Iterator[RecordChunk]:
     for part in _parts(profile, chunk_rows, columns, progress, cancelled, hasher, threads=threads):
-        yield RecordChunk(_frame(part.table), part.records, part.issues, part.raw)
+        yield RecordChunk(part.table, part.records, part.issues, part.raw)
 
 
 @dataclass(slots=True)
@@ -659,13 +658,6 @@ def _parts(
         yield _Part(_table(wanted, []), np.zeros(0, dtype=np.int64), tail, {})
     if progress is not None:
         progress(profile.size_bytes, profile.size_bytes, "reading")
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    frame: pd.DataFrame = table.to_pandas()
-    if table.num_columns and not table.num_rows:
-        frame = frame.astype("str")
-    return frame
 
 
 def _columns(table: pa.Table) -> list[tuple[str, pa.ChunkedArray]]:

@@ -488,7 +488,7 @@ def test_an_error_in_a_checking_thread_reaches_the_caller(
 ) -> None:
     from outbound_desk.contacts import validate as validate_module
 
-    real = validate_module.check_rows
+    real = validate_module.check_columns
     calls = [0]
 
     def failing(*args: object, **kwargs: object) -> object:
@@ -497,7 +497,7 @@ def test_an_error_in_a_checking_thread_reaches_the_caller(
             raise RuntimeError("the third chunk broke")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(validate_module, "check_rows", failing)
+    monkeypatch.setattr(validate_module, "check_columns", failing)
     p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(2_000)))
     profile = sniff(p)
     mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
