@@ -217,7 +217,7 @@ def test_validate_leaves_the_nanp_table_in_the_cache_dir_for_the_next_run(
     reports = []
     for run in ("first", "second"):
         out = tmp_path / f"{run}.csv"
-        code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--json")
+        _code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--json")
         assert report is not None
         reports.append({k: report[k] for k in ("rows", "valid", "invalid", "sha256_out")})
         assert list(cache.glob("nanp-table-*.npz")), f"no table in the cache after the {run} run"

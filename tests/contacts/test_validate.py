@@ -307,13 +307,14 @@ def test_no_id_column_is_a_warning(tmp_path: Path) -> None:
     assert len(rows) == 3  # no id, no duplicates: both rows kept
 
 
-def test_seen_ids_index_finds_first_records_across_runs() -> None:
+def test_seen_ids_index_finds_first_records_across_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
     from outbound_desk.contacts.validate import _SeenIds
 
     seen = _SeenIds()
     seen.MAX_RUN = 50  # force several unmerged runs as well as merges
+    monkeypatch.setattr(_SeenIds, "MERGE_BLOCK", 7)  # and merges of several blocks
     rnd = np.random.default_rng(5)
     keys = rnd.permutation(np.arange(1, 400, dtype=np.uint64) * np.uint64(7919))
     first = {}
@@ -362,6 +363,27 @@ def test_id_hashes_of_long_and_null_ids() -> None:
     assert hashes[-1] == hash_ids(pa.array([""], type=pa.large_string()))[0]  # null as ""
     ids = pa.array([f"C{i:09d}" for i in range(200_000)], type=pa.large_string())
     assert len(np.unique(hash_ids(ids))) == 200_000
+
+
+@pytest.mark.parametrize("block", [1, 3, 1000])
+@pytest.mark.parametrize(("na", "nb"), [(0, 5), (5, 0), (10, 10), (40, 3), (3, 40)])
+def test_seen_ids_merge_equals_a_sort_of_both_runs(
+    block: int, na: int, nb: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from outbound_desk.contacts.validate import _SeenIds
+
+    monkeypatch.setattr(_SeenIds, "MERGE_BLOCK", block)
+    rnd = np.random.default_rng(na * 100 + nb)
+    keys = rnd.choice(np.arange(1000, dtype=np.uint64), na + nb, replace=False)
+    recs = rnd.integers(0, 10**6, na + nb).astype(np.uint32)
+    a = (np.sort(keys[:na]), recs[:na][np.argsort(keys[:na])])
+    b = (np.sort(keys[na:]), recs[na:][np.argsort(keys[na:])])
+    got_keys, got_recs = _SeenIds._merge(a, b)
+    order = np.argsort(keys)
+    assert got_keys.tolist() == keys[order].tolist()
+    assert got_recs.tolist() == recs[order].tolist()
 
 
 @pytest.mark.parametrize("policy", list(DuplicatePolicy))
