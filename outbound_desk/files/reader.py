@@ -67,6 +67,26 @@ def decode_collecting(data: bytes, encoding: str) -> tuple[str, list[tuple[int, 
             del _collected.bad
 
 
+def is_utf8(data: bytes) -> bool:
+    """Is *data* valid UTF-8, as Python's strict codec decides it (surrogates, overlong forms
+    and code points past U+10FFFF refused; tests/files compare the two on random bytes)?
+
+    Arrow's validation, without decoding: a big file's every block is checked, and
+    ``bytes.decode`` would make a string of it only to throw it away, holding the
+    interpreter lock all the while.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    raw = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        raw.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def incomplete_tail(data: bytes, encoding: str) -> int:
     """How many bytes at the end of *data* are the start of a character cut in two."""
     if encoding == "utf-8":
@@ -206,9 +226,9 @@ class _Reader:
                         offset=offset + len(data) - 1,
                     )
                 body, carry = data[:cut], data[cut:]
-                if encoding == "utf-8":
-                    text, spans = decode_collecting(body, encoding)
-                    utf8 = body if not spans else text.encode()
+                spans: list[tuple[int, int]] = []
+                if encoding == "utf-8" and is_utf8(body):
+                    utf8 = body  # valid as it is: no decoding, no re-encoding
                 else:
                     text, spans = decode_collecting(body, encoding)
                     utf8 = text.encode()

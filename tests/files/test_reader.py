@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outbound_desk.files import Cancelled, Overrides, iter_chunks, scan, sniff
 from tests.files.conftest import read_all
@@ -249,3 +251,28 @@ def test_a_replacement_character_written_in_the_file_is_utf8_not_damage(tmp_path
     assert profile.encoding == "utf-8"
     chunk = next(iter_chunks(profile))
     assert chunk.frame["note"].tolist() == ["\ufffd"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=6),
+            st.text(max_size=4).map(lambda t: t.encode("utf-8", "surrogatepass")),
+            st.sampled_from([b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82"]),
+        ),
+        max_size=8,
+    )
+)
+def test_utf8_check_agrees_with_pythons_codec(parts: list[bytes]) -> None:
+    """The reader's UTF-8 check (Arrow's) decides like Python's strict codec: surrogates,
+    overlong forms, cut sequences and code points past U+10FFFF are all invalid."""
+    from outbound_desk.files.reader import is_utf8
+
+    data = b"".join(parts)
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert is_utf8(data) == valid
