@@ -527,15 +527,19 @@ class _CountryRules:
                     ]
         return leads
 
-    def _type_ok(self, region: int, nsn: str) -> bool:
+    def _check(self, region: int) -> re.Pattern[str] | None:
+        """*region*'s type match (``_type_match``), compiled on first use."""
         try:
-            check = self._checks[region]
+            return self._checks[region]
         except KeyError:
             with _COMPILE_LOCK:
                 if region not in self._checks:
                     _lead, general, types = self.regions[region]
                     self._checks[region] = _type_match(general, types)
-                check = self._checks[region]
+                return self._checks[region]
+
+    def _type_ok(self, region: int, nsn: str) -> bool:
+        check = self._check(region)
         return check is not None and check.match(nsn) is not None
 
     def unstripped(self, nsn: str) -> bool:
@@ -555,17 +559,34 @@ class _CountryRules:
         return keep
 
     def valid_many(self, nsns: list[str]) -> BoolArray:
-        """:meth:`valid` of each of *nsns*: a country of one region runs its one pattern
-        over them all, without the walk per value."""
-        if self.single:
-            self._type_ok(0, "")  # compiled now, then used directly
-            check = self._checks[0]
-            if check is None:
-                return np.zeros(len(nsns), dtype=bool)
-            return np.fromiter(
-                (m is not None for m in map(check.match, nsns)), dtype=bool, count=len(nsns)
-            )
-        return np.fromiter(map(self.valid, nsns), dtype=bool, count=len(nsns))
+        """:meth:`valid` of each of *nsns*, the walk taken region by region over all of them
+        (one pass of each pattern's ``match`` over the numbers still pending) rather than
+        number by number."""
+        valid = np.zeros(len(nsns), dtype=bool)
+        pending = list(range(len(nsns)))
+        for region, lead in enumerate(self._lead_patterns()):
+            if not pending:
+                break
+            if lead is not None:
+                # The region's leading digits pick numbers; its types then decide them.
+                picked = [i for i in pending if lead.match(nsns[i]) is not None]
+                if not picked:
+                    continue
+                taken = set(picked)
+                pending = [i for i in pending if i not in taken]
+                check = self._check(region)
+                if check is not None:
+                    valid[[i for i in picked if check.match(nsns[i]) is not None]] = True
+            else:
+                # No leading digits: the numbers its types match are its (and valid).
+                check = self._check(region)
+                if check is None:
+                    continue
+                ok = [i for i in pending if check.match(nsns[i]) is not None]
+                valid[ok] = True
+                done = set(ok)
+                pending = [i for i in pending if i not in done]
+        return valid
 
     def valid(self, nsn: str) -> bool:
         """is_valid_number for +<cc><nsn>: the region walk of region_code_for_number, then the

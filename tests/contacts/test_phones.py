@@ -286,14 +286,20 @@ def test_country_rules_equal_is_valid_number_for_every_country_and_length() -> N
         for n in range(2, 14):
             cases += [(cc, str(rnd.randrange(10 ** (n - 1), 10**n))) for _ in range(3)]
     checked = multi = 0
+    by_country: dict[int, list[tuple[str, bool]]] = {}
     for cc, nsn in cases:
         rules = _country(cc)
         if not rules.usable or not rules.unstripped(nsn):
             continue
         number = phonenumbers.PhoneNumber(country_code=cc, national_number=int(nsn))
-        assert rules.valid(nsn) == phonenumbers.is_valid_number(number), (cc, nsn)
+        truth = phonenumbers.is_valid_number(number)
+        assert rules.valid(nsn) == truth, (cc, nsn)
+        by_country.setdefault(cc, []).append((nsn, truth))
         checked += 1
         multi += not rules.single
+    for cc, numbers in by_country.items():  # the walk over whole batches, region by region
+        got = _country(cc).valid_many([nsn for nsn, _ in numbers]).tolist()
+        assert got == [truth for _, truth in numbers], cc
     assert checked > 10_000
     assert multi > 1_000  # the walk over several regions (+1, +7, +44, +61...) is exercised
 
