@@ -11,11 +11,11 @@ duplicated id) cannot know a row's fate until the end of the file, so they make 
 pass over the id column only (with the same bounded id index), then the validating pass.
 
 Several cores: for a large file (``ValidationOptions.parallel_min_bytes``) a thread reads
-ahead, checking threads apply the row rules (mapping, trim, required, lengths, emails, phones)
-to chunks, hash their ids and make their normalised CSV lines, and the calling thread
-finishes the checked chunks in file order (ids, rejects, writing). Every path runs the same
-functions, so the answers cannot depend on who checked a chunk (tests/contacts/test_validate.py
-proves it).
+ahead and hands each chunk to the checking threads, which apply the row rules (mapping, trim,
+required, lengths, emails, phones) to the chunk's Arrow columns, hash and group its ids and
+make its normalised CSV lines, while the calling thread finishes the checked chunks in file
+order (ids, rejects, writing). Every path runs the same functions, so the answers cannot
+depend on who checked a chunk (tests/contacts/test_validate.py proves it).
 """
 
 from __future__ import annotations
