@@ -77,8 +77,9 @@ def _consistency(records: list[list[str]]) -> tuple[float, int]:
 
 def detect_quoting(text: str) -> tuple[str, bool, str | None]:
     """``(quotechar, doublequote, escapechar)`` for a sample."""
-    dq = len(re.findall(r'(?:^|[,;\t|])"|"(?:[,;\t|]|$)', text, re.MULTILINE))
-    sq = len(re.findall(r"(?:^|[,;\t|])'|'(?:[,;\t|]|$)", text, re.MULTILINE))
+    # (A quote character that is not in the text at all needs no regex to count zero.)
+    dq = len(re.findall(r'(?:^|[,;\t|])"|"(?:[,;\t|]|$)', text, re.MULTILINE)) if '"' in text else 0
+    sq = len(re.findall(r"(?:^|[,;\t|])'|'(?:[,;\t|]|$)", text, re.MULTILINE)) if "'" in text else 0
     quotechar = "'" if sq > 2 * dq and sq >= 4 else '"'
     doubled = text.count(quotechar * 2)
     escaped = text.count("\\" + quotechar)

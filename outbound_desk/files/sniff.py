@@ -170,7 +170,7 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
         text = _drop_first_line(_decode_piece(piece, offset, size, guess))
         later.extend(split_records(complete_records(text, offset + len(piece) >= size), dialect))
     if later:
-        widths = Counter(len(r) for r in later if any(r))
+        widths = Counter(map(len, filter(any, later)))
         if widths and widths.most_common(1)[0][0] != len(columns):
             issues.append(
                 Issue(
