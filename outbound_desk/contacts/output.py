@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outbound_desk.contacts._arrow import large_strings, mask, string_buffers
+from outbound_desk.contacts._arrow import bytes_in, large_strings, mask, string_buffers
 from outbound_desk.files.writer import FORMULA_START, LINE_TERMINATOR
 
 
@@ -87,10 +87,7 @@ def _needs_quotes(a: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
         return None
     offsets, data = string_buffers(a)
     data = data[int(offsets[0]) : int(offsets[-1])]
-    hit = data == _SPECIAL[0]
-    for code in _SPECIAL[1:]:
-        hit |= data == code
-    where = np.flatnonzero(hit)
+    where = np.flatnonzero(bytes_in(data, _SPECIAL))
     if not len(where):
         return None
     needs = np.zeros(n, dtype=bool)

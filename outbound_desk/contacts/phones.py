@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from outbound_desk.contacts import nanp_table
-from outbound_desk.contacts._arrow import BoolArray, mask, string_buffers
+from outbound_desk.contacts._arrow import BoolArray, bytes_in, mask, string_buffers
 
 #: Reason codes (Issue.code) and what they mean to an admin.
 REASONS = {
@@ -321,9 +321,7 @@ def _clean(values: pa.Array) -> pa.Array:
     offsets, data = string_buffers(values)
     lo, hi = int(offsets[0]), int(offsets[-1])
     data = data[lo:hi]
-    punct = data == _PUNCT_CODES[0]
-    for code in _PUNCT_CODES[1:]:
-        punct |= data == code  # five comparisons beat a 256-entry table lookup, 3x
+    punct = bytes_in(data, _PUNCT_CODES)
     # Punctuation bytes before each byte position: a running count (cheaper than a search
     # of the punctuation positions).
     before = np.zeros(len(data) + 1, dtype=np.int64)
@@ -505,30 +503,19 @@ class _CountryRules:
         self.usable = md_main is not None and main != "001" and all(_safe(p) for p in patterns)
 
         self._prefix_rx = _compiled(self.prefix) if self.prefix is not None else None
-        # The region walk, compiled as it is needed (``re``'s compiler is Python, and slow:
-        # a region's type match is compiled when a number first reaches it, and the
-        # checking threads share one compile): per region, in order, its leading-digits
-        # pattern (None: decided by the type match; always None for a country of one
-        # region, whose region needs no choosing) and its type match (``_type_match``).
+        # The region walk: per region, in order, its leading-digits pattern (None: decided by
+        # the type match; always None for a country of one region, whose region needs no
+        # choosing) and its type match (``_type_match``), compiled when a number first
+        # reaches it: ``re``'s compiler is Python, and slow on these long patterns.
         self._leads = [
-            None if self.single or leading is None else leading for leading, _, _ in self.regions
+            None if self.single or leading is None else _compiled(leading)
+            for leading, _, _ in self.regions
         ]
-        self._leads_rx: list[re.Pattern[str] | None] | None = None
         self._checks: dict[int, re.Pattern[str] | None] = {}
 
-    def _lead_patterns(self) -> list[re.Pattern[str] | None]:
-        leads = self._leads_rx
-        if leads is None:
-            with _COMPILE_LOCK:
-                leads = self._leads_rx
-                if leads is None:
-                    leads = self._leads_rx = [
-                        None if p is None else _compiled(p) for p in self._leads
-                    ]
-        return leads
-
     def _check(self, region: int) -> re.Pattern[str] | None:
-        """*region*'s type match (``_type_match``), compiled on first use."""
+        """*region*'s type match (``_type_match``), compiled on first use; the checking
+        threads share one compile."""
         try:
             return self._checks[region]
         except KeyError:
@@ -538,16 +525,10 @@ class _CountryRules:
                     self._checks[region] = _type_match(general, types)
                 return self._checks[region]
 
-    def _type_ok(self, region: int, nsn: str) -> bool:
-        check = self._check(region)
-        return check is not None and check.match(nsn) is not None
-
     def unstripped(self, nsn: str) -> bool:
         """Does parse keep the digits after the country code as they are: no leading zero
         and no national prefix to strip (its pattern does not match at the start)?"""
-        if nsn.startswith("0"):
-            return False
-        return self._prefix_rx is None or self._prefix_rx.match(nsn) is None
+        return bool(self.unstripped_many([nsn])[0])
 
     def unstripped_many(self, nsns: list[str]) -> BoolArray:
         """:meth:`unstripped` of each of *nsns*."""
@@ -558,13 +539,19 @@ class _CountryRules:
             keep[at] = [match(nsns[i]) is None for i in at.tolist()]
         return keep
 
+    def valid(self, nsn: str) -> bool:
+        """is_valid_number for +<cc><nsn> (:meth:`valid_many` of one number)."""
+        return bool(self.valid_many([nsn])[0])
+
     def valid_many(self, nsns: list[str]) -> BoolArray:
-        """:meth:`valid` of each of *nsns*, the walk taken region by region over all of them
-        (one pass of each pattern's ``match`` over the numbers still pending) rather than
-        number by number."""
+        """is_valid_number for +<cc><nsn> of each of *nsns*: the region walk of
+        region_code_for_number, then the type match of _number_type_helper, taken region by
+        region over all of them (one pass of each pattern's ``match`` over the numbers still
+        pending). The patterns run in ``re``: a country's share of a chunk is small, and
+        Arrow's RE2 would compile these long patterns again on every call."""
         valid = np.zeros(len(nsns), dtype=bool)
         pending = list(range(len(nsns)))
-        for region, lead in enumerate(self._lead_patterns()):
+        for region, lead in enumerate(self._leads):
             if not pending:
                 break
             if lead is not None:
@@ -587,18 +574,6 @@ class _CountryRules:
                 done = set(ok)
                 pending = [i for i in pending if i not in done]
         return valid
-
-    def valid(self, nsn: str) -> bool:
-        """is_valid_number for +<cc><nsn>: the region walk of region_code_for_number, then the
-        type match of _number_type_helper (the patterns run in re: a country's share of a
-        chunk is small, and Arrow's RE2 would compile these long patterns on every call)."""
-        for region, lead in enumerate(self._lead_patterns()):
-            if lead is not None:
-                if lead.match(nsn) is not None:
-                    return self._type_ok(region, nsn)
-            elif self._type_ok(region, nsn):
-                return True
-        return False
 
 
 _COUNTRIES: dict[int, _CountryRules] = {}

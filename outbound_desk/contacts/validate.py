@@ -369,8 +369,8 @@ class _Checked:
     """One chunk after the row rules: what the in-order finishing needs of it.
 
     Made where the chunk was checked (possibly a checking thread), so that the work that
-    does not depend on other chunks is done there: the ids' hashes, and the CSV lines of the
-    normalised rows when the run writes a file.
+    does not depend on other chunks is done there: the ids grouped by hash, and the CSV
+    lines of the normalised rows when the run writes a file.
     """
 
     problems: RowProblems

@@ -623,7 +623,8 @@ def _chunks(
 
 @dataclass(slots=True)
 class _Part:
-    """A chunk while it is still an Arrow table (``scan`` never needs the pandas frame)."""
+    """A chunk as the reader makes it, with its block's number hint (``scan`` reads it);
+    ``iter_chunks`` hands it on as a :class:`RecordChunk`."""
 
     table: pa.Table
     records: npt.NDArray[np.int64]

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outbound_desk.contacts import (
+    ColumnMapping,
     DuplicatePolicy,
     Field,
     ListSchema,
@@ -21,7 +22,7 @@ from outbound_desk.contacts import (
     suggest_mapping,
     validate_file,
 )
-from outbound_desk.files import Overrides, sniff
+from outbound_desk.files import FileProfile, Overrides, sniff
 
 HEADER = "customerId,firstName,phoneNumber,homePhone,emailAddress\n"
 
@@ -461,12 +462,31 @@ def _big_path_options(**extra: object) -> ValidationOptions:
     return ValidationOptions(chunk_rows=97, workers=2, parallel_min_bytes=0, **extra)  # type: ignore[arg-type]
 
 
+def _many_rows(
+    tmp_path: Path, schema: ListSchema, rows: int
+) -> tuple[Path, FileProfile, ColumnMapping]:
+    """A file of *rows* valid rows, its profile and its mapping onto *schema*."""
+    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(rows)))
+    profile = sniff(p)
+    return (
+        p,
+        profile,
+        suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns),
+    )
+
+
+def _assert_nothing_left(tmp_path: Path) -> None:
+    """No output, no rejects, no half-written file, no validation thread still running."""
+    assert not (tmp_path / "o.csv").exists()
+    assert not (tmp_path / "r.csv").exists()
+    assert not list(tmp_path.glob("*.partial"))
+    assert _threads_of_validation() == []
+
+
 def test_cancel_midway_with_threads_stops_them_and_leaves_no_output(
     schema: ListSchema, tmp_path: Path
 ) -> None:
-    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(3_000)))
-    profile = sniff(p)
-    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    _p, profile, mapping = _many_rows(tmp_path, schema, 3_000)
     asked = [0]
 
     def cancelled() -> bool:
@@ -484,10 +504,7 @@ def test_cancel_midway_with_threads_stops_them_and_leaves_no_output(
     )
     assert report.cancelled
     assert 0 < report.rows < 3_000  # stopped part of the way through
-    assert not (tmp_path / "o.csv").exists()
-    assert not (tmp_path / "r.csv").exists()
-    assert not list(tmp_path.glob("*.partial"))
-    assert _threads_of_validation() == []
+    _assert_nothing_left(tmp_path)
 
 
 def test_a_file_gone_before_reading_fails_clearly_with_threads(
@@ -495,9 +512,7 @@ def test_a_file_gone_before_reading_fails_clearly_with_threads(
 ) -> None:
     from outbound_desk.files import FileError
 
-    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(500)))
-    profile = sniff(p)
-    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    p, profile, mapping = _many_rows(tmp_path, schema, 500)
     p.unlink()
     with pytest.raises(FileError, match="cannot read"):
         validate_file(profile, schema, mapping, _big_path_options(), out=tmp_path / "o.csv")
@@ -520,9 +535,7 @@ def test_an_error_in_a_checking_thread_reaches_the_caller(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(validate_module, "check_columns", failing)
-    p = _write(tmp_path, HEADER + "".join(f"C{i},n,2125550101,,\n" for i in range(2_000)))
-    profile = sniff(p)
-    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    _p, profile, mapping = _many_rows(tmp_path, schema, 2_000)
     with pytest.raises(RuntimeError, match="third chunk"):
         validate_file(
             profile,
@@ -532,7 +545,4 @@ def test_an_error_in_a_checking_thread_reaches_the_caller(
             out=tmp_path / "o.csv",
             rejects=tmp_path / "r.csv",
         )
-    assert not (tmp_path / "o.csv").exists()
-    assert not (tmp_path / "r.csv").exists()
-    assert not list(tmp_path.glob("*.partial"))
-    assert _threads_of_validation() == []
+    _assert_nothing_left(tmp_path)
