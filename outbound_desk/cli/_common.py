@@ -27,3 +27,42 @@ def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+#: Spellings of the duplicate policy before settings schema 3; still accepted, with a warning.
+_OLD_POLICIES = {"keep_first": "first", "keep_last": "last"}
+
+
+def add_duplicates_arg(parser: Any) -> None:
+    """``--duplicates first|last|reject``, defaulting to the preferences (one default for
+    ``validate`` and ``upload``)."""
+    parser.add_argument(
+        "--duplicates",
+        choices=("first", "last", "reject", *_OLD_POLICIES),
+        default=None,
+        metavar="{first,last,reject}",
+        help="rows sharing a contact id: keep the first, the last, or reject them all "
+        "(default: the preferences' duplicate policy, 'reject' on a new install)",
+    )
+
+
+def add_region_arg(parser: Any) -> None:
+    parser.add_argument(
+        "--region",
+        default=None,
+        metavar="CC",
+        help="default phone region, e.g. US (default: the preferences' phone region)",
+    )
+
+
+def duplicate_policy(given: str | None, preferred: str) -> str:
+    """The policy to use: *given* on the command line (old spellings warned about) or the
+    preferences' *preferred*."""
+    if given in _OLD_POLICIES:
+        new = _OLD_POLICIES[given]
+        print(
+            f"outbound-desk: warning: --duplicates {given} is deprecated; write --duplicates {new}",
+            file=sys.stderr,
+        )
+        return new
+    return given or preferred

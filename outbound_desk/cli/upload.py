@@ -16,12 +16,20 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, cast
 
-from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._common import (
+    ExitCode,
+    add_duplicates_arg,
+    add_region_arg,
+    duplicate_policy,
+    fail,
+    print_json,
+)
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
 
 if TYPE_CHECKING:
+    from outbound_desk.config.settings import DuplicatePolicy
     from outbound_desk.upload.model import UploadOptions, UploadProgress
 
 
@@ -54,8 +62,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--map", action="append", default=[], metavar="FILECOL=LISTCOL")
     p.add_argument("--exclude", action="append", default=[], metavar="FILECOL")
-    p.add_argument("--duplicates", choices=("first", "last", "reject"), default=None)
-    p.add_argument("--region", default=None, metavar="CC", help="default phone region (e.g. US)")
+    add_duplicates_arg(p)
+    add_region_arg(p)
     p.add_argument("--ledger", type=Path, default=None, metavar="PATH", help="ledger file")
     p.add_argument("--report", type=Path, default=None, metavar="PATH", help="outcome report CSV")
     p.add_argument("--resume", metavar="ID", default=None, help="resume upload ID from the ledger")
@@ -125,14 +133,6 @@ def _parse_map(items: list[str], excluded: list[str]) -> dict[str, str | None]:
     return mapping
 
 
-# The settings spell the duplicate policies their own way.
-_POLICY: dict[str, Literal["first", "last", "reject"]] = {
-    "keep_first": "first",
-    "keep_last": "last",
-    "reject": "reject",
-}
-
-
 def _options(args: argparse.Namespace) -> UploadOptions:
     from outbound_desk.config import SettingsStore
     from outbound_desk.upload.model import UploadOptions
@@ -152,7 +152,9 @@ def _options(args: argparse.Namespace) -> UploadOptions:
         add_columns=args.add_columns,
         region=(args.region or prefs.phone_region).upper(),
         mapping=_parse_map(args.map, args.exclude),
-        duplicates=args.duplicates or _POLICY[prefs.duplicate_policy],
+        duplicates=cast(
+            "DuplicatePolicy", duplicate_policy(args.duplicates, prefs.duplicate_policy)
+        ),
         file_threshold=prefs.csv_import_threshold,
         reconcile=not args.no_reconcile,
         report_path=args.report,

@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._common import (
+    ExitCode,
+    add_duplicates_arg,
+    add_region_arg,
+    duplicate_policy,
+    fail,
+    print_json,
+)
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
 
 if TYPE_CHECKING:
@@ -28,16 +35,11 @@ def register(subparsers: Any) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--schema", metavar="SCHEMA.json", help="the list's schema file")
     src.add_argument("--list", metavar="NAME_OR_ID", help="an existing contact list")
-    p.add_argument("--region", default="US", help="default phone region (default: US)")
+    add_region_arg(p)
     p.add_argument("--out", metavar="NORMALISED.csv", help="write the valid rows, normalised")
     p.add_argument("--rejects", metavar="REJECTS.csv", help="write the rejected rows")
     p.add_argument("--id-column", metavar="COL", help="the contact id column (list column)")
-    p.add_argument(
-        "--duplicates",
-        choices=["first", "last", "reject"],
-        default="first",
-        help="which row of a duplicated id is kept (default: first)",
-    )
+    add_duplicates_arg(p)
     p.add_argument(
         "--map",
         action="append",
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     import phonenumbers
 
+    from outbound_desk.config import SettingsStore
     from outbound_desk.contacts import (
         DuplicatePolicy,
         MappingError,
@@ -121,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
     )
     from outbound_desk.files import FileError, Overrides, sniff
 
-    region = args.region.upper()
+    # The same defaults as ``upload``: one set of preferences for both commands and the app.
+    prefs = SettingsStore().load().preferences
+    region = (args.region or prefs.phone_region).upper()
+    policy = duplicate_policy(args.duplicates, prefs.duplicate_policy)
     if region not in phonenumbers.SUPPORTED_REGIONS:
         return fail(
             f"unknown region {args.region!r}; use a code such as US, CA, GB", ExitCode.USAGE
@@ -159,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         ).with_changes(mapped, args.exclude)
     except MappingError as exc:
         return fail(str(exc), ExitCode.USAGE)
-    options = ValidationOptions(region=region, duplicates=DuplicatePolicy(args.duplicates))
+    options = ValidationOptions(region=region, duplicates=DuplicatePolicy(policy))
     try:
         report = validate_file(
             profile, schema, mapping, options, out=args.out, rejects=args.rejects

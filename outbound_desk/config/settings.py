@@ -6,7 +6,11 @@ Two JSON files under ``config_dir()``:
 - ``state.json``: ``UiState`` (window geometry, splitter and header state, column widths).
 
 Each file carries a ``schema_version``; on load the migration chain brings an old file up to
-date. Files are written atomically (a temporary file, fsync, ``os.replace``). A file that cannot
+date. Files are written atomically (a temporary file, fsync, ``os.replace``), and
+``settings.json`` is *merged* on save: under a lock, the file is read again and only the keys
+this process changed since it loaded (a preference, one list's column mapping, one profile
+added, changed or removed) are applied to it, so a profile saved meanwhile by
+``outbound-desk login`` in another process survives the app quitting. A file that cannot
 be read as JSON is moved aside to ``<name>.corrupt-<timestamp>`` with a logged warning and the
 defaults are used; a single bad value falls back to its default with a warning. Unknown keys are
 dropped, which is also how a secret that somebody typed into the file by hand is kept from being
@@ -17,26 +21,33 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, cast, get_args
+from typing import IO, Any, Final, Literal, cast, get_args
 
-from outbound_desk.config.paths import config_dir
+from outbound_desk.config.paths import config_dir, locks_dir
 
 __all__ = [
+    "DUPLICATE_POLICIES",
+    "ID_COLUMN_RULES",
     "MAX_RECENT_FILES",
+    "PREFERENCE_FIELDS",
     "SETTINGS_SCHEMA_VERSION",
     "STATE_SCHEMA_VERSION",
     "AuthMethod",
     "DuplicatePolicy",
+    "IdColumnRule",
     "OrgProfile",
+    "PreferenceField",
     "Preferences",
     "Settings",
     "SettingsStore",
@@ -51,11 +62,20 @@ log = logging.getLogger(__name__)
 AuthMethod = Literal["client_credentials", "pkce"]
 Transport = Literal["auto", "api", "file"]
 Theme = Literal["system", "light", "dark"]
-#: What to do with two rows carrying the same contact id in one file.
-DuplicatePolicy = Literal["reject", "keep_first", "keep_last"]
+#: What to do with two rows carrying the same contact id in one file: keep the first, keep the
+#: last, or reject every row of the id. The one spelling everywhere (settings, the command
+#: line, the app, ``contacts.DuplicatePolicy`` whose values these are); settings before schema
+#: version 3 said ``keep_first``/``keep_last`` and are migrated on load.
+DuplicatePolicy = Literal["first", "last", "reject"]
+DUPLICATE_POLICIES: Final[tuple[str, ...]] = get_args(DuplicatePolicy)
+#: How the contact id column is chosen when the user has not picked one: ``auto`` = the list's
+#: saved mapping, else the schema's id column, else a unique CRM-key-looking column (never a
+#: phone column without a warning); ``schema`` = the saved mapping or the schema's id column only.
+IdColumnRule = Literal["auto", "schema"]
+ID_COLUMN_RULES: Final[tuple[str, ...]] = get_args(IdColumnRule)
 
 MAX_RECENT_FILES: Final = 10
-SETTINGS_SCHEMA_VERSION: Final = 2
+SETTINGS_SCHEMA_VERSION: Final = 3
 STATE_SCHEMA_VERSION: Final = 1
 
 SETTINGS_FILENAME = "settings.json"
@@ -101,6 +121,7 @@ class Preferences:
     csv_import_threshold: int = 50_000
     concurrency: int = 4
     theme: Theme = "system"
+    id_column_rule: IdColumnRule = "auto"
     #: Most recent first, de-duplicated, at most MAX_RECENT_FILES.
     recent_files: list[str] = field(default_factory=list)
     #: list id -> {file column -> list column, or None for "excluded on purpose"}.
@@ -109,12 +130,87 @@ class Preferences:
     last_profile: str | None = None
 
 
+@dataclass(frozen=True)
+class PreferenceField:
+    """How a front end shows one user-editable preference (the Preferences dialog, ``--help``).
+
+    ``choices`` for a closed set, ``minimum``/``maximum`` for a number, ``path`` for a file
+    path (None = the default place).
+    """
+
+    name: str
+    label: str
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    path: bool = False
+
+
+#: The preferences both front ends read and the Preferences dialog edits, in display order.
+PREFERENCE_FIELDS: Final[tuple[PreferenceField, ...]] = (
+    PreferenceField(
+        "phone_region",
+        "Default phone region",
+        "The country of phone numbers written without a +country code (ISO code, e.g. US).",
+    ),
+    PreferenceField(
+        "duplicate_policy",
+        "Duplicate contact ids",
+        "Rows sharing a contact id: keep the first, keep the last, or reject them all.",
+        choices=DUPLICATE_POLICIES,
+    ),
+    PreferenceField(
+        "id_column_rule",
+        "Contact id column",
+        "auto: the list's saved mapping, the schema's id column, else a unique CRM-key "
+        "column; schema: the saved mapping or the schema's id column only.",
+        choices=ID_COLUMN_RULES,
+    ),
+    PreferenceField(
+        "default_transport",
+        "Upload transport",
+        "api: JSON contact batches; file: a CSV import; auto: a CSV import from the "
+        "threshold below.",
+        choices=get_args(Transport),
+    ),
+    PreferenceField(
+        "batch_size",
+        "Batch size",
+        "Contacts per JSON batch (the platform takes at most 1,000).",
+        minimum=1,
+        maximum=1000,
+    ),
+    PreferenceField(
+        "csv_import_threshold",
+        "CSV-import threshold",
+        "With transport auto, files of at least this many rows go as a CSV import.",
+        minimum=1,
+        maximum=10**9,
+    ),
+    PreferenceField(
+        "ledger_path",
+        "Upload ledger",
+        "The SQLite file that remembers what was sent (empty: the default place).",
+        path=True,
+    ),
+)
+
+
 @dataclass
 class Settings:
-    """The content of ``settings.json``."""
+    """The content of ``settings.json``.
+
+    A Settings that came from :meth:`SettingsStore.load` remembers what it was loaded as, so
+    that :meth:`SettingsStore.save` writes only what this process changed.
+    """
 
     preferences: Preferences = field(default_factory=Preferences)
     profiles: list[OrgProfile] = field(default_factory=list)
+    #: The flattened content as loaded or last saved (see ``_flatten``); None = made here.
+    _baseline: dict[tuple[str, str], Any] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def profile(self, name: str) -> OrgProfile | None:
         return next((p for p in self.profiles if p.name == name), None)
@@ -170,8 +266,25 @@ def _settings_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {"schema_version": 2, "preferences": prefs, "profiles": profiles}
 
 
+def _settings_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 spelled the duplicate policies ``keep_first``/``keep_last``; v3 uses the one
+    spelling of the command line and the app, ``first``/``last``."""
+    data = copy.deepcopy(data)
+    prefs = data.get("preferences")
+    if isinstance(prefs, dict):
+        old = prefs.get("duplicate_policy")
+        renamed = {"keep_first": "first", "keep_last": "last"}
+        if isinstance(old, str) and old in renamed:
+            prefs["duplicate_policy"] = renamed[old]
+    data["schema_version"] = 3
+    return data
+
+
 #: from-version -> function returning the next version's dict.
-SETTINGS_MIGRATIONS: Final[dict[int, Migration]] = {1: _settings_v1_to_v2}
+SETTINGS_MIGRATIONS: Final[dict[int, Migration]] = {
+    1: _settings_v1_to_v2,
+    2: _settings_v2_to_v3,
+}
 STATE_MIGRATIONS: Final[dict[int, Migration]] = {}
 
 
@@ -284,6 +397,9 @@ def _preferences(file: str, raw: Any) -> Preferences:
         ),
         concurrency=_pick(file, raw, "concurrency", d.concurrency, _is_int_in(1, 32)),
         theme=_pick(file, raw, "theme", d.theme, _is_choice(Theme)),
+        id_column_rule=_pick(
+            file, raw, "id_column_rule", d.id_column_rule, _is_choice(IdColumnRule)
+        ),
         recent_files=_recent_files(file, raw.get("recent_files", [])),
         column_mappings=_pick(file, raw, "column_mappings", {}, _is_mappings),
         ledger_path=_pick(file, raw, "ledger_path", None, _is_opt_str),
@@ -361,6 +477,78 @@ def _move_aside(path: Path, why: str) -> Path:
     return target
 
 
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        while True:
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
+                return
+            except OSError:
+                continue
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive cross-process lock named after *path* (an OS file lock under
+    ``locks_dir()``, dropped by the OS if this process dies) for the read-merge-write."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    lock_path = locks_dir() / f"settings-{digest}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as handle:
+        if handle.tell() == 0:
+            handle.write(b"\0")  # the byte msvcrt locks
+            handle.flush()
+        _lock(handle)
+        try:
+            yield
+        finally:
+            _unlock(handle)
+
+
+#: Sections of the flattened settings: one entry per preference, per list's column mapping
+#: and per profile, the unit in which two processes' changes are merged.
+_PREF, _MAPPING, _PROFILE = "preferences", "column_mappings", "profiles"
+
+
+def _flatten(settings: Settings) -> dict[tuple[str, str], Any]:
+    flat: dict[tuple[str, str], Any] = {}
+    for key, value in asdict(settings.preferences).items():
+        if key == "column_mappings":
+            for list_id, mapping in value.items():
+                flat[(_MAPPING, list_id)] = mapping
+        else:
+            flat[(_PREF, key)] = value
+    for profile in settings.profiles:
+        flat[(_PROFILE, profile.name)] = asdict(profile)
+    return flat
+
+
+def _payload(flat: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+    prefs: dict[str, Any] = {k: v for (section, k), v in flat.items() if section == _PREF}
+    prefs["column_mappings"] = {k: v for (section, k), v in flat.items() if section == _MAPPING}
+    return {
+        "schema_version": SETTINGS_SCHEMA_VERSION,
+        "preferences": prefs,
+        "profiles": [v for (section, _), v in flat.items() if section == _PROFILE],
+    }
+
+
 class SettingsStore:
     """Loads and saves ``settings.json`` and ``state.json`` in one config directory.
 
@@ -422,6 +610,11 @@ class SettingsStore:
 
     def load(self) -> Settings:
         """The settings, migrated; defaults when there are none or they are unreadable."""
+        settings = self._load_file()
+        settings._baseline = _flatten(settings)
+        return settings
+
+    def _load_file(self) -> Settings:
         data = self._read(
             self.settings_path, current=SETTINGS_SCHEMA_VERSION, migrations=SETTINGS_MIGRATIONS
         )
@@ -434,14 +627,31 @@ class SettingsStore:
         )
 
     def save(self, settings: Settings) -> None:
-        payload = {
-            "schema_version": SETTINGS_SCHEMA_VERSION,
-            "preferences": asdict(settings.preferences),
-            "profiles": [asdict(p) for p in settings.profiles],
-        }
-        atomic_write_text(
-            self.settings_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-        )
+        """Write what this process changed in *settings* into ``settings.json``.
+
+        Read-merge-write under a cross-process lock: the file is read again, the preferences,
+        column mappings and profiles that differ from what *settings* was loaded as (all of
+        them for a Settings made here) are set or removed in it, and it is replaced atomically.
+        What other processes wrote meanwhile stays, and *settings* is brought up to date with
+        it (in place: panes holding ``settings.preferences`` see the merged values).
+        """
+        current = _flatten(settings)
+        base = settings._baseline or {}
+        changed = {k: v for k, v in current.items() if k not in base or base[k] != v}
+        removed = base.keys() - current.keys()
+        with _locked(self.settings_path):
+            merged = _flatten(self._load_file())
+            merged.update(changed)
+            for key in removed:
+                merged.pop(key, None)
+            payload = _payload(merged)
+            atomic_write_text(
+                self.settings_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+            )
+        for key, value in payload["preferences"].items():
+            setattr(settings.preferences, key, copy.deepcopy(value))
+        settings.profiles[:] = [OrgProfile(**p) for p in payload["profiles"]]
+        settings._baseline = _flatten(settings)
 
     def load_state(self) -> UiState:
         data = self._read(

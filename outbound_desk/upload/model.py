@@ -12,11 +12,16 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from outbound_desk.config.settings import DuplicatePolicy, Preferences
+
 Via = Literal["api", "file", "auto"]
 
+#: The engine's defaults are the preferences' defaults: the CLI, the app and a bare
+#: UploadOptions agree on what an unset option means.
+_DEFAULTS = Preferences()
 #: Above this many valid rows, ``via="auto"`` prefers the CSV import (one request for the whole
 #: file instead of one per 1,000 contacts).
-DEFAULT_FILE_THRESHOLD = 50_000
+DEFAULT_FILE_THRESHOLD = _DEFAULTS.csv_import_threshold
 MAX_BATCH_SIZE = 1_000  # the platform's cap per POST .../contacts
 
 
@@ -70,9 +75,9 @@ class UploadOptions:
     concurrency: int = 4
     replace: bool = False
     add_columns: bool = False
-    region: str = "US"
+    region: str = _DEFAULTS.phone_region
     mapping: dict[str, str | None] = field(default_factory=dict)
-    duplicates: Literal["first", "last", "reject"] = "first"
+    duplicates: DuplicatePolicy = _DEFAULTS.duplicate_policy
     file_threshold: int = DEFAULT_FILE_THRESHOLD
     reconcile: bool = True
     #: How to read the sent contacts back: ``contacts/bulk`` reads, one export, or by size.

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,10 @@ from outbound_desk.config import paths
 from outbound_desk.config.credentials import CredentialStore
 from outbound_desk.config.settings import (
     MAX_RECENT_FILES,
+    PREFERENCE_FIELDS,
     SETTINGS_SCHEMA_VERSION,
     OrgProfile,
+    Preferences,
     Settings,
     SettingsStore,
     UiState,
@@ -142,7 +146,7 @@ def test_migration_from_v1_renames_keys_and_nests_preferences(store: SettingsSto
 
     store.save(settings)
     on_disk = json.loads(store.settings_path.read_text(encoding="utf-8"))
-    assert on_disk["schema_version"] == 2
+    assert on_disk["schema_version"] == SETTINGS_SCHEMA_VERSION
     assert on_disk["preferences"]["phone_region"] == "DE"
     assert "default_country" not in json.dumps(on_disk)
 
@@ -249,3 +253,85 @@ def test_the_secret_goes_to_the_keyring_and_never_into_settings(store: SettingsS
     assert CredentialStore().get_secret("prod") == secret
     for f in paths.config_dir().rglob("*"):
         assert secret not in f.read_text(encoding="utf-8"), f
+
+
+def _save_profile_in_another_process(name: str) -> None:
+    """What ``outbound-desk login`` does to settings.json, in a process of its own."""
+    code = (
+        "from outbound_desk.config.settings import OrgProfile, SettingsStore\n"
+        "store = SettingsStore()\n"
+        "settings = store.load()\n"
+        f"settings.upsert_profile(OrgProfile({name!r}, 'eu-west-1', 'client-new'))\n"
+        f"settings.preferences.last_profile = {name!r}\n"
+        "settings.preferences.batch_size = 200\n"
+        "store.save(settings)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_a_profile_saved_by_another_process_survives_a_save_of_older_settings(
+    store: SettingsStore,
+) -> None:
+    first = Settings()
+    first.upsert_profile(OrgProfile("prod", "us-east-1", "client-prod"))
+    store.save(first)
+
+    app = store.load()  # the app starts and holds its settings
+    _save_profile_in_another_process("made-meanwhile")  # `outbound-desk login` meanwhile
+    app.preferences.theme = "dark"  # the app changes one preference, then quits
+    app.remember_mapping("list-1", {"Phone": "phone"})
+    store.save(app)
+
+    on_disk = store.load()
+    assert [p.name for p in on_disk.profiles] == ["prod", "made-meanwhile"]
+    assert on_disk.preferences.theme == "dark"
+    assert on_disk.preferences.last_profile == "made-meanwhile"
+    assert on_disk.preferences.batch_size == 200  # the other process's change stays too
+    assert on_disk.preferences.column_mappings == {"list-1": {"Phone": "phone"}}
+    # The saving process sees the merged truth afterwards.
+    assert [p.name for p in app.profiles] == ["prod", "made-meanwhile"]
+    assert app.preferences.batch_size == 200
+
+
+def test_a_merge_applies_removals_and_changes_of_this_process_only(store: SettingsStore) -> None:
+    first = Settings()
+    first.upsert_profile(OrgProfile("old", "us-east-1", "a"))
+    first.upsert_profile(OrgProfile("kept", "us-east-1", "b"))
+    first.remember_mapping("list-1", {"A": "a"})
+    store.save(first)
+
+    mine, theirs = store.load(), store.load()
+    mine.remove_profile("old")
+    mine.upsert_profile(OrgProfile("kept", "us-west-2", "b2"))
+    theirs.remember_mapping("list-2", {"B": "b"})
+    theirs.preferences.phone_region = "GB"
+    store.save(theirs)
+    store.save(mine)
+
+    on_disk = store.load()
+    assert on_disk.profiles == [OrgProfile("kept", "us-west-2", "b2")]
+    assert on_disk.preferences.column_mappings == {"list-1": {"A": "a"}, "list-2": {"B": "b"}}
+    assert on_disk.preferences.phone_region == "GB"
+
+
+def test_migration_from_v2_spells_the_duplicate_policy_as_everywhere_else(
+    store: SettingsStore,
+) -> None:
+    store.directory.mkdir(parents=True, exist_ok=True)
+    for old, new in (("keep_first", "first"), ("keep_last", "last"), ("reject", "reject")):
+        v2 = {"schema_version": 2, "preferences": {"duplicate_policy": old}, "profiles": []}
+        store.settings_path.write_text(json.dumps(v2), encoding="utf-8")
+        settings = store.load()
+        assert settings.preferences.duplicate_policy == new
+        store.save(settings)
+        on_disk = json.loads(store.settings_path.read_text(encoding="utf-8"))
+        assert on_disk["preferences"]["duplicate_policy"] == new
+        assert on_disk["schema_version"] == SETTINGS_SCHEMA_VERSION == 3
+
+
+def test_every_preference_field_names_a_preference() -> None:
+    names = {f.name for f in PREFERENCE_FIELDS}
+    assert names <= set(vars(Preferences()))
+    for f in PREFERENCE_FIELDS:
+        if f.choices:
+            assert getattr(Preferences(), f.name) in f.choices

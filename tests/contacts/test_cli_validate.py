@@ -47,7 +47,18 @@ def test_utf16_file_json_contract_and_outputs(schema_file: Path, tmp_path: Path)
     src = tmp_path / "u16.csv"
     src.write_bytes(text.encode("utf-16"))
     out, rej = tmp_path / "norm.csv", tmp_path / "rej.csv"
-    code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--rejects", rej, "--json")
+    code, report, _ = _cli(
+        src,
+        "--schema",
+        schema_file,
+        "--out",
+        out,
+        "--rejects",
+        rej,
+        "--duplicates",
+        "first",
+        "--json",
+    )
     assert code == 1
     assert report is not None
     assert report.keys() >= KEYS
@@ -223,3 +234,36 @@ def test_validate_leaves_the_nanp_table_in_the_cache_dir_for_the_next_run(
         assert list(cache.glob("nanp-table-*.npz")), f"no table in the cache after the {run} run"
     assert reports[0] == reports[1]
     assert reports[0]["rows"] == 3000
+
+
+def test_validate_takes_its_defaults_from_the_preferences_upload_reads(
+    schema_file: Path, tmp_path: Path
+) -> None:
+    """validate used to default to 'first' and US whatever the preferences said."""
+    from outbound_desk.config.settings import Settings, SettingsStore
+    from outbound_desk.upload.model import UploadOptions
+
+    src = tmp_path / "dups.csv"
+    src.write_text(
+        "customerId,firstName,phoneNumber\nU1,A,020 7946 0958\nU1,B,020 7946 0959\n",
+        encoding="utf-8",
+    )
+    settings = Settings()
+    settings.preferences.phone_region = "GB"
+    settings.preferences.duplicate_policy = "last"
+    SettingsStore().save(settings)
+
+    code, report, _ = _cli(src, "--schema", schema_file, "--json")
+    assert report is not None
+    assert report["duplicate_policy"] == "last"  # what upload would use
+    assert (report["valid"], report["invalid"]) == (1, 1)  # GB numbers are valid phones
+    assert code == 1
+
+    # Same defaults for a bare UploadOptions (the engine under both front ends).
+    assert UploadOptions(file=src, list="x").duplicates == "reject"
+
+    code, report, err = _cli(src, "--schema", schema_file, "--duplicates", "keep_first", "--json")
+    assert report is not None
+    assert report["duplicate_policy"] == "first"
+    assert "deprecated" in err
+    assert "--duplicates first" in err
