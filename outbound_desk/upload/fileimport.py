@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outbound_desk.config.paths import cache_dir
+from outbound_desk.config.private import private_dir
 from outbound_desk.files import NormalisedWriter
 from outbound_desk.genesys import GenesysError, ImportStatus, is_import_finished
 from outbound_desk.upload import platform
@@ -45,7 +46,7 @@ def _write_csv(
 
     Returns their ids, how many are new to the list, and the file's SHA-256.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # the rows themselves, until the import has them
     assert plan.schema is not None
     ids: list[str] = []
     new = 0

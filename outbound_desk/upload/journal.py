@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from outbound_desk.config.private import private_dir, private_file
 from outbound_desk.upload.model import Outcome
 
 SENT = "sent"
@@ -32,7 +33,8 @@ class Journal:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Every row's contact id: readable by this user only, like the ledger.
+        private_file(private_dir(path.parent) / path.name)
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -35,12 +35,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
+from outbound_desk.config.paths import data_dir
+from outbound_desk.config.private import private_dir, private_file
+
 __all__ = [
     "LEDGER_SCHEMA_VERSION",
     "BatchRecord",
     "ContactState",
     "Ledger",
     "LedgerError",
+    "LedgerUnusableError",
     "UploadCounts",
     "UploadRecord",
     "UploadStatus",
@@ -62,6 +66,42 @@ _CHUNK: Final = 500
 
 class LedgerError(RuntimeError):
     """The ledger cannot be used (newer schema, unknown upload id, bad state)."""
+
+
+class LedgerUnusableError(LedgerError):
+    """The ledger file is damaged or cannot be written; ``str(e)`` names it and what to do."""
+
+    def __init__(self, path: Path, cause: BaseException) -> None:
+        self.path = path
+        detail = str(cause) or type(cause).__name__
+        if _is_read_only(cause):
+            what = (
+                f"the upload ledger {path} cannot be written ({detail}): make it (and its "
+                "folder) writable for this user, or move it aside"
+            )
+        else:
+            what = (
+                f"the upload ledger {path} is damaged ({detail}): move it aside (rename it, "
+                f"e.g. to {path.name}.damaged)"
+            )
+        super().__init__(
+            f"{what} and run again, which starts a new ledger. Nothing on the platform is "
+            "lost: the contacts already uploaded stay in their lists, and rerunning an upload "
+            "sends its rows again, which updates those contacts (same ids) rather than adding "
+            "them twice; only resuming the uploads recorded in that file is no longer possible"
+        )
+
+
+def _is_read_only(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, PermissionError) or "readonly" in text or "read-only" in text
+
+
+def unusable(path: Path, exc: BaseException) -> LedgerError:
+    """The error to raise for *exc* (an ``sqlite3.Error`` or ``OSError``) met on *path*."""
+    if isinstance(exc, LedgerError):
+        return exc
+    return LedgerUnusableError(path, exc)
 
 
 def _canonical(data: Mapping[str, Any]) -> bytes:
@@ -247,8 +287,29 @@ class Ledger:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        try:
+            if not self._path.parent.exists() or self._path.parent == data_dir():
+                private_dir(self._path.parent)
+            # Contact ids and payload hashes: readable by this user only (with its -wal/-shm).
+            private_file(self._path)
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise unusable(self._path, exc) from None
+
+    def check_writable(self) -> None:
+        """Raise :class:`LedgerUnusableError` unless a write to the ledger really works.
+
+        Opening a read-only ledger succeeds (SQLite falls back to reading) and so do reads;
+        the runner calls this before it touches the platform, so a ledger that cannot record
+        an upload stops it before anything is created or sent.
+        """
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+                conn.execute("DELETE FROM schema_version WHERE version = 0")
+        except (sqlite3.Error, OSError) as exc:
+            raise unusable(self._path, exc) from None
 
     def __repr__(self) -> str:
         return f"Ledger({str(self._path)!r})"

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from outbound_desk.config.paths import locks_dir
+from outbound_desk.config.private import private_dir
 
 __all__ = ["ListBusyError", "ListLock", "LockHolder", "LockWaitCancelledError"]
 
@@ -164,7 +165,7 @@ class ListLock:
         if self._handle is not None:
             raise RuntimeError(f"{self!r} is already held by this object")
         wait = self.timeout if timeout is not None and timeout < 0 else timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         # Not "a" mode: appends ignore seek, and the holder line is rewritten in place.
         handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "r+b")
         try:

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from outbound_desk.config.private import FILE_MODE, private_dir, tighten
 from outbound_desk.upload.journal import SENT, Journal
 from outbound_desk.upload.model import Outcome
 
@@ -43,10 +44,16 @@ def write_report(journal: Journal, path: Path, *, anonymous: bool = False) -> Co
     column) the ledger's row keys are not contact ids: the id cell stays empty and every created
     row carries the warning that a rerun duplicates it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.exists():
+        tighten(path)  # a report an older version wrote with the umask's mode
+    else:
+        private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)  # left by a crash, perhaps with a wider mode
     counts: Counter[str] = Counter()
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    # Contact ids and rejection reasons (which quote values): for this user's eyes only.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with open(fd, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
         w.writerow(REPORT_COLUMNS)
         for record, contact_id, state, reason in journal.iter_rows():

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from outbound_desk.config.private import private_dir
 from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.upload import platform
 from outbound_desk.upload.batching import Batch, BatchResult, send_batch
@@ -556,7 +557,10 @@ class UploadJob:
     ) -> UploadResult:
         opts, st = self.options, self.state
         self.tracker.phase(Phase.REPORTING, "writing the outcome report")
-        report_path = opts.report_path or self.ledger.path.parent / "reports" / f"{record.id}.csv"
+        report_path = (
+            opts.report_path
+            or private_dir(self.ledger.path.parent / "reports") / f"{record.id}.csv"
+        )
         counts = write_report(journal, report_path, anonymous=opts.allow_no_id)
         rows = sum(counts.values())
         if status == "done" and (counts[str(Outcome.PENDING)] or counts[str(Outcome.MISSING)]):
