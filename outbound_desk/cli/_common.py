@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import sys
 from typing import Any
 
@@ -17,14 +18,53 @@ class ExitCode(enum.IntEnum):
     PLATFORM = 3  # the platform or the network failed
 
 
+#: What a terminal may act on instead of showing: C0 controls (ESC starts the sequences that
+#: retitle or clear it), DEL, C1 controls (U+009B is a one-character CSI to some terminals),
+#: and the bidirectional overrides and isolates that make text read other than it is.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_OR_LINES = re.compile(f"[\n\t]|{_UNSAFE.pattern}")
+#: The same characters in JSON text: outside strings they cannot occur, inside one ``\uXXXX``
+#: is the same value (``json.dumps`` already escapes C0, not DEL and C1).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+def safe(value: object, *, lines: bool = False) -> str:
+    """*value* as text a terminal shows rather than obeys: control characters become visible
+    escapes (``\\x1b``). Names, messages and values from the platform or a file go through this
+    before they are printed; with *lines*, line breaks and tabs stay as they are (for text of
+    our own that quotes such values already made safe)."""
+    pattern = _UNSAFE if lines else _UNSAFE_OR_LINES
+    return pattern.sub(_escape, str(value))
+
+
+def out(text: str) -> None:
+    """Print a line of human output whose parts from outside are not yet escaped."""
+    print(safe(text))
+
+
 def fail(message: str, code: ExitCode) -> int:
-    """Print a one-line error (never a traceback) and return *code*."""
-    print(f"outbound-desk: error: {message}", file=sys.stderr)
+    """Print a one-line error (never a traceback) and return *code*.
+
+    The message often quotes the platform (a list name, a server's error text), so it is
+    escaped for the terminal.
+    """
+    print(f"outbound-desk: error: {safe(message)}", file=sys.stderr)
     return int(code)
 
 
+def json_text(obj: Any) -> str:
+    """*obj* as one line of JSON, with nothing in it a terminal would act on."""
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, ensure_ascii=False, default=str)
+    sys.stdout.write(json_text(obj))
     sys.stdout.write("\n")
     sys.stdout.flush()
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._common import ExitCode, fail, out, print_json, safe
 
 
 def register(subparsers: Any) -> None:
@@ -61,20 +61,21 @@ def run(args: argparse.Namespace) -> int:
         print_json(items)
         return int(ExitCode.OK)
     if not items:
-        print(f"no uploads in the ledger {path}")
+        out(f"no uploads in the ledger {path}")
         return int(ExitCode.OK)
     print(
         f"{'started (UTC)':<17} {'status':<9} {'list':<24} {'rows':>8} {'new':>8} {'upd':>8} "
         f"{'same':>8} {'rej':>6}  file / upload id"
     )
     for it in items:
+        # List names come from the server, file names and users from elsewhere: escaped
+        # before they are cut to width.
+        listed = safe(it["list_name"] or it["list_id"])
         print(
-            f"{str(it['started_at'])[:16].replace('T', ' '):<17} {it['status']:<9} "
-            f"{str(it['list_name'] or it['list_id'])[:24]:<24} {it['rows']:>8,} "
+            f"{str(it['started_at'])[:16].replace('T', ' '):<17} {safe(it['status']):<9} "
+            f"{listed[:24]:<24} {it['rows']:>8,} "
             f"{it['created']:>8,} "
-            f"{it['updated']:>8,} {it['unchanged']:>8,} {it['rejected']:>6,}  {it['file']}"
+            f"{it['updated']:>8,} {it['unchanged']:>8,} {it['rejected']:>6,}  {safe(it['file'])}"
         )
-        print(
-            f"{'':<17} {it['upload_id']}  sha256 {str(it['sha256'])[:16]}…  by {it['user'] or '?'}"
-        )
+        out(f"{'':<17} {it['upload_id']}  sha256 {str(it['sha256'])[:16]}…  by {it['user'] or '?'}")
     return int(ExitCode.OK)

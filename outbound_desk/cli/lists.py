@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._common import ExitCode, fail, out, print_json, safe
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
 
 
@@ -54,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
         print_json(items)
         return int(ExitCode.OK)
     if not items:
-        print("no contact lists" + (f" named {args.name}*" if args.name else ""))
+        out("no contact lists" + (f" named {args.name}*" if args.name else ""))
         return int(ExitCode.OK)
     print(f"{'name':<32} {'size':>9}  {'import':<12} {'id':<36}  columns")
     for it in items:
-        state = it["import_state"] or "-"
+        # Everything here comes from the server: escaped before it is cut to width.
+        name, state = safe(it["name"]), safe(it["import_state"] or "-")
         print(
-            f"{it['name'][:32]:<32} {it['size'] or 0:>9,}  {state:<12} {it['id']:<36}  "
-            f"{', '.join(it['columns'])}"
+            f"{name[:32]:<32} {it['size'] or 0:>9,}  {state:<12} {safe(it['id']):<36}  "
+            f"{safe(', '.join(it['columns']))}"
         )
     return int(ExitCode.OK)

@@ -24,7 +24,9 @@ from outbound_desk.cli._common import (
     add_region_arg,
     duplicate_policy,
     fail,
+    out,
     print_json,
+    safe,
 )
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
 
@@ -108,7 +110,7 @@ class _ProgressLine:
         line = (
             f"{p.phase.value:<14} [{'#' * filled}{'.' * (bar_w - filled)}] "
             f"{done:,}/{p.planned:,} {p.rate_per_s:,.0f}/s{eta}{limited}"
-            f"{' PAUSED' if p.paused else ''}  {p.message[:60]}"
+            f"{' PAUSED' if p.paused else ''}  {safe(p.message)[:60]}"
         )
         pad = max(0, self.width - len(line))
         sys.stderr.write("\r" + line + " " * pad)
@@ -278,16 +280,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.as_json())
     else:
-        print(
+        out(
             f"{result.status}: {result.rows:,} rows into list {result.list_name} "
             f"({result.list_id}): "
             f"{result.created:,} created, {result.updated:,} updated, {result.unchanged:,} "
             f"unchanged, {result.rejected:,} rejected, {result.missing:,} missing, "
             f"{result.pending:,} pending in {result.duration_s:.1f} s via {result.transport}"
         )
-        print(f"report: {result.report}")
+        out(f"report: {result.report}")
         for w in result.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+            print(f"warning: {safe(w)}", file=sys.stderr)
     if result.status == "cancelled":
         return fail(f"cancelled; resume with --resume {result.upload_id}", ExitCode.PLATFORM)
     if result.status != "done":

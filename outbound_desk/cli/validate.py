@@ -13,6 +13,7 @@ from outbound_desk.cli._common import (
     duplicate_policy,
     fail,
     print_json,
+    safe,
 )
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
 
@@ -68,13 +69,14 @@ def _summary(report: Any) -> str:
     ]
     for issue in report.issues[:20]:
         where = f"row {issue.row}" if issue.row is not None else "file"
-        col = f", {issue.column}" if issue.column else ""
-        lines.append(f"  {where}{col}: {issue.code}: {issue.message}")
+        # Column names and quoted values come from the file or the list on the server.
+        col = f", {safe(issue.column)}" if issue.column else ""
+        lines.append(f"  {where}{col}: {issue.code}: {safe(issue.message)}")
     more = sum(report.issue_counts.values()) - min(len(report.issues), 20)
     if more > 0:
         lines.append(f"  ... and {more} more issues (use --json or --rejects)")
     if report.sha256_out:
-        lines.append(f"normalised file {report.out} sha256 {report.sha256_out}")
+        lines.append(f"normalised file {safe(report.out)} sha256 {report.sha256_out}")
     return "\n".join(lines)
 
 
