@@ -246,6 +246,8 @@ class UiState:
     headers: dict[str, str] = field(default_factory=dict)
     #: view name -> {column name -> width in pixels}
     column_widths: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The folder of the file last opened or saved through a file dialog.
+    last_dir: str | None = None
 
 
 # ------------------------------------------------------------------ migrations
@@ -445,6 +447,7 @@ def _ui_state(file: str, raw: Mapping[str, Any]) -> UiState:
         splitters=_pick(file, raw, "splitters", {}, _is_str_map),
         headers=_pick(file, raw, "headers", {}, _is_str_map),
         column_widths=_pick(file, raw, "column_widths", {}, _is_widths),
+        last_dir=_pick(file, raw, "last_dir", None, _is_opt_str),
     )
 
 

@@ -39,6 +39,18 @@ class FileEvents(QObject):
         self.file_opened.emit(path)
 
 
+class DataEvents(QObject):
+    """What changed on the platform or in the ledger, so every pane showing it can refresh.
+
+    Signals: ``lists_changed(list_id)`` when a list was created, changed, cleared, deleted or
+    uploaded to (``""`` when which one is not known); ``uploads_changed()`` when an upload
+    started or ended (the ledger, and so the history, has news).
+    """
+
+    lists_changed = Signal(str)
+    uploads_changed = Signal()
+
+
 @dataclass
 class AppContext:
     """The app's shared objects; made once by :func:`make_context` and handed to each pane."""
@@ -52,6 +64,7 @@ class AppContext:
     jobs: JobRunner
     session: SessionController
     files: FileEvents
+    events: DataEvents = field(default_factory=DataEvents)
     prompter: Prompter = field(default_factory=DialogPrompter)
     log_path: Path | None = None
 
@@ -78,16 +91,17 @@ def make_context(
 ) -> AppContext:
     store = store or SettingsStore()
     tasks = TaskRunner(parent)
+    state = store.load_state()
     return AppContext(
         store=store,
         settings=store.load(),
-        state=store.load_state(),
+        state=state,
         secrets=CredentialStore(),
         session_secrets=SessionSecrets(),
         tasks=tasks,
         jobs=JobRunner(parent),
         session=SessionController(tasks, parent),
         files=FileEvents(parent),
-        prompter=prompter or DialogPrompter(),
+        prompter=prompter or DialogPrompter(last_dir=state.last_dir),
         log_path=log_path,
     )

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     QUrl,
     Signal,
     Slot,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _Index = QModelIndex | QPersistentModelIndex
+#: How often a visible History pane looks whether the ledger changed (a stat, no query).
+LIVE_CHECK_MS = 2_000
 
 
 def _duration(record: Any) -> float | None:
@@ -231,8 +234,32 @@ class HistoryView(QWidget):
         self.status.setText("loading…")
         self._tasks.run(work, self._on_history_loaded, self._on_history_failed)
 
+    def ledger_stamp(self) -> tuple[int, int] | None:
+        """(size, newest mtime) of the ledger and its write-ahead log, or None when there is
+        no ledger yet: it changes whenever any process writes an upload."""
+        path = Path(self._ledger_path())
+        stats = []
+        for p in (path, path.with_name(path.name + "-wal")):
+            try:
+                stats.append(p.stat())
+            except OSError:
+                continue
+        if not stats:
+            return None
+        return sum(st.st_size for st in stats), max(st.st_mtime_ns for st in stats)
+
     def _on_history_loaded(self, records: list[Any]) -> None:
+        # A reload keeps the selected upload selected and the view where it was.
+        selected = self.selected()
+        keep = getattr(selected, "id", None)
+        scroll = self.table.verticalScrollBar().value()
         self.model.set_records(records)
+        if keep is not None:
+            for row, record in enumerate(records):
+                if getattr(record, "id", None) == keep:
+                    self.table.selectRow(row)
+                    break
+        self.table.verticalScrollBar().setValue(scroll)
         self.status.setText(f"{len(records):,} upload(s)" if records else "no uploads yet")
         self._update_buttons()
         self.loaded.emit(len(records))
@@ -317,7 +344,34 @@ class HistoryPane(Pane):
         layout.addWidget(self.view)
         self._refresh_action = QAction("Refresh history", self)
         self._refresh_action.triggered.connect(self.view.refresh)
+        context.events.uploads_changed.connect(self.view.refresh)
+        # Uploads run by the command line (or another copy of the app) write the same ledger:
+        # while the pane is visible, a cheap stat of the ledger tells when to reload.
+        self._stamp = self.view.ledger_stamp()
+        self._live_timer = QTimer(self)
+        self._live_timer.setInterval(LIVE_CHECK_MS)
+        self._live_timer.timeout.connect(self._on_live_timer_timeout)
         self.view.refresh()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._live_timer.start()
+        self._on_live_timer_timeout()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._live_timer.stop()
+
+    @Slot()
+    def _on_live_timer_timeout(self) -> None:
+        stamp = self.view.ledger_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self.view.refresh()
+
+    def shutdown(self) -> None:
+        self._live_timer.stop()
+        self.view.shutdown()
 
     def menu_actions(self) -> Sequence[QAction]:
         return (self._refresh_action,)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from outbound_desk import __version__
 from outbound_desk.ui import palette
 from outbound_desk.ui.context import AppContext
+from outbound_desk.ui.filetypes import OPEN_FILTER
 from outbound_desk.ui.logview import LogDialog
 from outbound_desk.ui.panes import Pane, PaneFactory
 from outbound_desk.ui.qstate import from_text, to_text
@@ -31,7 +32,6 @@ from outbound_desk.ui.session import Connection
 
 log = logging.getLogger(__name__)
 
-FILE_FILTER = "Contact files (*.csv *.txt *.tsv);;All files (*)"
 RATE_TOOLTIP = "Requests left in the platform's current rate-limit window"
 
 
@@ -204,12 +204,15 @@ class MainWindow(QMainWindow):
         state.window_state = to_text(self.saveState())
         for pane in self.panes:
             pane.save_state(state)
+        last_dir = getattr(self.context.prompter, "last_dir", None)
+        if isinstance(last_dir, str):
+            state.last_dir = last_dir
         self.context.save_state()
 
     # ------------------------------------------------------------------ slots
     @Slot()
     def _on_open_triggered(self) -> None:
-        path = self.context.prompter.open_path(self, "Open a contact file", FILE_FILTER)
+        path = self.context.prompter.open_path(self, "Open a contact file", OPEN_FILTER)
         if path:
             self.open_file(path)
 
@@ -220,6 +223,10 @@ class MainWindow(QMainWindow):
             return
         self.context.settings.add_recent_file(path)
         self.context.save_settings()
+        for i, pane in enumerate(self.panes):
+            if pane.opens_files:  # the file is shown where it can be previewed and uploaded
+                self.tabs.setCurrentIndex(i)
+                break
         self.context.files.open(path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
 

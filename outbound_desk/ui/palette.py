@@ -45,6 +45,8 @@ def dark_palette() -> QPalette:
         QPalette.ColorRole.WindowText,
     ):
         p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor(52, 52, 55))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor(80, 80, 84))
     return p
 
 
@@ -64,6 +66,18 @@ def light_palette() -> QPalette:
     p.setColor(QPalette.ColorRole.Link, QColor(0, 90, 200))
     p.setColor(QPalette.ColorRole.Highlight, QColor(0, 110, 210))
     p.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+    # Without a Disabled group of its own a set palette paints disabled controls in the
+    # active colours: a greyed-out Upload button looked pressable.
+    disabled = QColor(150, 150, 150)
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor(232, 232, 232))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, window)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor(190, 190, 190))
     return p
 
 

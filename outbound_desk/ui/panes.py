@@ -33,6 +33,8 @@ class Pane(QWidget):
     """
 
     title = ""
+    #: True for the pane that shows the file the user opens (File > Open goes to it).
+    opens_files = False
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -7,6 +7,7 @@ dialog is answered without a modal loop and without monkeypatching Qt.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
@@ -37,7 +38,24 @@ class Prompter(Protocol):
 
 
 class DialogPrompter:
-    """The real prompter: standard Qt dialogs."""
+    """The real prompter: standard Qt dialogs.
+
+    File dialogs start in the folder the user last opened or saved in (``last_dir``; the main
+    window keeps it in the UI state across runs), not in the working directory.
+    """
+
+    def __init__(self, last_dir: str | None = None) -> None:
+        self.last_dir = last_dir
+
+    def _start(self, name: str = "") -> str:
+        folder = self.last_dir if self.last_dir and os.path.isdir(self.last_dir) else ""
+        if not folder:
+            return name
+        return os.path.join(folder, name) if name else folder
+
+    def _remember(self, path: str) -> None:
+        if path:
+            self.last_dir = os.path.dirname(os.path.abspath(path))
 
     def confirm(
         self, parent: QWidget | None, title: str, text: str, *, danger: bool = False
@@ -62,11 +80,13 @@ class DialogPrompter:
     def save_path(
         self, parent: QWidget | None, title: str, suggested: str, filter_: str
     ) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filter_)
+        path, _ = QFileDialog.getSaveFileName(parent, title, self._start(suggested), filter_)
+        self._remember(path)
         return path or None
 
     def open_path(self, parent: QWidget | None, title: str, filter_: str) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(parent, title, "", filter_)
+        path, _ = QFileDialog.getOpenFileName(parent, title, self._start(), filter_)
+        self._remember(path)
         return path or None
 
     def secret(self, parent: QWidget | None, title: str, text: str) -> str | None:

@@ -35,6 +35,8 @@ def fetch_page(client: GenesysClient, request: PageRequest, page_size: int) -> L
         page_size=page_size,
         page_number=request.page_number,
         name=request.name_filter or None,
+        # Admins remember a word of a list's name ("Renewals"), not how it starts.
+        filter_type="Contains",
         include_size=True,
         include_import_status=True,
         sort_by="name",

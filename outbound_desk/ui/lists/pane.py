@@ -47,6 +47,8 @@ from outbound_desk.ui.tasks import JobHandle
 log = logging.getLogger(__name__)
 
 STATE_KEY = "lists"
+#: How often a visible Lists pane reloads what it shows (sizes, import states).
+LIVE_REFRESH_MS = 30_000
 
 
 def _size_text(row: ListRow) -> str:
@@ -80,7 +82,7 @@ class ListsPane(Pane):
         # -- toolbar row
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("listFilter")
-        self.filter_edit.setPlaceholderText("Filter by name (starts with)…")
+        self.filter_edit.setPlaceholderText("Filter by name (contains)…  Ctrl+F")
         self.filter_edit.setClearButtonEnabled(True)
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
@@ -88,6 +90,11 @@ class ListsPane(Pane):
         self._filter_timer.timeout.connect(self._on_filter_timer_timeout)
         self.filter_edit.textChanged.connect(self._filter_timer.start)
         self.filter_edit.returnPressed.connect(self._on_filter_timer_timeout)
+        find = QAction("Find a list", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(self._on_find_triggered)
+        self.addAction(find)
 
         self.new_action = self._action("&New list…", self.new_list, QKeySequence.StandardKey.New)
         self.add_columns_action = self._action("&Add columns…", self.add_columns, "Ctrl+Shift+A")
@@ -202,6 +209,12 @@ class ListsPane(Pane):
 
         context.session.connected.connect(self._on_session_connected)
         context.session.disconnected.connect(self._on_session_disconnected)
+        context.events.lists_changed.connect(self._on_events_lists_changed)
+        # While the pane is on screen it follows the org by itself: sizes and import states
+        # change under uploads started elsewhere (another app, a script, the web UI).
+        self._live_timer = QTimer(self)
+        self._live_timer.setInterval(LIVE_REFRESH_MS)
+        self._live_timer.timeout.connect(self._on_live_timer_timeout)
         if context.session.connection is not None:
             self._on_session_connected(context.session.connection)
         self._update_actions()
@@ -246,8 +259,40 @@ class ListsPane(Pane):
             for i in range(self.model.columnCount())
         }
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._live_timer.start()
+        self._update_actions()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._live_timer.stop()
+        self._update_actions()
+
+    @Slot()
+    def _on_find_triggered(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    @Slot(str)
+    def _on_events_lists_changed(self, list_id: str) -> None:
+        """Something changed a list (an upload ended, a list was made, cleared or deleted):
+        show it as it is now, keeping the selection."""
+        self._refresh_quietly()
+
+    @Slot()
+    def _on_live_timer_timeout(self) -> None:
+        self._refresh_quietly()
+
+    def _refresh_quietly(self) -> None:
+        # Never under a running list operation (its result is about to arrive) or a page load.
+        if self.client() is None or self.job is not None or self.store.loading:
+            return
+        self.refresh()
+
     def shutdown(self) -> None:
         self._filter_timer.stop()
+        self._live_timer.stop()
         if self.job is not None:
             self.job.cancel()
 
@@ -314,7 +359,7 @@ class ListsPane(Pane):
             self.count_label.setText("Loading…" if store.loading else "")
         else:
             shown = len(store.rows)
-            what = f" starting with “{store.name_filter}”" if store.name_filter else ""
+            what = f" containing “{store.name_filter}”" if store.name_filter else ""
             more = " (scroll for more)" if store.has_more else ""
             self.count_label.setText(f"{shown:,} of {store.total:,} lists{what}{more}")
         self._update_actions()
@@ -366,7 +411,9 @@ class ListsPane(Pane):
     def _update_actions(self) -> None:
         signed_in = self.client() is not None
         idle = self.job is None
-        has_row = self.selected() is not None
+        # Acting on the selected list needs it on screen: the menu's shortcuts (Ctrl+Delete)
+        # reach the window from every tab, and must not delete a list the user cannot see.
+        has_row = self.selected() is not None and self.isVisibleTo(self.window())
         self.new_action.setEnabled(signed_in and idle)
         self.refresh_action.setEnabled(signed_in)
         for action in (
@@ -459,6 +506,7 @@ class ListsPane(Pane):
         )
 
     def _on_list_created(self, row: ListRow) -> None:
+        self.context.events.lists_changed.emit(row.id)
         self.filter_edit.setText(row.name)
         self._filter_timer.stop()
         self.store.reset(row.name)
@@ -517,6 +565,7 @@ class ListsPane(Pane):
         )
 
     def _on_list_changed(self, row: ListRow) -> None:
+        self.context.events.lists_changed.emit(row.id)
         self.store.replace(row)
         current = self.selected()
         if current is not None and current.id == row.id:
@@ -566,6 +615,7 @@ class ListsPane(Pane):
         )
 
     def _on_list_deleted(self, list_id: str) -> None:
+        self.context.events.lists_changed.emit(list_id)
         index = self.store.index_of(list_id)
         self.store.remove(list_id)
         if index is not None and self.store.rows:

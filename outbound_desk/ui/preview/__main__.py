@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from outbound_desk.ui.preview.pane import PreviewPane
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         save_settings=lambda: store.save(settings),
         targets=lambda: schema_targets(schemas),
     )
+    pane.open_action.setShortcut(QKeySequence.StandardKey.Open)
     pane.setWindowTitle("Outbound Desk: preview")
     pane.resize(1360, 860)
     pane.show()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from outbound_desk.ui.filetypes import CSV_FILTER, OPEN_FILTER
 from outbound_desk.ui.preview.child import CHILD_MIN_BYTES, run_in_child
 from outbound_desk.ui.preview.issues import IssueIndex
 from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
@@ -45,8 +46,6 @@ from outbound_desk.ui.prompter import DialogPrompter, Prompter
 from outbound_desk.ui.tasks import JobHandle, JobRunner, TaskRunner
 
 log = logging.getLogger(__name__)
-
-CSV_FILTER = "Delimited text (*.csv *.txt *.tsv *.tab);;All files (*)"
 
 
 @dataclass(frozen=True)
@@ -281,11 +280,12 @@ class PreviewPane(QWidget):
         layout.addWidget(split, 1)
         layout.addLayout(bottom)
 
-        open_action = QAction("Open file…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        open_action.triggered.connect(self._on_open_button_clicked)
-        self.addAction(open_action)
+        # No shortcut of its own: in the main window Ctrl+O is File > Open, which opens the
+        # file here; a second Ctrl+O on this widget made Qt call the key ambiguous and do
+        # nothing. Standing alone (python -m outbound_desk.ui.preview) it gets Ctrl+O.
+        self.open_action = QAction("Open file…", self)
+        self.open_action.triggered.connect(self._on_open_button_clicked)
+        self.addAction(self.open_action)
         self._update_actions()
 
     # ------------------------------------------------------------------ public API
@@ -801,7 +801,7 @@ class PreviewPane(QWidget):
     # ------------------------------------------------------------------ slots
     @Slot()
     def _on_open_button_clicked(self) -> None:
-        path = self._prompter.open_path(self, "Open a contact file", CSV_FILTER)
+        path = self._prompter.open_path(self, "Open a contact file", OPEN_FILTER)
         if path:
             self.open_file(path)
 

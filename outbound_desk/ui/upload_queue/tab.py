@@ -85,6 +85,7 @@ class UploadPane(Pane):
     """Preview and validate a file, then queue its upload; the queue shows every job."""
 
     title = "Upload"
+    opens_files = True
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -112,6 +113,8 @@ class UploadPane(Pane):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.preview.upload_requested.connect(self._on_preview_upload_requested)
+        self.queue.job_started.connect(self._on_queue_job_started)
+        self.queue.job_ended.connect(self._on_queue_job_ended)
         self.preview.file_opened.connect(self._on_preview_file_opened)
         context.files.file_opened.connect(self._on_files_file_opened)
         context.session.connected.connect(self._on_session_connected)
@@ -166,6 +169,18 @@ class UploadPane(Pane):
         name = request.target.name if request.target else request.schema.name
         list_id = request.target.list_id if request.target else None
         self.queue.enqueue(options, list_name=name, list_id=list_id, prepare=prepare)
+
+    @Slot(int)
+    def _on_queue_job_started(self, _job_id: int) -> None:
+        self.context.events.uploads_changed.emit()
+
+    @Slot(int, str)
+    def _on_queue_job_ended(self, job_id: int, _state: str) -> None:
+        # The list's size and import state, the history and the preview's targets all moved.
+        job = self.queue.store.get(job_id)
+        list_id = "" if job is None else str(getattr(job.options, "list", "") or "")
+        self.context.events.lists_changed.emit(list_id)
+        self.context.events.uploads_changed.emit()
 
     @Slot(str)
     def _on_files_file_opened(self, path: str) -> None:
