@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outbound_desk.genesys import GenesysError
+    from outbound_desk.genesys import GenesysError, UnexpectedAnswer
 
     try:
         client, _label = connect(args)
@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                     }
                 )
     except GenesysError as exc:
-        code = ExitCode.PLATFORM if exc.status is None or exc.status >= 429 else ExitCode.REJECTED
+        platform = isinstance(exc, UnexpectedAnswer) or exc.status is None or exc.status >= 429
+        code = ExitCode.PLATFORM if platform else ExitCode.REJECTED
         return fail(str(exc), code)
     if args.json:
         print_json(items)

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         NetworkError,
         PkceFlow,
         ServerError,
+        UnexpectedAnswer,
     )
 
     region_key = args.region.strip().lower()
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             store.set_secret(profile.name, secret)
     except NoKeyringError as exc:
         return fail(f"{exc}; nothing was saved", ExitCode.PLATFORM)
-    except (NetworkError, ServerError) as exc:
+    except (NetworkError, ServerError, UnexpectedAnswer) as exc:
         return fail(f"could not reach {region.login_base}: {exc}", ExitCode.PLATFORM)
     except GenesysError as exc:
         return fail(f"sign-in refused: {exc}", ExitCode.REJECTED)

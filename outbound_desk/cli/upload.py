@@ -54,7 +54,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--via", choices=("api", "file", "auto"), default=None, help="transport")
     p.add_argument(
-        "--batch-size", type=int, default=None, metavar="N", help="contacts per request (<= 1000)"
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="contacts per request: 1 to 1000 (the platform's cap)",
     )
     p.add_argument("--concurrency", type=int, default=None, metavar="N", help="requests in flight")
     p.add_argument("--replace", action="store_true", help="clear the list first")
@@ -148,7 +152,7 @@ def _options(args: argparse.Namespace) -> UploadOptions:
         id_column=args.id_column,
         allow_no_id=args.allow_no_id,
         via=args.via or prefs.default_transport,
-        batch_size=args.batch_size or prefs.batch_size,
+        batch_size=prefs.batch_size if args.batch_size is None else args.batch_size,
         concurrency=args.concurrency or prefs.concurrency,
         replace=args.replace,
         add_columns=args.add_columns,
@@ -190,7 +194,7 @@ def _resume_options(args: argparse.Namespace, ledger_path: Path) -> UploadOption
         tuning["file"] = args.file
     if args.concurrency:
         tuning["concurrency"] = args.concurrency
-    if args.batch_size:
+    if args.batch_size is not None:
         tuning["batch_size"] = args.batch_size
     if args.via:
         tuning["via"] = args.via

@@ -31,6 +31,7 @@ from outbound_desk.genesys.errors import (
     PermissionDenied,
     RateLimited,
     ServerError,
+    UnexpectedAnswer,
     VersionConflict,
 )
 from outbound_desk.genesys.exports import ID_COLUMN, parse_export
@@ -41,6 +42,7 @@ from outbound_desk.genesys.models import (
     ContactList,
     ContactListSpec,
     EmailColumn,
+    ErrorInfo,
     ExportInfo,
     ExportRow,
     ExportTable,
@@ -67,6 +69,7 @@ __all__ = [
     "ContactList",
     "ContactListSpec",
     "EmailColumn",
+    "ErrorInfo",
     "ExportInfo",
     "ExportRow",
     "ExportTable",
@@ -90,6 +93,7 @@ __all__ = [
     "ServerError",
     "Token",
     "TokenProvider",
+    "UnexpectedAnswer",
     "VersionConflict",
     "fetch_client_credentials_token",
     "is_import_finished",

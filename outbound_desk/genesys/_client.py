@@ -24,6 +24,7 @@ from outbound_desk.genesys.contacts import Contacts
 from outbound_desk.genesys.errors import (
     GenesysError,
     NetworkError,
+    UnexpectedAnswer,
     error_from_response,
     parse_retry_after,
 )
@@ -194,8 +195,14 @@ class GenesysClient:
         json: Any = None,
         idempotent: bool | None = None,
         version_checked: bool = False,
+        expect: type[dict[str, Any]] | type[list[Any]] | None = None,
     ) -> Any:
-        """Like :meth:`request`, returning the decoded JSON body (None when empty)."""
+        """Like :meth:`request`, returning the decoded JSON body (None when empty).
+
+        With *expect* (``dict`` or ``list``) the answer must carry a JSON body of that type,
+        the documented success body: an empty body (a 204, a 200 with nothing), something that
+        is not JSON or JSON of another shape raises :class:`UnexpectedAnswer`.
+        """
         response = self.request(
             method,
             path,
@@ -204,18 +211,32 @@ class GenesysClient:
             idempotent=idempotent,
             version_checked=version_checked,
         )
+        where = {
+            "status": response.status_code,
+            "correlation_id": response.headers.get("ININ-Correlation-Id"),
+            "method": method,
+            "path": httpx.URL(self.url(path)).path,
+        }
         if not response.content:
+            if expect is not None:
+                raise UnexpectedAnswer(
+                    f"the platform answered HTTP {response.status_code} without a body, where "
+                    f"it answers with {_shape(expect)}",
+                    **where,
+                )
             return None
         try:
-            return response.json()
+            body = response.json()
         except ValueError as exc:
-            raise GenesysError(
-                "the platform answered with something that is not JSON",
-                status=response.status_code,
-                correlation_id=response.headers.get("ININ-Correlation-Id"),
-                method=method,
-                path=httpx.URL(self.url(path)).path,
-            ) from exc
+            error = UnexpectedAnswer if expect is not None else GenesysError
+            raise error("the platform answered with something that is not JSON", **where) from exc
+        if expect is not None and not isinstance(body, expect):
+            raise UnexpectedAnswer(
+                f"the platform answered with JSON of another shape ({type(body).__name__}), "
+                f"where it answers with {_shape(expect)}",
+                **where,
+            )
+        return body
 
     def send(
         self,
@@ -224,11 +245,16 @@ class GenesysClient:
         safe: bool,
         bearer: bool = True,
         version_checked: bool = False,
+        redirects: bool = False,
     ) -> httpx.Response:
         """Send the request *build* makes (afresh for each attempt), with the retry policy.
 
         With ``bearer=False`` (the presigned upload URL) no token is attached and the rate
         limiter is not used: that request does not go to the Genesys API.
+
+        Redirects are never followed, and a 3xx answer raises :class:`UnexpectedAnswer`
+        (the API does not redirect; something else is answering), unless *redirects* is true:
+        then a 3xx is returned to the caller, who follows it (downloads do).
         """
         attempt = 0
         renewed = False
@@ -318,10 +344,47 @@ class GenesysClient:
                 failure = error_from_response(response, version_checked=version_checked)
                 log.info("%s failed: %s", where, failure)
                 raise failure
+            if 300 <= status < 400 and redirects:
+                return response
+            if not 200 <= status < 300:
+                raise _unexpected_status(response)
             return response
 
     def _retried(self) -> None:
         self.limiter.note_retry()
+
+
+def _shape(expect: type) -> str:
+    return "a JSON array" if expect is list else "a JSON object"
+
+
+def _unexpected_status(response: httpx.Response) -> UnexpectedAnswer:
+    """The error for a 1xx/3xx answer: say where a redirect pointed (the host only: a
+    redirect's query may be a signature)."""
+    status = response.status_code
+    request = response.request
+    location = response.headers.get("Location")
+    if 300 <= status < 400:
+        target = ""
+        if location:
+            try:
+                host = request.url.join(location).host
+            except (httpx.InvalidURL, ValueError):
+                host = ""
+            target = f" to {host}" if host else ""
+        message = (
+            f"the platform answered HTTP {status}, a redirect{target}; the API does not redirect"
+        )
+    else:
+        message = f"the platform answered HTTP {status}, which is not a success"
+    log.warning("%s %s -> %d: not a documented answer", request.method, request.url.path, status)
+    return UnexpectedAnswer(
+        message,
+        status=status,
+        correlation_id=response.headers.get("ININ-Correlation-Id"),
+        method=request.method,
+        path=request.url.path,
+    )
 
 
 def _param(value: Any) -> Any:

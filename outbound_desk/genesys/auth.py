@@ -27,6 +27,7 @@ from outbound_desk.genesys.errors import (
     Cancelled,
     GenesysError,
     NetworkError,
+    UnexpectedAnswer,
     error_from_response,
     parse_retry_after,
 )
@@ -159,6 +160,17 @@ def _post_token_form(
                 except ValueError as exc:
                     raise AuthenticationError("the login service answered with no JSON") from exc
                 return Token.from_api(body if isinstance(body, dict) else {})
+            if response.status_code < 400:
+                # A redirect (the login service never redirects a token request) or another
+                # non-success: something else is answering. A platform failure, not a refusal.
+                raise UnexpectedAnswer(
+                    f"the login service answered HTTP {response.status_code} to the token "
+                    "request, which it never does",
+                    status=response.status_code,
+                    correlation_id=response.headers.get("ININ-Correlation-Id"),
+                    method="POST",
+                    path=httpx.URL(url).path,
+                )
             error = error_from_response(response)
             if response.status_code in (400, 401, 403):
                 # The token endpoint answers bad credentials with 400/401 (invalid_client).

@@ -37,9 +37,9 @@ class BulkJobs:
         if contact_list_filter_id is not None:
             body["contactListFilterId"] = contact_list_filter_id
         answer = self._client.request_json(
-            "POST", self._path(list_id, "/remove"), json=body, idempotent=True
+            "POST", self._path(list_id, "/remove"), json=body, idempotent=True, expect=dict
         )
-        return BulkJob.from_api(answer or {})
+        return BulkJob.from_api(answer)
 
     def update(
         self,
@@ -56,13 +56,13 @@ class BulkJobs:
         if criteria is not None:
             body["criteria"] = criteria
         answer = self._client.request_json(
-            "POST", self._path(list_id, "/update"), json=body, idempotent=True
+            "POST", self._path(list_id, "/update"), json=body, idempotent=True, expect=dict
         )
-        return BulkJob.from_api(answer or {})
+        return BulkJob.from_api(answer)
 
     def get(self, list_id: str, job_id: str) -> BulkJob:
         return BulkJob.from_api(
-            self._client.request_json("GET", self._path(list_id, f"/jobs/{job_id}")) or {}
+            self._client.request_json("GET", self._path(list_id, f"/jobs/{job_id}"), expect=dict)
         )
 
     def all(self, list_id: str) -> list[BulkJob]:

@@ -65,7 +65,9 @@ class ContactLists:
         if name is not None:
             params["name"] = name
             params["filterType"] = filter_type
-        body = self._client.request_json("GET", BASE, params=params) or {}
+            # Nothing matching is an empty page, not an error (Terraform always asks so).
+            params["allowEmptyResult"] = True
+        body = self._client.request_json("GET", BASE, params=params, expect=dict)
         return Page(
             entities=[ContactList.from_api(e) for e in body.get("entities") or ()],
             page_number=int(body.get("pageNumber") or page_number),
@@ -107,8 +109,9 @@ class ContactLists:
             "GET",
             f"{BASE}/{list_id}",
             params={"includeSize": include_size, "includeImportStatus": include_import_status},
+            expect=dict,
         )
-        return ContactList.from_api(body or {})
+        return ContactList.from_api(body)
 
     def find_by_name(self, name: str, *, include_size: bool = False) -> ContactList | None:
         """The list called exactly *name* (names are unique in an org), or None."""
@@ -131,8 +134,10 @@ class ContactLists:
         lost_answer = False
         for attempt in range(1, attempts + 1):
             try:
-                body = self._client.request_json("POST", BASE, json=spec.to_api(), idempotent=False)
-                return ContactList.from_api(body or {})
+                body = self._client.request_json(
+                    "POST", BASE, json=spec.to_api(), idempotent=False, expect=dict
+                )
+                return ContactList.from_api(body)
             except (NetworkError, ServerError) as exc:
                 if attempt == attempts:
                     raise
@@ -205,8 +210,9 @@ class ContactLists:
                     f"{BASE}/{current.id}",
                     json=apply(current).to_api(),
                     version_checked=True,
+                    expect=dict,
                 )
-                return ContactList.from_api(body or {})
+                return ContactList.from_api(body)
             except VersionConflict:
                 if attempt == attempts:
                     raise

@@ -71,22 +71,25 @@ class Contacts:
             },
             json=body,
             idempotent=with_ids,
+            # The stored contacts are the confirmation: no body (a 204), a redirect or another
+            # shape confirms nothing and raises.
+            expect=list,
         )
-        return [Contact.from_api(item) for item in answer or ()]
+        return [Contact.from_api(item) for item in answer if isinstance(item, dict)]
 
     def get_many(self, list_id: str, ids: Sequence[str]) -> list[Contact]:
         """Read contacts by id through ``contacts/bulk`` (a read; ids not found are absent)."""
         found: list[Contact] = []
         for chunk in _chunks(list(ids), MAX_CONTACTS_PER_CALL):
             answer = self._client.request_json(
-                "POST", _path(list_id, "/bulk"), json=list(chunk), idempotent=True
+                "POST", _path(list_id, "/bulk"), json=list(chunk), idempotent=True, expect=list
             )
-            found.extend(Contact.from_api(item) for item in answer or ())
+            found.extend(Contact.from_api(item) for item in answer if isinstance(item, dict))
         return found
 
     def get(self, list_id: str, contact_id: str) -> Contact:
         return Contact.from_api(
-            self._client.request_json("GET", _path(list_id, f"/{contact_id}")) or {}
+            self._client.request_json("GET", _path(list_id, f"/{contact_id}"), expect=dict)
         )
 
     def delete(self, list_id: str, ids: Sequence[str]) -> None:
@@ -118,9 +121,8 @@ class Contacts:
             body["criteria"] = criteria
         if sorts is not None:
             body["contactSorts"] = list(sorts)
-        answer = (
-            self._client.request_json("POST", _path(list_id, "/search"), json=body, idempotent=True)
-            or {}
+        answer = self._client.request_json(
+            "POST", _path(list_id, "/search"), json=body, idempotent=True, expect=dict
         )
         return Page(
             entities=[Contact.from_api(e) for e in answer.get("entities") or ()],

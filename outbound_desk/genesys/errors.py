@@ -27,6 +27,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "ServerError",
+    "UnexpectedAnswer",
     "VersionConflict",
     "error_from_response",
     "parse_retry_after",
@@ -128,6 +129,20 @@ class ServerError(GenesysError):
     """5xx: Genesys Cloud failed to answer."""
 
     hint = "Genesys Cloud had a problem; try again later and quote the correlation id if it lasts."
+
+
+class UnexpectedAnswer(GenesysError):  # noqa: N818 - named for the outcome
+    """An answer that is not a documented success: a redirect, or a success status without
+    the documented body (none, not JSON, or the wrong shape). Nothing counts as done from it.
+
+    A platform failure (exit 3), never a refusal of the input: something between this machine
+    and Genesys Cloud (a proxy, a captive portal, a wrong base URL) may be answering instead.
+    """
+
+    hint = (
+        "Nothing was taken as done. Check the network (a proxy or captive portal may be "
+        "answering instead of Genesys Cloud) and the region, then try again."
+    )
 
 
 class NetworkError(GenesysError):

@@ -76,9 +76,9 @@ class Imports:
 
     def status(self, list_id: str) -> ImportStatus:
         body = self._client.request_json(
-            "GET", f"/api/v2/outbound/contactlists/{list_id}/importstatus"
+            "GET", f"/api/v2/outbound/contactlists/{list_id}/importstatus", expect=dict
         )
-        return ImportStatus.from_api(body if isinstance(body, dict) else {})
+        return ImportStatus.from_api(body)
 
     def upload_presigned(
         self,
@@ -105,9 +105,13 @@ class Imports:
         if clear_system_data is not None:
             request["clearSystemData"] = clear_system_data
         answer = self._client.request_json(
-            "POST", "/api/v2/outbound/contactlists/uploads", json=request, idempotent=True
+            "POST",
+            "/api/v2/outbound/contactlists/uploads",
+            json=request,
+            idempotent=True,
+            expect=dict,
         )
-        target = PresignedUpload.from_api(answer if isinstance(answer, dict) else {})
+        target = PresignedUpload.from_api(answer)
         if not target.url.startswith(("https://", "http://")):
             raise ValueError("the platform returned no usable upload URL")
         body = _Body(source)

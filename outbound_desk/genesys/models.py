@@ -16,6 +16,7 @@ __all__ = [
     "ContactList",
     "ContactListSpec",
     "EmailColumn",
+    "ErrorInfo",
     "ExportInfo",
     "ExportRow",
     "ExportTable",
@@ -55,13 +56,24 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+_PHONE_KNOWN = {"columnName", "type", "callableTimeColumn", "callableTimeColumnName"}
+_EMAIL_KNOWN = {"columnName", "type", "contactableTimeColumn", "contactableTimeColumnName"}
+
+
 @dataclass(frozen=True)
 class PhoneColumn:
-    """A list column dialled as a phone number; ``type`` is free text (cell, home, work...)."""
+    """A list column dialled as a phone number; ``type`` is free text (cell, home, work...).
+
+    ``callable_time_column`` names the column of callable times; ``callable_time_column_name``
+    is the SDK's other field for it (both exist in SDK 269). ``extra`` keeps any field of the
+    column object the client does not know, so a read-modify-write sends it back unchanged.
+    """
 
     column_name: str
     type: str = "cell"
     callable_time_column: str | None = None
+    callable_time_column_name: str | None = None
+    extra: Json = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> PhoneColumn:
@@ -69,22 +81,29 @@ class PhoneColumn:
             column_name=str(body.get("columnName", "")),
             type=str(body.get("type") or ""),
             callable_time_column=_opt_str(body.get("callableTimeColumn")),
+            callable_time_column_name=_opt_str(body.get("callableTimeColumnName")),
+            extra=_rest(body, _PHONE_KNOWN),
         )
 
     def to_api(self) -> Json:
-        out: Json = {"columnName": self.column_name, "type": self.type}
+        out: Json = dict(self.extra)
+        out.update({"columnName": self.column_name, "type": self.type})
         if self.callable_time_column:
             out["callableTimeColumn"] = self.callable_time_column
+        if self.callable_time_column_name:
+            out["callableTimeColumnName"] = self.callable_time_column_name
         return out
 
 
 @dataclass(frozen=True)
 class EmailColumn:
-    """A list column holding an email address."""
+    """A list column holding an email address (``extra``: fields the client does not know)."""
 
     column_name: str
     type: str = "work"
     contactable_time_column: str | None = None
+    contactable_time_column_name: str | None = None
+    extra: Json = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> EmailColumn:
@@ -92,12 +111,17 @@ class EmailColumn:
             column_name=str(body.get("columnName", "")),
             type=str(body.get("type") or ""),
             contactable_time_column=_opt_str(body.get("contactableTimeColumn")),
+            contactable_time_column_name=_opt_str(body.get("contactableTimeColumnName")),
+            extra=_rest(body, _EMAIL_KNOWN),
         )
 
     def to_api(self) -> Json:
-        out: Json = {"columnName": self.column_name, "type": self.type}
+        out: Json = dict(self.extra)
+        out.update({"columnName": self.column_name, "type": self.type})
         if self.contactable_time_column:
             out["contactableTimeColumn"] = self.contactable_time_column
+        if self.contactable_time_column_name:
+            out["contactableTimeColumnName"] = self.contactable_time_column_name
         return out
 
 
@@ -374,17 +398,50 @@ class ExportTable:
         return {row.contact_id: row.values for row in self.rows}
 
 
+def _error_info(value: Any) -> ErrorInfo | None:
+    """``failureReason`` as the SDK has it (an ``ErrorInfo`` object); a bare string is
+    tolerated (older sandbox state) and becomes the message."""
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, Mapping):
+        return ErrorInfo(
+            message=_opt_str(value.get("message")),
+            code=_opt_str(value.get("code")),
+            extra=_rest(value, {"message", "code"}),
+        )
+    return ErrorInfo(message=str(value))
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Why a bulk job failed: ``{message, code}`` (SDK ``ErrorInfo``)."""
+
+    message: str | None = None
+    code: str | None = None
+    extra: Json = field(default_factory=dict, compare=False, hash=False)
+
+    def __str__(self) -> str:
+        text = self.message or "no reason given"
+        return f"{text} (code {self.code})" if self.code else text
+
+
 @dataclass(frozen=True)
 class BulkJob:
-    """An asynchronous bulk contact job (remove or update)."""
+    """An asynchronous bulk contact job (remove or update), SDK ``ContactsBulkOperationJob``.
+
+    ``type`` is ``BulkDelete`` or ``BulkEdit``; ``download_uri`` is the backup of the changed
+    contacts the platform makes (when ``generateDownloadURI`` was not false).
+    """
 
     id: str
     state: str | None
     total_records: int | None = None
     completed_records: int | None = None
     percent_complete: float | None = None
-    failure_reason: str | None = None
+    failure_reason: ErrorInfo | None = None
     extra: Json = field(default_factory=dict)
+    type: str | None = None
+    download_uri: str | None = None
 
     @property
     def done(self) -> bool:
@@ -399,10 +456,12 @@ class BulkJob:
         known = {
             "id",
             "state",
+            "type",
             "totalRecords",
             "completedRecords",
             "percentComplete",
             "failureReason",
+            "downloadURI",
         }
         return cls(
             id=str(body.get("id", "")),
@@ -410,6 +469,8 @@ class BulkJob:
             total_records=_opt_int(body.get("totalRecords")),
             completed_records=_opt_int(body.get("completedRecords")),
             percent_complete=_opt_float(body.get("percentComplete")),
-            failure_reason=_opt_str(body.get("failureReason")),
+            failure_reason=_error_info(body.get("failureReason")),
             extra=_rest(body, known),
+            type=_opt_str(body.get("type")),
+            download_uri=_opt_str(body.get("downloadURI")) or None,
         )

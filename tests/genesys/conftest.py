@@ -97,3 +97,28 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., tuple[GenesysClient,
     yield make
     for client in made:
         client.http.close()
+
+
+# ------------------------------------------------------- the sandbox behind a hostile proxy
+@pytest.fixture
+def hostile(sandbox: Any) -> Iterator[Any]:
+    """The sandbox behind a :class:`~tests.genesys.hostile.HostileProxy` on loopback."""
+    from tests.genesys.hostile import HostileProxy
+
+    with HostileProxy(sandbox.base_url).running() as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def hostile_client(hostile: Any, sandbox: Any) -> Iterator[GenesysClient]:
+    """A client of the sandbox org that talks to it through the hostile proxy."""
+    from outbound_desk.genesys import sandbox_region
+
+    with GenesysClient(
+        sandbox_region(hostile.base_url),
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+        backoff_base_s=0.01,
+        backoff_cap_s=0.05,
+        max_retries=2,
+    ) as client:
+        yield client
