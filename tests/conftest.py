@@ -117,3 +117,12 @@ def sandbox_token(sandbox: Sandbox) -> str:
     )
     reply.raise_for_status()
     return str(reply.json()["access_token"])
+
+
+# ---------------------------------------------------------------- SDK conformance
+# Every exchange with a sandbox during the run is recorded and checked against the official
+# SDK's operations and models at the end of the session (tests/conformance/plugin.py).
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.conformance.plugin import ConformancePlugin
+
+    config.pluginmanager.register(ConformancePlugin(), "outbound-desk-sdk-conformance")

@@ -36,6 +36,7 @@ from outbound_desk.emulator.errors import (
 )
 from outbound_desk.emulator.gate import CORRELATION_KEY, Gate
 from outbound_desk.emulator.org import Export, Org, Upload, pkce_challenge
+from outbound_desk.emulator.recorder import Recorder, record_path_from_env
 from outbound_desk.emulator.store import JSON, list_uri, now_iso
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -983,8 +984,9 @@ def _routes(api: Api) -> list[Route]:
     ]
 
 
-def create_app(org: Org) -> Gate:
-    """The sandbox's ASGI app for *org*: routes inside the :class:`Gate`."""
+def create_app(org: Org) -> Any:
+    """The sandbox's ASGI app for *org*: routes inside the :class:`Gate`, inside the
+    :class:`~outbound_desk.emulator.recorder.Recorder` when traffic is being recorded."""
     api = Api(org)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -1006,4 +1008,6 @@ def create_app(org: Org) -> Gate:
         routes=_routes(api), exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
     app.state.api = api
-    return Gate(org, app)
+    gate = Gate(org, app)
+    record_path = record_path_from_env()
+    return gate if record_path is None else Recorder(gate, record_path)

@@ -33,6 +33,10 @@ from outbound_desk.genesys.imports import Imports
 from outbound_desk.genesys.ratelimit import RateLimiter, RateStats, Ticket
 from outbound_desk.genesys.regions import Region
 
+#: Sent on every request, also through an ``httpx.Client`` the caller made (the app's session):
+#: the platform's logs, and the sandbox's conformance recording, tell our requests apart.
+USER_AGENT = f"outbound-desk/{__version__}"
+
 __all__ = ["DEFAULT_TIMEOUT", "GenesysClient"]
 
 log = logging.getLogger("outbound_desk.genesys")
@@ -74,7 +78,7 @@ class GenesysClient:
         self._http = http_client or httpx.Client(
             timeout=timeout,
             follow_redirects=False,
-            headers={"User-Agent": f"outbound-desk/{__version__}"},
+            headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
         if isinstance(auth, ClientCredentials):
@@ -260,6 +264,7 @@ class GenesysClient:
         renewed = False
         while True:
             request = build()
+            request.headers["User-Agent"] = USER_AGENT
             token: Token | None = None
             ticket: Ticket | None = None
             if bearer:
