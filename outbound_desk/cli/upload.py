@@ -105,15 +105,17 @@ class _ProgressLine:
     def __call__(self, p: UploadProgress) -> None:
         if not self.enabled:
             return
-        total = max(p.planned, 1)
-        done = p.confirmed + p.unchanged + p.rejected
+        # Every row read counts towards the total, so that the bar ends at n/n whatever was
+        # rejected or dropped as a duplicate on the way.
+        total = max(p.rows, 1)
+        done = p.done
         bar_w = 24
         filled = min(bar_w, done * bar_w // total)
         eta = "" if p.eta_s is None else f" ETA {int(p.eta_s) // 60}:{int(p.eta_s) % 60:02d}"
         limited = f" 429s {p.rate_limited}" if p.rate_limited else ""
         line = (
             f"{p.phase.value:<14} [{'#' * filled}{'.' * (bar_w - filled)}] "
-            f"{done:,}/{p.planned:,} {p.rate_per_s:,.0f}/s{eta}{limited}"
+            f"{done:,}/{p.rows:,} {p.rate_per_s:,.0f}/s{eta}{limited}"
             f"{' PAUSED' if p.paused else ''}  {safe(p.message)[:60]}"
         )
         pad = max(0, self.width - len(line))
@@ -288,7 +290,8 @@ def run(args: argparse.Namespace) -> int:
             f"{result.status}: {result.rows:,} rows into list {result.list_name} "
             f"({result.list_id}): "
             f"{result.created:,} created, {result.updated:,} updated, {result.unchanged:,} "
-            f"unchanged, {result.rejected:,} rejected, {result.missing:,} missing, "
+            f"unchanged, {result.rejected:,} rejected, "
+            f"{result.dropped_duplicates:,} dropped as duplicates, {result.missing:,} missing, "
             f"{result.pending:,} pending in {result.duration_s:.1f} s via {result.transport}"
         )
         out(f"report: {result.report}")

@@ -69,6 +69,10 @@ RecArray = np.ndarray[Any, np.dtype[np.uint32]]
 _SUPERSEDED = frozenset({"value_too_long"})
 
 
+#: The issue code of a row whose contact id another row of the file carries.
+DUPLICATE_ID = "duplicate_id"
+
+
 class DuplicatePolicy(enum.StrEnum):
     """Which row of a duplicated contact id is kept."""
 
@@ -100,6 +104,11 @@ class RejectedRow:
     record: int
     values: list[str]
     reasons: list[str]
+
+    @property
+    def duplicate_only(self) -> bool:
+        """Rejected only because another row carries its contact id."""
+        return all(r.startswith(f"{DUPLICATE_ID}: ") for r in self.reasons)
 
 
 @dataclass
@@ -678,7 +687,7 @@ class _Validation:
                 f"{label} {key!r} is a duplicate of row {first} (policy first keeps row {first})"
             )
             self._note_group(key, first, int(records[pos]))
-        problems.add(mask, label, "duplicate_id", msgs)
+        problems.add(mask, label, DUPLICATE_ID, msgs)
         self.report.duplicates += int(dup.sum())
 
     def _note_group(self, key: str, first: int, record: int) -> None:
@@ -722,7 +731,7 @@ class _Validation:
             groups = self.report.duplicate_groups
             if key not in groups and len(groups) < self.options.max_duplicate_groups:
                 groups[key] = rows[:1000]
-        problems.add(lose, label, "duplicate_id", msgs)
+        problems.add(lose, label, DUPLICATE_ID, msgs)
         self.report.duplicates += int(lose.sum())
 
     def _chunk(

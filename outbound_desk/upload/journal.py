@@ -8,6 +8,10 @@ the ledger (``<ledger dir>/journals/<upload_id>.sqlite``), so a resumed run find
 
 Row states: ``pending`` (planned, not sent), ``sent`` (about to be or being sent; ``existed``
 is set), then a final :class:`~outbound_desk.upload.model.Outcome` value.
+
+Only *planned* rows (the valid ones the upload sends) follow their contact id: a row that
+validation rejected or the duplicate policy dropped keeps its outcome even when another row of
+the file carries the same id and is sent, so the report counts what the list holds.
 """
 
 from __future__ import annotations
@@ -48,11 +52,15 @@ class Journal:
                 contact_id TEXT,
                 state TEXT NOT NULL,
                 reason TEXT NOT NULL DEFAULT '',
-                existed INTEGER
+                existed INTEGER,
+                planned INTEGER NOT NULL DEFAULT 1
             );
             CREATE INDEX IF NOT EXISTS rows_contact ON rows (contact_id);
             """
         )
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(rows)")}
+        if "planned" not in columns:  # a journal of an upload begun before the column existed
+            self._db.execute("ALTER TABLE rows ADD COLUMN planned INTEGER NOT NULL DEFAULT 1")
 
     @staticmethod
     def path_for(ledger_path: Path, upload_id: str) -> Path:
@@ -90,16 +98,18 @@ class Journal:
 
     # ------------------------------------------------------------------ rows
     def add_rows(self, rows: Iterable[tuple[int, str | None, str, str]]) -> None:
-        """Record planned rows ``(record, contact_id, state, reason)``.
+        """Record the rows of a chunk ``(record, contact_id, state, reason)``: ``pending``
+        ones are planned (sent later), any other state is their final outcome.
 
         Rows already journalled keep what they have: a resumed run re-plans the same file and
         must not forget what the crashed run decided or sent.
         """
+        pending = str(Outcome.PENDING)
         with self._tx():
             self._db.executemany(
-                "INSERT OR IGNORE INTO rows (record, contact_id, state, reason) "
-                "VALUES (?, ?, ?, ?)",
-                rows,
+                "INSERT OR IGNORE INTO rows (record, contact_id, state, reason, planned) "
+                "VALUES (?, ?, ?, ?, ?)",
+                ((rec, cid, state, why, int(state == pending)) for rec, cid, state, why in rows),
             )
 
     def states(self, contact_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
@@ -116,7 +126,8 @@ class Journal:
             part = contact_ids[start : start + _CHUNK]
             marks = ",".join("?" * len(part))
             for cid, state, existed in self._db.execute(
-                f"SELECT contact_id, state, existed FROM rows WHERE contact_id IN ({marks})",  # noqa: S608
+                f"SELECT contact_id, state, existed FROM rows WHERE planned = 1 "  # noqa: S608
+                f"AND contact_id IN ({marks})",
                 part,
             ):
                 out[cid] = (state, existed)
@@ -129,7 +140,8 @@ class Journal:
         """
         with self._tx():
             self._db.executemany(
-                "UPDATE rows SET state = ?, existed = COALESCE(existed, ?) WHERE contact_id = ?",
+                "UPDATE rows SET state = ?, existed = COALESCE(existed, ?) "
+                "WHERE contact_id = ? AND planned = 1",
                 ((SENT, int(flag), cid) for cid, flag in existed.items()),
             )
 
@@ -137,7 +149,7 @@ class Journal:
         """Final outcome per contact id: ``(contact_id, outcome, reason)``."""
         with self._tx():
             self._db.executemany(
-                "UPDATE rows SET state = ?, reason = ? WHERE contact_id = ?",
+                "UPDATE rows SET state = ?, reason = ? WHERE contact_id = ? AND planned = 1",
                 ((str(o), reason, cid) for cid, o, reason in items),
             )
 
@@ -146,7 +158,7 @@ class Journal:
         with self._tx():
             self._db.executemany(
                 "UPDATE rows SET reason = '', state = CASE WHEN existed THEN ? ELSE ? END "
-                "WHERE contact_id = ?",
+                "WHERE contact_id = ? AND planned = 1",
                 ((str(Outcome.UPDATED), str(Outcome.CREATED), cid) for cid in contact_ids),
             )
 
@@ -160,7 +172,7 @@ class Journal:
             str(r[0])
             for r in self._db.execute(
                 f"SELECT contact_id FROM rows WHERE state IN ({marks}) "  # noqa: S608
-                "AND contact_id IS NOT NULL ORDER BY record",
+                "AND contact_id IS NOT NULL AND planned = 1 ORDER BY record",
                 states,
             )
         ]

@@ -56,7 +56,7 @@ UploadStatus = Literal["running", "paused", "cancelled", "failed", "done"]
 ContactState = Literal["pending", "sent", "confirmed", "rejected"]
 BatchState = Literal["planned", "sent", "confirmed", "failed"]
 
-LEDGER_SCHEMA_VERSION: Final = 1
+LEDGER_SCHEMA_VERSION: Final = 2
 #: Statuses an upload can be resumed from: a crash leaves "running" behind.
 RESUMABLE: Final[tuple[UploadStatus, ...]] = ("running", "paused", "failed", "cancelled")
 #: Up to this many ids a lookup uses IN (...) chunks; beyond it, a temporary table and a join.
@@ -138,6 +138,8 @@ class UploadCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    #: rows the duplicate policy dropped for another row of the same contact id
+    dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -224,11 +226,16 @@ CREATE TABLE batches (
 """
 
 #: version -> SQL that brings a ledger at version - 1 to it.
-_MIGRATIONS: Final[dict[int, str]] = {1: _SCHEMA_V1}
+_MIGRATIONS: Final[dict[int, str]] = {
+    1: _SCHEMA_V1,
+    # v2: the rows a duplicate policy dropped are counted apart from the rejected ones.
+    2: "ALTER TABLE uploads ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0",
+}
 
 _UPLOAD_COLUMNS = (
     "id, file_path, file_sha256, list_id, list_name, options_json, transport, status, "
-    "started_at, ended_at, rows, created, updated, unchanged, rejected, report_path, profile, user"
+    "started_at, ended_at, rows, created, updated, unchanged, rejected, report_path, profile, "
+    "user, dropped"
 )
 
 
@@ -250,6 +257,7 @@ def _upload(row: sqlite3.Row) -> UploadRecord:
             updated=row["updated"],
             unchanged=row["unchanged"],
             rejected=row["rejected"],
+            dropped=row["dropped"],
         ),
         report_path=row["report_path"],
         profile=row["profile"],
@@ -481,7 +489,8 @@ class Ledger:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE uploads SET status = ?, ended_at = ?, rows = ?, created = ?, "
-                "updated = ?, unchanged = ?, rejected = ?, report_path = ? WHERE id = ?",
+                "updated = ?, unchanged = ?, rejected = ?, dropped = ?, report_path = ? "
+                "WHERE id = ?",
                 (
                     status,
                     _now(),
@@ -490,6 +499,7 @@ class Ledger:
                     counts.updated,
                     counts.unchanged,
                     counts.rejected,
+                    counts.dropped,
                     None if report_path is None else str(report_path),
                     upload_id,
                 ),

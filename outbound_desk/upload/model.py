@@ -51,6 +51,9 @@ class Outcome(enum.StrEnum):
     UPDATED = "updated"  # the contact id was in the list and now holds this row's data
     UNCHANGED = "unchanged"  # confirmed earlier in this list with the same payload: not sent
     REJECTED = "rejected"  # refused by validation or by the platform; reason says why
+    #: another row of the file carries the same contact id and the duplicate policy (first or
+    #: last) keeps that one: this row is not sent, and the list holds the kept row's data
+    DROPPED = "dropped_duplicate"
     MISSING = "missing"  # sent, but reconciliation did not find it (or found other data)
     PENDING = "pending"  # never sent: the upload was cancelled or failed first
 
@@ -154,6 +157,8 @@ class UploadProgress:
     confirmed: int = 0
     rejected: int = 0
     unchanged: int = 0
+    #: rows the duplicate policy dropped (another row with the same id is kept)
+    dropped: int = 0
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0  # 429 answers seen
@@ -165,8 +170,13 @@ class UploadProgress:
 
     @property
     def done(self) -> int:
-        """Rows accounted for so far (confirmed, unchanged or rejected)."""
-        return self.confirmed + self.unchanged + self.rejected
+        """Rows accounted for so far (confirmed, unchanged, rejected or dropped)."""
+        return self.confirmed + self.unchanged + self.rejected + self.dropped
+
+    @property
+    def rows(self) -> int:
+        """Rows of the file read so far: the total that :attr:`done` counts towards."""
+        return self.planned + self.rejected + self.dropped
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,8 @@ class UploadResult:
     rate_limited: int = 0
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    #: rows the duplicate policy dropped: the list holds the kept row of their id instead
+    dropped_duplicates: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -220,6 +232,7 @@ class UploadResult:
             "rate_limited": self.rate_limited,
             "warnings": list(self.warnings),
             "error": self.error,
+            "dropped_duplicates": self.dropped_duplicates,
         }
 
 

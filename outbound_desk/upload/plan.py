@@ -12,7 +12,7 @@ edited file, another export) adds them again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
@@ -54,6 +54,8 @@ class PlannedChunk:
     hashes: list[str]
     rows: list[dict[str, str]]
     rejected: list[tuple[int, str | None, str]]  # (record, contact id if readable, reason)
+    #: rows the duplicate policy dropped for another row of their id, as *rejected*
+    dropped: list[tuple[int, str | None, str]] = field(default_factory=list)
 
     def payload(self, i: int) -> dict[str, str]:
         return self.rows[i]
@@ -64,6 +66,7 @@ class PlannedChunk:
             for rec, cid in zip(self.records, self.contact_ids, strict=True)
         ]
         out.extend((rec, cid, str(Outcome.REJECTED), why) for rec, cid, why in self.rejected)
+        out.extend((rec, cid, str(Outcome.DROPPED), why) for rec, cid, why in self.dropped)
         return out
 
 
@@ -181,6 +184,7 @@ class Plan:
         opts, schema = self.options, self.schema
         vopts = ValidationOptions(region=opts.region, duplicates=DuplicatePolicy(opts.duplicates))
         reports: list[ValidationReport] = []
+        keeps_one = vopts.duplicates is not DuplicatePolicy.REJECT
         id_pos: int | None = None
         if self.id_column is not None:
             source = self.mapping.sources.get(self.id_column)
@@ -198,16 +202,18 @@ class Plan:
                 ids = [f"row:{self.sha256[:16]}:{r}" for r in records]
             else:
                 ids = [str(x) for x in vc.ids.tolist()]
-            rejected = [
-                (
-                    r.record,
+            rejected: list[tuple[int, str | None, str]] = []
+            dropped: list[tuple[int, str | None, str]] = []
+            for r in vc.rejected:
+                cid = (
                     (r.values[id_pos].strip() or None)
                     if id_pos is not None and id_pos < len(r.values)
-                    else None,
-                    "; ".join(r.reasons),
+                    else None
                 )
-                for r in vc.rejected
-            ]
+                # Under first/last the row of the id that is kept goes to the list; a row whose
+                # only fault is being the other one is dropped, not refused.
+                into = dropped if keeps_one and r.duplicate_only else rejected
+                into.append((r.record, cid, "; ".join(r.reasons)))
             yield PlannedChunk(
                 frame=frame,
                 records=records,
@@ -215,6 +221,7 @@ class Plan:
                 hashes=[payload_hash(row) for row in rows],
                 rows=rows,
                 rejected=rejected,
+                dropped=dropped,
             )
         report = reports[0] if reports else None
         self.report = report

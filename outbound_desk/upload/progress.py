@@ -60,6 +60,7 @@ class ProgressTracker:
         confirmed: int = 0,
         rejected: int = 0,
         unchanged: int = 0,
+        dropped: int = 0,
     ) -> None:
         s = self.state
         self.state = replace(
@@ -69,6 +70,7 @@ class ProgressTracker:
             confirmed=s.confirmed + confirmed,
             rejected=s.rejected + rejected,
             unchanged=s.unchanged + unchanged,
+            dropped=s.dropped + dropped,
         )
         if confirmed:
             self._samples.append((self._clock(), self.state.confirmed))
@@ -77,7 +79,14 @@ class ProgressTracker:
     def reset_counts(self) -> None:
         """Zero the row counts (not the request counters) before the rows are walked again."""
         self.state = replace(
-            self.state, planned=0, sent=0, confirmed=0, rejected=0, unchanged=0, eta_s=None
+            self.state,
+            planned=0,
+            sent=0,
+            confirmed=0,
+            rejected=0,
+            unchanged=0,
+            dropped=0,
+            eta_s=None,
         )
         self._samples.clear()
         self.emit(force=True)
@@ -116,7 +125,7 @@ class ProgressTracker:
             base_t, base_c = self._samples[0]
         rate = (self.state.confirmed - base_c) / (now - base_t) if now > base_t else 0.0
         s = self.state
-        remaining = s.planned - s.confirmed - s.unchanged - s.rejected
+        remaining = s.rows - s.done
         eta = remaining / rate if rate > 0 and remaining >= 0 else None
         return replace(
             s,

@@ -335,7 +335,11 @@ class UploadJob:
         self.tracker.phase(Phase.UPLOADING if st.transport == "api" else Phase.IMPORTING, "")
         for chunk in plan.chunks(cancelled=self.cancelled):
             journal.add_rows(chunk.journal_rows())
-            tr.add(planned=len(chunk.contact_ids), rejected=len(chunk.rejected))
+            tr.add(
+                planned=len(chunk.contact_ids),
+                rejected=len(chunk.rejected),
+                dropped=len(chunk.dropped),
+            )
             ids = chunk.contact_ids
             if not ids:
                 continue
@@ -580,6 +584,7 @@ class UploadJob:
                 updated=counts[str(Outcome.UPDATED)],
                 unchanged=counts[str(Outcome.UNCHANGED)],
                 rejected=counts[str(Outcome.REJECTED)],
+                dropped=counts[str(Outcome.DROPPED)],
             ),
             report_path,
         )
@@ -614,6 +619,7 @@ class UploadJob:
             rate_limited=self.tracker.state.rate_limited,
             warnings=tuple(warnings),
             error=error,
+            dropped_duplicates=counts[str(Outcome.DROPPED)],
         )
 
     @staticmethod

@@ -16,6 +16,7 @@ import pytest
 
 from outbound_desk.config import paths
 from outbound_desk.upload.ledger import (
+    LEDGER_SCHEMA_VERSION,
     Ledger,
     LedgerError,
     UploadCounts,
@@ -54,7 +55,7 @@ def test_payload_hash_is_sha256_of_canonical_json() -> None:
 
 
 def test_new_ledger_has_its_schema_in_wal_mode(ledger: Ledger) -> None:
-    assert ledger.schema_version() == 1
+    assert ledger.schema_version() == LEDGER_SCHEMA_VERSION == 2
     conn = sqlite3.connect(ledger.path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
