@@ -106,3 +106,31 @@ def duplicate_policy(given: str | None, preferred: str) -> str:
         )
         return new
     return given or preferred
+
+
+def add_sheet_args(parser: Any) -> None:
+    """``--sheet`` and ``--skip-rows``: which table of a workbook to read."""
+    parser.add_argument(
+        "--sheet",
+        metavar="NAME|INDEX",
+        help="a workbook's sheet: its name or 0-based position (default: the first with data)",
+    )
+    parser.add_argument(
+        "--skip-rows",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="a workbook's rows above the header to skip (default: title rows are detected)",
+    )
+
+
+def _count(value: str) -> int:
+    import argparse
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a count of rows (0, 1, 2, ...)")
+    return n

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._common import ExitCode, add_sheet_args, fail, print_json
 
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -26,14 +26,14 @@ def _char(value: str) -> str:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "inspect",
-        help="profile a CSV file: encoding, delimiter, header, rows, issues",
+        help="profile a CSV file or workbook: encoding, delimiter, header, rows, issues",
         description=(
             "Detect a file's encoding, delimiter, quoting, header and line endings, count its "
             "rows and list its structural issues (ragged rows, blank rows, invalid bytes, "
             "Excel damage). Exit 1 if the file cannot be read at all."
         ),
     )
-    parser.add_argument("file", help="the CSV file")
+    parser.add_argument("file", help="the CSV (or .xlsx, .xlsm, .xls, .ods) file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--encoding", help="read with this encoding (e.g. cp1252, utf-16)")
     parser.add_argument(
@@ -46,6 +46,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="the first record is (or, with --no-header, is not) a header",
     )
+    add_sheet_args(parser)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         delimiter=args.delimiter,
         quotechar=args.quotechar,
         has_header=args.header,
+        sheet=args.sheet,
+        skip_rows=args.skip_rows,
     )
     try:
         profile = sniff(args.file, overrides)
@@ -84,13 +87,28 @@ def _print_summary(profile: Any, max_issues: int) -> None:
     d = profile.dialect
     names = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
     runner = f", runner-up {profile.encoding_runner_up}" if profile.encoding_runner_up else ""
-    lines = [
-        f"File:        {profile.path} ({profile.size_bytes:,} bytes)",
-        f"Encoding:    {profile.encoding}{' with BOM' if profile.bom else ''} "
-        f"(confidence {profile.encoding_confidence:.0%}{runner})",
-        f"Delimiter:   {names.get(d.delimiter, repr(d.delimiter))}   quote: {d.quotechar}"
-        f"   {'doubled quotes' if d.doublequote else f'escape {d.escapechar}'}"
-        f"   line endings: {profile.line_ending}",
+    book = profile.workbook
+    if book is not None:
+        lines = [
+            f"File:        {profile.path} ({profile.size_bytes:,} bytes, {book.format} workbook)",
+            f"Sheet:       {book.sheet}   (sheets: "
+            + ", ".join(s.name + (" [hidden]" if s.hidden else "") for s in book.sheets)
+            + ")",
+            f"Table:       header on sheet row {book.first_row}"
+            if profile.has_header
+            else f"Table:       from sheet row {book.first_row} (no header)",
+            f"Skipped:     {book.skipped} row(s) above it",
+        ]
+    else:
+        lines = [
+            f"File:        {profile.path} ({profile.size_bytes:,} bytes)",
+            f"Encoding:    {profile.encoding}{' with BOM' if profile.bom else ''} "
+            f"(confidence {profile.encoding_confidence:.0%}{runner})",
+            f"Delimiter:   {names.get(d.delimiter, repr(d.delimiter))}   quote: {d.quotechar}"
+            f"   {'doubled quotes' if d.doublequote else f'escape {d.escapechar}'}"
+            f"   line endings: {profile.line_ending}",
+        ]
+    lines += [
         f"Header:      {'yes' if profile.has_header else 'no (columns are numbered)'}",
         f"Columns:     {len(profile.columns)}: {', '.join(profile.columns)}",
         f"Rows:        {'not counted (--quick)' if profile.rows is None else f'{profile.rows:,}'}",

@@ -22,6 +22,7 @@ from outbound_desk.cli._common import (
     ExitCode,
     add_duplicates_arg,
     add_region_arg,
+    add_sheet_args,
     duplicate_policy,
     fail,
     out,
@@ -29,6 +30,7 @@ from outbound_desk.cli._common import (
     safe,
 )
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
+from outbound_desk.cli.inspect import _char, _delimiter
 
 if TYPE_CHECKING:
     from outbound_desk.config.settings import DuplicatePolicy
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "upload",
-        help="upload a CSV file into a contact list (idempotent, resumable)",
+        help="upload a CSV file or workbook into a contact list (idempotent, resumable)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -88,6 +90,17 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="report a CSV import that makes no progress for this long",
     )
+    # How to read the file: the same overrides as inspect and validate.
+    p.add_argument("--encoding", help="force the file's encoding (e.g. cp1252, utf-16)")
+    p.add_argument("--delimiter", type=_delimiter, help="force the delimiter (a character, tab)")
+    p.add_argument("--quotechar", type=_char, help="force the quote character")
+    p.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the first record is (or, with --no-header, is not) a header",
+    )
+    add_sheet_args(p)
     p.add_argument("--no-reconcile", action="store_true", help="skip reading sent contacts back")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -168,7 +181,21 @@ def _options(args: argparse.Namespace) -> UploadOptions:
         report_path=args.report,
         lock_timeout_s=None if args.wait_for_lock < 0 else args.wait_for_lock,
         **({"import_stall_timeout_s": args.import_timeout} if args.import_timeout else {}),
+        read=_read_overrides(args),
     )
+
+
+def _read_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading overrides given (``files.Overrides``' fields), the others left out."""
+    given = {
+        "encoding": args.encoding,
+        "delimiter": args.delimiter,
+        "quotechar": args.quotechar,
+        "has_header": args.header,
+        "sheet": args.sheet,
+        "skip_rows": args.skip_rows,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _resume_options(args: argparse.Namespace, ledger_path: Path) -> UploadOptions:

@@ -10,6 +10,7 @@ from outbound_desk.cli._common import (
     ExitCode,
     add_duplicates_arg,
     add_region_arg,
+    add_sheet_args,
     duplicate_policy,
     fail,
     print_json,
@@ -56,7 +57,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--encoding", help="force the file's encoding")
     p.add_argument("--delimiter", help="force the delimiter (\\t for tab)")
+    p.add_argument("--quotechar", help="force the quote character (e.g. ')")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
+    add_sheet_args(p)
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     add_connection_args(p)
     p.set_defaults(handler=run)
@@ -152,7 +155,10 @@ def run(args: argparse.Namespace) -> int:
     overrides = Overrides(
         encoding=args.encoding,
         delimiter=delimiter,
+        quotechar=args.quotechar,
         has_header=False if args.no_header else None,
+        sheet=args.sheet,
+        skip_rows=args.skip_rows,
     )
     try:
         profile = sniff(args.file, overrides)

@@ -104,6 +104,57 @@ class Overrides:
     delimiter: str | None = None
     quotechar: str | None = None
     has_header: bool | None = None
+    #: A workbook's sheet: its name, or its 0-based position as digits (``"2"``).
+    sheet: str | None = None
+    #: A workbook's rows above the header (title or note rows) to skip; ``None``: detect them.
+    skip_rows: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SheetInfo:
+    """One sheet of a workbook: its name, position and whether Excel shows it."""
+
+    name: str
+    index: int
+    hidden: bool = False
+    #: Whether the sheet holds any cell (``None``: not looked at, as for a very big sheet).
+    has_data: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "index": self.index,
+            "hidden": self.hidden,
+            "has_data": self.has_data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkbookInfo:
+    """What a workbook's profile knows beyond a text file's (``FileProfile.workbook``).
+
+    ``first_row`` is the sheet row number (1-based, as Excel shows it) of the first record
+    read (the header when there is one); ``skipped`` says how many title or note rows above it
+    were skipped. ``first_column`` is the 0-based sheet column of the table's first column.
+    """
+
+    format: str  # "xlsx", "xlsm", "xls", "ods"
+    sheets: tuple[SheetInfo, ...]
+    sheet: str
+    first_row: int
+    skipped: int
+    first_column: int = 0
+    #: The sheet's last row as the workbook declares it (an estimate before ``scan``).
+    last_row: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "sheet": self.sheet,
+            "sheets": [s.as_dict() for s in self.sheets],
+            "header_row": self.first_row,
+            "skipped_rows": self.skipped,
+        }
 
 
 @dataclass(slots=True)
@@ -141,6 +192,8 @@ class FileProfile:
     #: Typical length of all-digit columns (for ``lost_leading_zeros``), from the samples.
     digit_lengths: dict[str, int] = field(default_factory=dict)
     overrides: Overrides = field(default_factory=Overrides)
+    #: Set for a workbook (.xlsx, .xlsm, .xls, .ods): the sheet read and where its table is.
+    workbook: WorkbookInfo | None = None
 
     @property
     def delimiter(self) -> str:
@@ -152,8 +205,9 @@ class FileProfile:
 
     @property
     def data_start(self) -> int:
-        """Record number of the first data record."""
-        return 2 if self.has_header else 1
+        """Record number of the first data record (a workbook's: its sheet row number)."""
+        first = self.workbook.first_row if self.workbook is not None else 1
+        return first + 1 if self.has_header else first
 
     def copy(self) -> FileProfile:
         return replace(
@@ -186,6 +240,8 @@ class FileProfile:
             "escapechar": self.dialect.escapechar,
             "header": self.header,
             "issue_counts": dict(self.issue_counts),
+            "format": self.workbook.format if self.workbook is not None else "text",
+            "workbook": self.workbook.as_dict() if self.workbook is not None else None,
         }
 
 

@@ -604,7 +604,15 @@ def iter_chunks(
     ``FileError`` for a file that cannot be read. *threads*: Arrow may parse a block on
     several cores (a caller whose own threads already keep the cores busy passes False:
     validating 1M rows with two checking threads took 5 % more CPU and time with them).
+    A workbook's profile (``profile.workbook``) is read by ``files.workbook``.
     """
+    if profile.workbook is not None:
+        from outbound_desk.files.workbook import iter_workbook_chunks
+
+        yield from iter_workbook_chunks(
+            profile, chunk_rows=chunk_rows, columns=columns, progress=progress, cancelled=cancelled
+        )
+        return
     yield from _chunks(profile, chunk_rows, columns, progress, cancelled, None, threads)
 
 
@@ -723,6 +731,10 @@ def scan(
     """
     from outbound_desk.files.model import ISSUES_KEPT_PER_CODE
 
+    if profile.workbook is not None:
+        from outbound_desk.files.workbook import scan_workbook
+
+        return scan_workbook(profile, progress=progress, cancelled=cancelled)
     hasher = hashlib.sha256()
     out = profile.copy()
     # Header issues came from the header itself; everything else is recounted here.

@@ -92,6 +92,17 @@ def _stray_quote_rows(text: str, dialect: Dialect) -> bool:
     return re.search(f"[^{d}{q}\\r\\n]{q}[^{d}{q}\\r\\n]", text) is not None
 
 
+def _workbook_format(path: str) -> str | None:
+    from outbound_desk.files.workbook import detect_format
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror or exc}", code="unreadable") from None
+    return detect_format(path, head)
+
+
 def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> FileProfile:
     """Profile *path* from samples of its start, middle and end (no full read).
 
@@ -100,6 +111,11 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
     path = os.fspath(path)
     overrides = overrides or Overrides()
     size = _stat(path)
+    workbook = _workbook_format(path)
+    if workbook is not None:
+        from outbound_desk.files.workbook import sniff_workbook
+
+        return sniff_workbook(path, workbook, size, overrides)
     try:
         samples = read_samples(path, size)
     except OSError as exc:

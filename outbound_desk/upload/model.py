@@ -95,6 +95,10 @@ class UploadOptions:
     #: with a clear message, ``None`` waits as long as it takes.
     lock_timeout_s: float | None = 0.0
     resume_id: str | None = None
+    #: How to read the file, as ``inspect`` and ``validate`` take it (``None``: detect):
+    #: ``files.Overrides``' fields (encoding, delimiter, quotechar, has_header, sheet,
+    #: skip_rows), so that a scheduled job loads what the app showed.
+    read: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
@@ -126,6 +130,8 @@ class UploadOptions:
             "region": self.region,
             "mapping": dict(sorted(self.mapping.items())),
             "duplicates": self.duplicates,
+            # Only when set, so that the identity of uploads saved before it stays the same.
+            **({"read": dict(sorted(self.read.items()))} if self.read else {}),
         }
 
     def as_json(self) -> dict[str, Any]:

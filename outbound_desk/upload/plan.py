@@ -30,7 +30,7 @@ from outbound_desk.contacts import (
     load_schema,
     suggest_mapping,
 )
-from outbound_desk.files import Cancelled, FileError, FileProfile, scan, sniff
+from outbound_desk.files import Cancelled, FileError, FileProfile, Overrides, scan, sniff
 from outbound_desk.upload.ledger import payload_hash
 from outbound_desk.upload.model import (
     Outcome,
@@ -240,7 +240,11 @@ def open_plan(
 ) -> Plan:
     """Profile and checksum the file (one streaming pass) and load the schema to create."""
     try:
-        profile = scan(sniff(options.file), progress=progress, cancelled=cancelled)
+        overrides = Overrides(**options.read)
+    except TypeError as exc:
+        raise UploadUsageError(f"how to read the file: {exc}") from None
+    try:
+        profile = scan(sniff(options.file, overrides), progress=progress, cancelled=cancelled)
     except FileError as exc:
         raise UploadRejected(f"{options.file}: {exc}") from None
     except Cancelled:

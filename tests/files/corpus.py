@@ -244,7 +244,10 @@ def cases() -> list[Case]:
     out.append(Case("empty.csv", b"", error="empty"))
     out.append(Case("only_bom.csv", codecs.BOM_UTF8, error="empty"))
     out.append(Case("blank_only.csv", b"\r\n\r\n\n", error="empty"))
-    out.append(Case("workbook.xlsx", b"PK\x03\x04" + bytes(range(256)) * 20, error="binary"))
+    # A damaged workbook (issue 15: workbooks are read; this one says it is unreadable).
+    out.append(
+        Case("workbook.xlsx", b"PK\x03\x04" + bytes(range(256)) * 20, error="workbook_corrupt")
+    )
     out.append(Case("random.bin", bytes((i * 7919) % 256 for i in range(8192)), error="binary"))
     out.append(
         Case(
