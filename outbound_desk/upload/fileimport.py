@@ -185,10 +185,9 @@ def _follow(job: UploadJob, expected_size: int, count: int, before: ImportStatus
                 "the upload is kept: rerun it later to check and continue"
             )
         pct = status.percent_complete
-        tr.message(
-            f"importing: {pct:.0f}% of {count} contacts"
-            if pct is not None and status.in_progress
-            else f"importing: list holds {size} of {expected_size}",
-            force=False,
-        )
+        if pct is not None and status.in_progress:
+            tr.importing(float(pct), f"importing: {pct:.0f}% of {count} contacts")
+        else:
+            share = 100.0 * size / expected_size if expected_size > 0 else 0.0
+            tr.importing(share, f"importing: list holds {size} of {expected_size}")
         job.sleep(opts.import_poll_s)

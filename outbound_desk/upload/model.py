@@ -173,6 +173,9 @@ class UploadProgress:
     elapsed_s: float = 0.0
     message: str = ""
     paused: bool = False
+    #: During a CSV import: the platform's own percent complete (its ``importstatus``), or
+    #: the share of the expected rows the list holds when the status says nothing.
+    import_percent: float | None = None
 
     @property
     def done(self) -> int:

@@ -76,6 +76,12 @@ class ProgressTracker:
             self._samples.append((self._clock(), self.state.confirmed))
         self.emit()
 
+    def importing(self, percent: float, message: str) -> None:
+        """The platform's import moved: *percent* (0-100) drives the bar while rows are
+        confirmed only at the end."""
+        self.state = replace(self.state, import_percent=max(0.0, min(100.0, percent)))
+        self.message(message, force=False)
+
     def reset_counts(self) -> None:
         """Zero the row counts (not the request counters) before the rows are walked again."""
         self.state = replace(

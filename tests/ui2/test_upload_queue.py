@@ -198,3 +198,44 @@ def test_the_resume_offer_after_a_crash(qtbot, queue, sandbox, tmp_path):
     assert list_count(sandbox, "Crash") == 3000
     with Ledger(ledger_path()) as ledger:
         assert ledger.unfinished_uploads() == []
+
+
+def test_a_csv_import_moves_the_bar_with_the_platform_percent_and_charts_the_rate(qtbot, tmp_path):
+    """The bar sat at 0% ("0 rows/s · ETA —") for a whole import while the text said 63%."""
+    from outbound_desk.emulator import Sandbox, SandboxConfig
+
+    config = SandboxConfig(seed=False, rate_limit=(10_000, 60.0), import_rows_per_s=1500)
+    with Sandbox.start(config) as slow:
+        c = GenesysClient(
+            sandbox_region(slow.base_url), ClientCredentials(slow.client_id, slow.client_secret)
+        )
+        pane = UploadQueuePane(client=lambda: c, ledger_path=ledger_path)
+        qtbot.addWidget(pane)
+        try:
+            opts = options(tmp_path, "Imported", 6000, via="file")
+            seen: list[tuple[str, int, str]] = []
+            with qtbot.waitSignal(pane.job_ended, timeout=120_000) as ended:
+                job = pane.enqueue(opts, list_name="Imported")
+                card = pane.card(job.job_id)
+                pane._timer.timeout.connect(
+                    lambda: seen.append((card.phase.text(), card.bar.value(), card.speed.text()))
+                )
+            assert ended.args == [job.job_id, "done"], job.error
+            during = [(bar, speed) for phase, bar, speed in seen if phase == "Importing"]
+            assert during, seen
+            assert any(0 < bar < 1000 for bar, _ in during), during
+            assert any(not speed.startswith("0 rows/s") for _, speed in during), during
+            assert [bar for bar, _ in during] == sorted(bar for bar, _ in during)
+            assert card.chart.peak() > 0
+            assert card.bar.value() == 1000
+        finally:
+            pane.shutdown()
+            c.close()
+
+
+def test_the_newest_job_card_is_on_top(qtbot, queue, sandbox, tmp_path):
+    first = queue.enqueue(options(tmp_path, "First", 5), list_name="First")
+    second = queue.enqueue(options(tmp_path, "Second", 5), list_name="Second")
+    box = queue._cards_box
+    assert box.indexOf(queue.card(second.job_id)) < box.indexOf(queue.card(first.job_id))
+    qtbot.waitUntil(lambda: not queue.store.active(), timeout=60_000)

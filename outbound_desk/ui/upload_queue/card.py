@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from outbound_desk.ui.upload_queue.chart import RateChart
 from outbound_desk.ui.upload_queue.store import (
     CANCELLED,
     DONE,
@@ -84,6 +85,9 @@ class JobCard(QFrame):
         for label in (self.counts, self.speed):
             label.setWordWrap(True)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.chart = RateChart()
+        self._import_mark: tuple[float, float] | None = None  # (elapsed s, rows imported)
+        self._import_speed = 0.0
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -104,6 +108,7 @@ class JobCard(QFrame):
         grid.addWidget(self.bar, 0, 1)
         grid.addWidget(self.counts, 1, 0, 1, 2)
         grid.addWidget(self.speed, 2, 0, 1, 2)
+        grid.addWidget(self.chart, 3, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -137,18 +142,31 @@ class JobCard(QFrame):
             self.phase.setText(PHASE_LABELS[job.state])
         else:
             self.phase.setText(PHASE_LABELS.get(phase, phase or "Starting"))
-        if p is not None and p.planned:
+        importing = p is not None and phase == "importing" and p.import_percent is not None
+        if importing:
+            # The rows are confirmed only when the platform's import ends: until then its own
+            # percent is what moves.
+            self.bar.setValue(min(1000, int(p.import_percent * 10)))
+            self.bar.setFormat("%p% imported")
+        elif p is not None and p.planned:
             self.bar.setValue(min(1000, int(p.done * 1000 // max(p.planned, 1))))
+            self.bar.setFormat("%p%")
         elif job.state == DONE:
             self.bar.setValue(1000)
+        if p is not None and job.state == RUNNING:
+            rate = self._import_rate(p) if importing else p.rate_per_s
+            self.chart.add_sample(p.elapsed_s, rate, p.rate_limited)
         if p is not None:
             self.counts.setText(
                 f"planned {p.planned:,} · sent {p.sent:,} · confirmed {p.confirmed:,} · "
                 f"unchanged {p.unchanged:,} · rejected {p.rejected:,}"
             )
             eta = fmt_duration(p.eta_s) if job.state == RUNNING else "—"
+            rate = self._import_rate(p) if importing else p.rate_per_s
+            if importing and rate > 0 and p.import_percent is not None:
+                eta = fmt_duration(p.planned * (100 - p.import_percent) / 100 / rate)
             self.speed.setText(
-                f"{p.rate_per_s:,.0f} rows/s · ETA {eta} · 429s {p.rate_limited:,} · "
+                f"{rate:,.0f} rows/s · ETA {eta} · 429s {p.rate_limited:,} · "
                 f"retries {p.retries:,} · elapsed {fmt_duration(job.elapsed_s())}"
                 + (f" · {p.message}" if p.message else "")
             )
@@ -166,6 +184,20 @@ class JobCard(QFrame):
         if ended:
             self.summary.setText(summary_text(job))
             self.summary.show()
+
+    def _import_rate(self, p: Any) -> float:
+        """Rows/s of the platform's import, from how far its percent moved since the last
+        change (the engine's own rate counts confirmations, which come only at the end)."""
+        rows = p.planned * (p.import_percent or 0.0) / 100
+        mark = self._import_mark
+        if mark is None or rows < mark[1]:
+            self._import_mark = (p.elapsed_s, rows)
+            self._import_speed = 0.0
+            return 0.0
+        if rows > mark[1] and p.elapsed_s > mark[0]:
+            self._import_speed = (rows - mark[1]) / (p.elapsed_s - mark[0])
+            self._import_mark = (p.elapsed_s, rows)
+        return self._import_speed
 
     @Slot()
     def _on_pause_button_clicked(self) -> None:

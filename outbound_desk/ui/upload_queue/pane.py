@@ -162,7 +162,8 @@ class UploadQueuePane(QWidget):
         card.save_report_clicked.connect(self._on_card_save_report_clicked)
         self._cards[job.job_id] = card
         self.empty_label.hide()
-        self._cards_box.insertWidget(self._cards_box.count() - 1, card)
+        # Newest on top (under the hidden "no uploads" line), where the eye lands.
+        self._cards_box.insertWidget(1, card)
         self._pump()
         card.refresh()
         return job
