@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-#: What an admin opens: delimited text out of a CRM or Excel.
-OPEN_FILTER = "Contact files (*.csv *.txt *.tsv *.tab);;All files (*)"
+#: What an admin opens: delimited text out of a CRM, or a workbook straight out of Excel.
+OPEN_FILTER = (
+    "Contact files (*.csv *.txt *.tsv *.tab *.xlsx *.xlsm *.xls *.ods);;"
+    "Delimited text (*.csv *.txt *.tsv *.tab);;"
+    "Workbooks (*.xlsx *.xlsm *.xls *.ods);;"
+    "All files (*)"
+)
 #: What the app writes: UTF-8 CSV (rejects, fixed copies, exports, reports).
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
