@@ -75,6 +75,7 @@ REGIONS: dict[str, Region] = {
         _region("ap-northeast-1", "mypurecloud.jp"),
         _region("ap-northeast-2", "apne2.pure.cloud"),
         _region("ap-northeast-3", "apne3.pure.cloud"),
+        _region("eusc-de-east-1", "edee1.eusc-pure.cloud"),  # EU Sovereign Cloud
     )
 }
 

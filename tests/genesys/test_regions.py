@@ -12,8 +12,31 @@ def test_every_environment_of_the_api_facts_is_a_region() -> None:
         "sae1.pure.cloud", "mxc1.pure.cloud", "mypurecloud.ie", "euw2.pure.cloud",
         "mypurecloud.de", "euc2.pure.cloud", "mec1.pure.cloud", "aps1.pure.cloud",
         "apse1.pure.cloud", "mypurecloud.com.au", "mypurecloud.jp", "apne2.pure.cloud",
-        "apne3.pure.cloud",
+        "apne3.pure.cloud", "edee1.eusc-pure.cloud",
     }  # fmt: skip
+    assert len(REGIONS) == 18
+
+
+def test_regions_match_the_official_sdk_region_hosts() -> None:
+    """Every region of the official SDK (PureCloudRegionHosts), under the same key and API host."""
+    sdk = pytest.importorskip(
+        "PureCloudPlatformClientV2.purecloud_region_hosts",
+        reason="the official SDK (purecloudplatformclientv2) is not installed",
+    )
+    official = {h.name.replace("_", "-"): h.get_api_host() for h in sdk.PureCloudRegionHosts}
+    ours = {key: region.api_base for key, region in REGIONS.items()}
+    assert ours == official
+
+
+def test_eu_sovereign_cloud_hosts() -> None:
+    region = region_for("eusc-de-east-1")
+    assert region.api_base == "https://api.edee1.eusc-pure.cloud"
+    assert region.login_base == "https://login.edee1.eusc-pure.cloud"
+    assert region.apps_base == "https://apps.edee1.eusc-pure.cloud"
+    assert region_for("api.edee1.eusc-pure.cloud") is region
+    assert region.is_platform_url("https://apps.edee1.eusc-pure.cloud/uploads/v2/contactlist")
+    assert region.is_login_url("https://login.edee1.eusc-pure.cloud/oauth/token")
+    assert not region.is_platform_url("https://api.eusc-pure.cloud/api/v2")
 
 
 def test_region_hosts() -> None:
