@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "history",
     "login",
     "lists",
+    "export",
     "emulator",
     "self-test",
 )

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import secrets
 import time
 import urllib.parse
 import uuid
@@ -45,6 +46,9 @@ ONE_LIST = LISTS + "/{list_id}"
 SORT_KEYS = {"name", "dateCreated", "dateModified", "id"}
 FILTER_TYPES = {"prefix", "contains", "equals"}
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+#: Where the sandbox's "storage host" serves downloads behind signed URLs (no token).
+STORAGE_PREFIX = "/storage/downloads/"
+DOWNLOAD_URL_TTL_S = 600.0
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -797,6 +801,9 @@ class Api:
             export = self.org.exports.get(list_id)
         if export is None or time.monotonic() < export.ready_at:
             raise not_found(f"No export of the contact list {list_id} is ready yet.")
+        if _flag(request, "download"):
+            # ?download=true redirects straight to the file, as the platform does.
+            return RedirectResponse(self._signed_url(request, export.download_id), 303)
         base = str(request.base_url).rstrip("/")
         return json_response(
             {
@@ -805,11 +812,56 @@ class Api:
             }
         )
 
-    async def download(self, request: Request) -> Response:
+    def _signed_url(self, request: Request, download_id: str) -> str:
+        """A signed storage URL for the download, valid for ``DOWNLOAD_URL_TTL_S``."""
         with self.org.lock:
-            data = self.org.downloads.get(request.path_params["download_id"])
+            if download_id not in self.org.downloads:
+                raise not_found("The download was not found or has expired.")
+            now = time.monotonic()
+            if len(self.org.signatures) > 1_000:  # forget expired URLs so a long run stays small
+                self.org.signatures = {k: v for k, v in self.org.signatures.items() if v[1] > now}
+            signature = secrets.token_urlsafe(24)
+            self.org.signatures[signature] = (download_id, now + DOWNLOAD_URL_TTL_S)
+        base = str(request.base_url).rstrip("/")
+        query = urllib.parse.urlencode(
+            {"X-Amz-Expires": str(int(DOWNLOAD_URL_TTL_S)), "X-Amz-Signature": signature}
+        )
+        return f"{base}{STORAGE_PREFIX}{download_id}/contactlist-export.csv?{query}"
+
+    async def download(self, request: Request) -> Response:
+        """``GET /api/v2/downloads/{id}``: a redirect to a signed storage URL (the real
+        ``DownloadsApi.get_download``); ``issueRedirect=false`` answers ``{url}`` instead."""
+        url = self._signed_url(request, request.path_params["download_id"])
+        if request.query_params.get("issueRedirect", "true").strip().lower() == "false":
+            return json_response({"url": url})
+        return RedirectResponse(url, 303)
+
+    async def storage_get(self, request: Request) -> Response:
+        """The storage host behind a signed URL: no token, the signature is the permission."""
+        download_id = request.path_params["download_id"]
+        if "authorization" in request.headers:
+            # What S3 answers a signed URL that also carries an Authorization header.
+            return _storage_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Signature query parameter "
+                "should be specified, not an Authorization header.",
+            )
+        signature = request.query_params.get("X-Amz-Signature", "")
+        with self.org.lock:
+            signed = self.org.signatures.get(signature)
+            data = self.org.downloads.get(download_id)
+            fault = self.org.download_fault
+        if signed is None or signed[0] != download_id:
+            return _storage_error(403, "SignatureDoesNotMatch", "The signature is not valid.")
+        if time.monotonic() >= signed[1]:
+            return _storage_error(403, "AccessDenied", "Request has expired.")
         if data is None:
-            raise not_found("The download was not found or has expired.")
+            return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
+        if fault == "empty":
+            data = b""
+        elif fault == "html":
+            return Response(b"<html><body>Sign in</body></html>", media_type="text/html")
         return Response(
             data,
             media_type="text/csv; charset=utf-8",
@@ -979,6 +1031,7 @@ def _routes(api: Api) -> list[Route]:
         r(ONE_LIST + "/export", api.start_export, "POST"),
         r(ONE_LIST + "/export", api.get_export, "GET"),
         r("/api/v2/downloads/{download_id}", api.download, "GET"),
+        r(STORAGE_PREFIX + "{download_id}/contactlist-export.csv", api.storage_get, "GET"),
         r("/uploads/v2/contactlist", api.legacy_upload, "POST"),
         r("/uploads/presigned/{key}", api.presigned_put, "PUT"),
     ]

@@ -47,6 +47,9 @@ class SandboxConfig:
 #: or an OAuth client without ``outbound:contactList:upload`` (403) would.
 UPLOAD_PATHS = ("presigned_upload", "legacy_upload")
 REFUSAL_STATUSES = frozenset({403, 404})
+#: What the storage host can serve instead of an export file, for tests of the client:
+#: an empty body (what a client that does not follow the redirect saves), or an HTML page.
+DOWNLOAD_FAULTS = ("empty", "html")
 
 
 @dataclasses.dataclass
@@ -93,6 +96,10 @@ class Org:
         self.uploads: dict[str, Upload] = {}
         self.exports: dict[str, Export] = {}
         self.downloads: dict[str, bytes] = {}
+        #: Signed storage URLs handed out: signature -> (download id, expiry, monotonic).
+        self.signatures: dict[str, tuple[str, float]] = {}
+        #: A broken export file on purpose (see :data:`DOWNLOAD_FAULTS`), or None.
+        self.download_fault: str | None = None
         self.jobs: dict[str, dict[str, JSON]] = {}
         self.import_locks: dict[str, asyncio.Lock] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -125,6 +132,14 @@ class Org:
                     self.refusals.pop(path, None)
                 else:
                     self.refusals[path] = status
+
+    def set_download_fault(self, fault: str | None) -> None:
+        if fault is not None and fault not in DOWNLOAD_FAULTS:
+            raise ValueError(
+                f"unknown download fault {fault!r}; known: {', '.join(DOWNLOAD_FAULTS)}"
+            )
+        with self.lock:
+            self.download_fault = fault
 
     def refused(self, path: str) -> int | None:
         with self.lock:

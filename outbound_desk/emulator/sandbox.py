@@ -184,6 +184,11 @@ class Sandbox:
             {"presigned_upload": presigned_upload, "legacy_upload": legacy_upload}
         )
 
+    def set_download_fault(self, fault: str | None) -> None:
+        """Serve export files broken: ``"empty"`` (0 bytes) or ``"html"`` (a web page);
+        ``None`` serves them whole again."""
+        self.org.set_download_fault(fault)
+
     def set_rate_limit(self, limit: int, window_s: float = 60.0) -> None:
         """Change the per-token budget; every token starts a fresh window."""
         self.org.limiter.configure(limit, window_s)

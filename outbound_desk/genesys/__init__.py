@@ -34,7 +34,13 @@ from outbound_desk.genesys.errors import (
     UnexpectedAnswer,
     VersionConflict,
 )
-from outbound_desk.genesys.exports import ID_COLUMN, parse_export
+from outbound_desk.genesys.exports import (
+    ID_COLUMN,
+    ExportedFile,
+    ExportError,
+    export_list_to_file,
+    parse_export,
+)
 from outbound_desk.genesys.imports import is_import_finished
 from outbound_desk.genesys.models import (
     BulkJob,
@@ -70,9 +76,11 @@ __all__ = [
     "ContactListSpec",
     "EmailColumn",
     "ErrorInfo",
+    "ExportError",
     "ExportInfo",
     "ExportRow",
     "ExportTable",
+    "ExportedFile",
     "GenesysClient",
     "GenesysError",
     "ImportFailed",
@@ -95,6 +103,7 @@ __all__ = [
     "TokenProvider",
     "UnexpectedAnswer",
     "VersionConflict",
+    "export_list_to_file",
     "fetch_client_credentials_token",
     "is_import_finished",
     "parse_export",

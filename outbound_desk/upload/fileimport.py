@@ -139,6 +139,7 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         confirm=True,
         concurrency=opts.concurrency,
         via=opts.reconcile_via,
+        warnings=st.warnings,
     )
 
 

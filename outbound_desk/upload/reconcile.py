@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
 
-from outbound_desk.genesys import GenesysClient
+from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.upload.journal import Journal
 from outbound_desk.upload.ledger import Ledger, payload_hash
 from outbound_desk.upload.model import Outcome
@@ -29,6 +30,8 @@ from outbound_desk.upload.progress import ProgressTracker
 
 if TYPE_CHECKING:
     from outbound_desk.upload.plan import Plan
+
+log = logging.getLogger(__name__)
 
 READ_BATCH = 1_000
 #: From this many contacts to check, an export is cheaper than ``contacts/bulk`` reads.
@@ -68,17 +71,31 @@ def reconcile(
     confirm: bool = False,
     concurrency: int = 4,
     via: Literal["auto", "bulk", "export"] = "auto",
+    warnings: list[str] | None = None,
 ) -> tuple[int, int]:
     """Compare the rows in *states* with the list; returns ``(matching, missing)``.
 
     With *confirm* (after an import), matching rows become confirmed (created or updated).
+    When the export fails (or gives an empty or unreadable file) every contact is read with
+    ``contacts/bulk`` instead, and that is said: logged, shown as the progress message and
+    added to *warnings* (the upload result's).
     """
     matching = missing = 0
     to_check = sum(n for state, n in journal.counts().items() if state in states)
     exported: dict[str, str] | None = None
     if to_check and (via == "export" or (via == "auto" and to_check >= EXPORT_MIN)):
         tracker.message(f"exporting the list to check {to_check:,} contacts")
-        exported = _exported_hashes(client, list_id, plan, cancelled)
+        try:
+            exported = _exported_hashes(client, list_id, plan, cancelled)
+        except GenesysError as exc:
+            fallback = (
+                f"the export of list {list_id} failed ({exc.message}); reading all "
+                f"{to_check:,} contacts through contacts/bulk instead"
+            )
+            log.warning("reconciliation: %s", fallback)
+            tracker.message(fallback)
+            if warnings is not None:
+                warnings.append(f"reconciliation: {fallback}")
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload-read") as pool:
         for chunk in plan.chunks(cancelled=cancelled):
             ids = chunk.contact_ids
@@ -134,21 +151,18 @@ def _exported_hashes(
     The export is read as a stream of records into hashes only (not a table of rows), so a
     big list costs its file's bytes and one hash per contact.
     """
-    from outbound_desk.genesys import ID_COLUMN, GenesysError, NotReady
+    from outbound_desk.genesys import ID_COLUMN
 
     assert plan.schema is not None
     columns = plan.schema.columns
-    try:
-        client.exports.start(list_id)
-        info = client.exports.wait_ready(list_id, timeout_s=EXPORT_TIMEOUT_S, cancelled=cancelled)
-        data = client.exports.download(info.uri)
-    except (NotReady, GenesysError):
-        return {}  # no export: every contact is read with contacts/bulk instead
+    # An export that fails, or whose file is empty or unreadable, raises a GenesysError
+    # (ExportError): the caller says so and reads every contact with contacts/bulk.
+    client.exports.start(list_id)
+    info = client.exports.wait_ready(list_id, timeout_s=EXPORT_TIMEOUT_S, cancelled=cancelled)
+    data = client.exports.download(info.uri)  # checked: a header with inin-outbound-id
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     del data
     header = [h.strip().casefold() for h in next(reader, [])]
-    if ID_COLUMN not in header:
-        return {}
     at = header.index(ID_COLUMN)
     picks = [(c, header.index(c.casefold()) if c.casefold() in header else -1) for c in columns]
     out: dict[str, str] = {}

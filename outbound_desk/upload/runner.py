@@ -259,6 +259,7 @@ class UploadJob:
                             cancelled=self.cancelled,
                             concurrency=opts.concurrency,
                             via=opts.reconcile_via,
+                            warnings=st.warnings,
                         )
                     except UploadCancelled:
                         # Everything was sent and confirmed by the platform's answers; only

@@ -1,4 +1,5 @@
-"""Export: start, 404 until ready, then a BOM'd CSV with the system columns."""
+"""Export: start, 404 until ready, then a redirect to a signed storage URL serving a BOM'd CSV
+with the system columns; the storage refuses a request that carries a bearer token."""
 
 from __future__ import annotations
 
@@ -31,8 +32,18 @@ def test_export_round_trip(api: httpx.Client) -> None:
         "the export",
     )
     assert ready["exportTimestamp"].endswith("Z")
+    assert ready["uri"].endswith("/api/v2/downloads/" + ready["uri"].rsplit("/", 1)[1])
     assert httpx.get(ready["uri"]).status_code == 401  # the download needs the bearer token
-    download = api.get(ready["uri"])
+    redirect = api.get(ready["uri"])
+    assert redirect.status_code == 303  # DownloadsApi.get_download: "Issues a redirect"
+    assert redirect.content == b""
+    storage = redirect.headers["Location"]
+    assert "/api/v2/" not in storage
+    assert "X-Amz-Signature=" in storage
+    refused = api.get(storage)  # the api client sends its bearer token: a signed URL says no
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "InvalidArgument"
+    download = httpx.get(storage)
     assert download.status_code == 200
     assert download.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
@@ -57,3 +68,32 @@ def test_export_round_trip(api: httpx.Client) -> None:
         ["c2", "c2", 'Bé, "B"', "+15125550100"],
     ]
     assert rows[1][5] == "1"
+
+
+def test_export_download_true_and_issue_redirect_false(api: httpx.Client) -> None:
+    lst = make_list(api, columns=["customerId", "firstName", "phone"])
+    api.post(f"{LISTS}/{lst['id']}/contacts", json=[contact("c1")])
+    api.post(f"{LISTS}/{lst['id']}/export")
+    ready = wait_for(
+        lambda: (r := api.get(f"{LISTS}/{lst['id']}/export")).status_code == 200 and r.json(),
+        "the export",
+    )
+    direct = api.get(f"{LISTS}/{lst['id']}/export", params={"download": "true"})
+    assert direct.status_code == 303
+    assert httpx.get(direct.headers["Location"]).content.startswith(b"\xef\xbb\xbfinin-outbound-id")
+    as_json = api.get(ready["uri"], params={"issueRedirect": "false"})
+    assert as_json.status_code == 200
+    assert httpx.get(as_json.json()["url"]).status_code == 200
+
+
+def test_storage_urls_need_their_signature(api: httpx.Client) -> None:
+    lst = make_list(api, columns=["customerId", "firstName", "phone"])
+    api.post(f"{LISTS}/{lst['id']}/export")
+    ready = wait_for(
+        lambda: (r := api.get(f"{LISTS}/{lst['id']}/export")).status_code == 200 and r.json(),
+        "the export",
+    )
+    storage = httpx.URL(api.get(ready["uri"]).headers["Location"])
+    forged = storage.copy_set_param("X-Amz-Signature", "forged")
+    assert httpx.get(forged).status_code == 403
+    assert httpx.get(storage.copy_with(query=None)).status_code == 403

@@ -218,7 +218,9 @@ def test_the_secret_goes_only_to_login_and_the_token_never_to_the_upload_url(
 
 
 def test_the_token_is_not_sent_to_foreign_hosts(make_client: MakeClient) -> None:
-    client, recorder = make_client(_script(httpx.Response(200, content=b"\xef\xbb\xbfa")))
+    client, recorder = make_client(
+        _script(httpx.Response(200, content=b"\xef\xbb\xbfinin-outbound-id\r\n"))
+    )
     with pytest.raises(ValueError, match="refusing"):
         client.request("GET", "https://example.com/api/v2/x")
     client.exports.download("https://files.example.net/export.csv")

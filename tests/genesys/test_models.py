@@ -7,6 +7,7 @@ from outbound_desk.genesys import (
     Contact,
     ContactList,
     ContactListSpec,
+    ExportError,
     ImportStatus,
     PhoneColumn,
     is_import_finished,
@@ -90,9 +91,13 @@ def test_parse_export_with_bom_and_system_columns() -> None:
         "ContactCallable": "0",
         "Callable-phone": "",
     }
-    with pytest.raises(ValueError, match="inin-outbound-id"):
+    with pytest.raises(ExportError, match="inin-outbound-id"):
         parse_export(b"id,phone\n1,2\n")
-    assert parse_export(b"").rows == []
+    # An empty download is a failed export, not a list without contacts.
+    with pytest.raises(ExportError, match="empty"):
+        parse_export(b"")
+    with pytest.raises(ExportError, match="UTF-8"):
+        parse_export(b"inin-outbound-id,name\r\nc-1,\xff\xfe\r\n")
 
 
 def test_bulk_job_states() -> None:

@@ -263,7 +263,7 @@ def test_export_saves_the_platform_csv(qtbot, sandbox, sandbox_token, context, p
     assert lines[0].startswith("inin-outbound-id")
     assert len(lines) == 13
     assert "saved" in progress
-    assert not (tmp_path / "out.csv.part").exists()
+    assert not (tmp_path / "out.csv.partial").exists()
 
 
 def test_network_down_is_shown_in_place_and_retry_recovers(qtbot, sandbox, context, pane):

@@ -6,7 +6,6 @@ runs them on a job thread.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +15,11 @@ from outbound_desk.genesys import (
     ContactList,
     ContactListSpec,
     EmailColumn,
+    ExportedFile,
     GenesysClient,
     NotReady,
     PhoneColumn,
+    export_list_to_file,
 )
 from outbound_desk.ui.lists.store import ListPage, ListRow, PageRequest, row_from_model
 from outbound_desk.ui.tasks import Cancelled
@@ -143,19 +144,10 @@ def export_list(
     progress: Progress,
     cancelled: CancelCheck,
     *,
-    timeout_s: float = 300.0,
-) -> Path:
-    """Export the list and save the platform's CSV to *target* (written whole, then renamed)."""
-    progress(0, 3, "starting the export")
-    client.exports.start(list_id)
-    progress(1, 3, "waiting for the export")
-    info = client.exports.wait_ready(list_id, timeout_s=timeout_s, cancelled=cancelled)
-    if cancelled():
-        raise Cancelled
-    progress(2, 3, "downloading")
-    data = client.exports.download(info.uri)
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
-    progress(3, 3, "saved")
-    return target
+    timeout_s: float = 1800.0,
+) -> ExportedFile:
+    """Export the list and save the platform's CSV to *target* (checked, written whole to
+    ``<target>.partial``, then renamed): the same code as ``outbound-desk export``."""
+    return export_list_to_file(
+        client, list_id, target, progress=progress, cancelled=cancelled, timeout_s=timeout_s
+    )

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.config import UiState
-from outbound_desk.genesys import GenesysClient, RateLimited, VersionConflict
+from outbound_desk.genesys import ExportedFile, GenesysClient, RateLimited, VersionConflict
 from outbound_desk.ui.context import AppContext
 from outbound_desk.ui.lists import operations
 from outbound_desk.ui.lists.details import ListDetails
@@ -644,8 +644,8 @@ class ListsPane(Pane):
             self._on_exported,
         )
 
-    def _on_exported(self, path: Path) -> None:
-        self.job_label.setText(f"Exported to {path}")
+    def _on_exported(self, saved: ExportedFile) -> None:
+        self.job_label.setText(f"Exported {saved.rows:,} contacts to {saved.path}")
         self.job_label.show()
 
 
