@@ -162,9 +162,11 @@ def test_sdk_export_and_delete(outbound: Any, sandbox: Sandbox, sandbox_token: s
 
     export = _wait(ready, "the export")
     assert export.export_timestamp is not None
-    csv_reply = httpx.get(
+    redirect = httpx.get(
         export.uri, headers={"Authorization": f"Bearer {sandbox_token}"}, timeout=10
     )
+    assert redirect.status_code == 303  # to the signed storage URL, fetched without the token
+    csv_reply = httpx.get(redirect.headers["Location"], timeout=10)
     assert csv_reply.content.startswith(b"\xef\xbb\xbfinin-outbound-id,customerId")
 
     outbound.delete_outbound_contactlist_contacts(lst.id, ["c1"])
