@@ -249,7 +249,7 @@ class Exports:
         def build() -> httpx.Request:
             return client.http.build_request("GET", uri)
 
-        first = client.send(build, safe=True, bearer=bearer)
+        first = client.send(build, safe=True, bearer=bearer, redirects=True)
         if first.status_code not in _REDIRECTS:
             # Served directly (no redirect): the body is the file.
             sink.seek(0)
