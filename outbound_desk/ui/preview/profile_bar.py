@@ -52,7 +52,9 @@ class ProfileBar(QGroupBox):
 
     Each detection has a combo whose first entry is "auto (detected: X)"; picking another entry
     is an override. Signals: ``overrides_changed(dict)`` with keys ``encoding``, ``delimiter``,
-    ``quotechar``, ``has_header`` (None = auto), emitted when the user changes one.
+    ``quotechar``, ``has_header`` and, for a workbook, ``sheet`` (None = auto), emitted when
+    the user changes one. A workbook has no encoding, delimiter or quoting: those combos are
+    disabled and the sheet picker (hidden sheets marked) is shown instead.
     """
 
     overrides_changed = Signal(object)
@@ -66,6 +68,8 @@ class ProfileBar(QGroupBox):
         self.quotechar = QComboBox()
         self.header = QComboBox()
         self.line_ending = QComboBox()
+        self.sheet = QComboBox()
+        self.sheet.setToolTip("The workbook's sheet to read (hidden sheets are marked)")
         self.rows_label = QLabel("—")
         self.size_label = QLabel("—")
         self.sha_label = QLabel("—")
@@ -77,6 +81,8 @@ class ProfileBar(QGroupBox):
         left.addRow("&Delimiter", self.delimiter)
         left.addRow("&Quote", self.quotechar)
         mid = QFormLayout()
+        mid.addRow("&Sheet", self.sheet)
+        self._sheet_label = mid.labelForField(self.sheet)
         mid.addRow("&Header row", self.header)
         mid.addRow("&Line endings", self.line_ending)
         mid.addRow("Detection", self.encoding_note)
@@ -98,12 +104,26 @@ class ProfileBar(QGroupBox):
         self.delimiter.activated.connect(self._on_control_activated)
         self.quotechar.activated.connect(self._on_control_activated)
         self.header.activated.connect(self._on_control_activated)
+        self.sheet.activated.connect(self._on_control_activated)
+
+    def _show_sheet_row(self, shown: bool) -> None:
+        self.sheet.setVisible(shown)
+        if self._sheet_label is not None:
+            self._sheet_label.setVisible(shown)
 
     def clear(self) -> None:
         self._quiet = True
-        for combo in (self.encoding, self.delimiter, self.quotechar, self.header, self.line_ending):
+        for combo in (
+            self.encoding,
+            self.delimiter,
+            self.quotechar,
+            self.header,
+            self.line_ending,
+            self.sheet,
+        ):
             combo.clear()
             combo.setEnabled(False)
+        self._show_sheet_row(False)
         self.rows_label.setText("—")
         self.size_label.setText("—")
         self.sha_label.setText("—")
@@ -158,8 +178,29 @@ class ProfileBar(QGroupBox):
             note.append(f"runner-up {runner}")
         self.encoding_note.setText("encoding " + ", ".join(note) if note else "")
         self.size_label.setText(_human_size(getattr(profile, "size_bytes", None)))
+        self._show_workbook(getattr(profile, "workbook", None), overrides.get("sheet"))
         self.show_counts(profile)
         self._quiet = False
+
+    def _show_workbook(self, book: Any, chosen: str | None) -> None:
+        """A workbook: the sheet picker, and no encoding, delimiter, quote or line endings."""
+        self._show_sheet_row(book is not None)
+        if book is None:
+            self.sheet.clear()
+            return
+        for combo in (self.encoding, self.delimiter, self.quotechar, self.line_ending):
+            combo.setEnabled(False)
+        items = []
+        for sheet in book.sheets:
+            notes = [
+                w for w, on in (("hidden", sheet.hidden), ("empty", sheet.has_data is False)) if on
+            ]
+            items.append((sheet.name, sheet.name + (f" ({', '.join(notes)})" if notes else "")))
+        self._fill(self.sheet, f"auto ({book.sheet})", items, chosen)
+        where = f"{book.format} workbook; table from sheet row {book.first_row}"
+        if book.skipped:
+            where += f" ({book.skipped} row(s) above it skipped)"
+        self.encoding_note.setText(where)
 
     def show_counts(self, profile: Any) -> None:
         rows = getattr(profile, "rows", None)
@@ -193,6 +234,7 @@ class ProfileBar(QGroupBox):
             ("delimiter", self.delimiter),
             ("quotechar", self.quotechar),
             ("has_header", self.header),
+            ("sheet", self.sheet),
         ):
             value = combo.currentData()
             if value is not None:
@@ -201,7 +243,7 @@ class ProfileBar(QGroupBox):
 
     @Slot()
     def _on_control_activated(self) -> None:
-        if self._quiet or not self.encoding.isEnabled():
+        if self._quiet or not (self.encoding.isEnabled() or self.sheet.isEnabled()):
             return
         text = self.encoding.currentText().strip()
         if text != self.encoding.itemText(self.encoding.currentIndex()):

@@ -1,0 +1,59 @@
+"""A workbook in the preview pane: the sheet picker in the profile bar (issue 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from outbound_desk.ui.preview import PreviewPane
+from tests.files.test_workbook import CONTACTS, xlsx
+
+
+@pytest.fixture
+def pane(qtbot, settings_store):
+    settings = settings_store.load()
+    p = PreviewPane(settings=settings, save_settings=lambda: settings_store.save(settings))
+    qtbot.addWidget(p)
+    yield p
+    p.shutdown()
+
+
+def test_sheet_picker_lists_hidden_sheets_and_a_pick_rereads_live(qtbot, pane, tmp_path):
+    path = xlsx(
+        tmp_path / "book.xlsx",
+        {
+            "Empty": [],
+            "~Lookup": [["code"], ["x"]],
+            "Contacts": [["Q3 export"], *CONTACTS],
+            "Old": [["a"], [1]],
+        },
+    )
+    with qtbot.waitSignal(pane.scan_finished, timeout=30_000):
+        pane.open_file(path)
+    bar = pane.profile_bar
+    assert bar.sheet.isVisibleTo(bar)
+    assert bar.sheet.currentText() == "auto (Contacts)"
+    labels = [bar.sheet.itemText(i) for i in range(bar.sheet.count())]
+    assert labels[1:] == ["Empty (empty)", "Lookup (hidden)", "Contacts", "Old"]
+    assert not bar.encoding.isEnabled()
+    assert not bar.delimiter.isEnabled()
+    assert "1 row(s) above it skipped" in bar.encoding_note.text()
+    store = pane.rows_model.store
+    qtbot.waitUntil(lambda: store.complete, timeout=30_000)
+    assert [store.cell(0, c) for c in range(3)] == ["1001", "4155551234", "02134"]
+    assert store.record(0) == 3  # the sheet row, as Excel shows it
+    assert pane.profile.rows == 3
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        bar.sheet.setCurrentIndex(bar.sheet.findData("Old"))
+        bar.sheet.activated.emit(bar.sheet.currentIndex())
+    assert pane.overrides == {"sheet": "Old"}
+    assert pane.profile.columns == ["a"]
+    assert bar.sheet.currentData() == "Old"
+
+
+def test_a_text_file_has_no_sheet_picker(qtbot, pane, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("id,phone\n1,4155551234\n")
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.open_file(path)
+    assert not pane.profile_bar.sheet.isVisibleTo(pane.profile_bar)
+    assert pane.profile_bar.encoding.isEnabled()
