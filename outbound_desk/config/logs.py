@@ -9,6 +9,11 @@ console handler on stderr (stdout belongs to ``--json`` output). Both carry a
 - ``access_token``, ``refresh_token``, ``id_token``, ``client_secret``, ``code_verifier`` and
   ``password`` values in JSON, Python reprs, query strings and form bodies (and ``code`` in
   query strings and form bodies, the OAuth authorization code),
+- the value of every URL query parameter that looks like a signature, credential or token
+  (``X-Amz-Signature``, ``X-Amz-Credential``, ``X-Amz-Security-Token``, ``X-Goog-Signature``,
+  ``sig``, ``Signature``, ``Policy``, ``Key-Pair-Id``, anything named ``*token*``,
+  ``*signature*``, ``*credential*``, ``*secret*``): a presigned upload URL is a write
+  credential for its lifetime,
 - every value handed to ``register_secret`` at run time, also in its URL-encoded and JSON-escaped
   forms, so that a secret in an unusual place is masked too.
 
@@ -69,6 +74,12 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?P<k>\b(?:proxy-)?authorization\s*[:=]\s*)(?P<v>[^\r\n\"',}]+)", re.I),
     # Query strings and form bodies: access_token=value&...   code=value
     re.compile(rf"(?P<k>(?<![\w-])(?:{_SENSITIVE_FIELDS}|code)=)(?P<v>[^&\s\"'#;,]+)", re.I),
+    # Presigned and signed URLs: ?X-Amz-Signature=...&X-Amz-Credential=...&sig=...
+    re.compile(
+        r"(?P<k>[?&;](?:[\w.~%-]*(?:signature|credential|token|secret|passw(?:or)?d|api[_-]?key)"
+        r"[\w.~%-]*|sig|policy|key-pair-id)=)(?P<v>[^&\s\"'#;,]+)",
+        re.IGNORECASE,
+    ),
     # Schemes anywhere else (a token passed around on its own)
     re.compile(r"(?P<k>\b(?:bearer|basic)\s+)(?P<v>[A-Za-z0-9._~+/=-]{4,})", re.I),
 )

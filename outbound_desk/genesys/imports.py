@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 
 from outbound_desk.genesys._poll import CancelCheck, Progress, poll_until
-from outbound_desk.genesys.errors import ImportFailed
+from outbound_desk.genesys.errors import ImportFailed, UnexpectedAnswer
 from outbound_desk.genesys.models import ImportStatus, PresignedUpload
 
 if TYPE_CHECKING:
@@ -112,8 +112,14 @@ class Imports:
             expect=dict,
         )
         target = PresignedUpload.from_api(answer)
-        if not target.url.startswith(("https://", "http://")):
-            raise ValueError("the platform returned no usable upload URL")
+        if not self._client.region.is_upload_url(target.url):
+            bare = target.url.split("?", 1)[0][:200]
+            raise UnexpectedAnswer(
+                f"the platform returned an upload URL this client does not send files to "
+                f"({bare or 'none'}): it takes https URLs only",
+                method="POST",
+                path="/api/v2/outbound/contactlists/uploads",
+            )
         body = _Body(source)
         handles: list[IO[bytes]] = []
 

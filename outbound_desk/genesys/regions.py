@@ -30,14 +30,37 @@ class Region:
         return _same_origin(httpx.URL(url), httpx.URL(self.login_base))
 
     def is_platform_url(self, url: httpx.URL | str) -> bool:
-        """True when *url* belongs to this environment, so it may receive the bearer token."""
+        """True when *url* belongs to this environment, so it may receive the bearer token.
+
+        For a real region that is ``https`` on the default port to one of the region's own
+        hosts (``api.``, ``login.``, ``apps.``), nothing else of the domain; for the sandbox,
+        its one loopback origin (plain HTTP allowed there only).
+        """
         target = httpx.URL(url)
         if self.sandbox:
             return _same_origin(target, httpx.URL(self.api_base))
-        host = target.host.lower()
-        return target.scheme == "https" and (
-            host == self.domain or host.endswith("." + self.domain)
+        return (
+            target.scheme == "https"
+            and target.port in (None, 443)
+            and any(
+                _same_origin(target, httpx.URL(base))
+                for base in (self.api_base, self.login_base, self.apps_base)
+            )
         )
+
+    def is_upload_url(self, url: httpx.URL | str) -> bool:
+        """True when *url* may take a file: a presigned storage URL the API handed out.
+
+        Its host is the storage service's, not ours, so any host will do, but for a real
+        region only over ``https`` (the URL's query is a write credential); the sandbox,
+        on loopback, serves its own over plain HTTP.
+        """
+        target = httpx.URL(url)
+        if not target.host:
+            return False
+        if self.sandbox:
+            return target.scheme in ("http", "https")
+        return target.scheme == "https"
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:

@@ -35,6 +35,8 @@ class Rule:
     answer: Answer | None
     #: Headers added to the sandbox's own answer (when *answer* is None).
     extra_headers: Callable[[], dict[str, str]] | None = None
+    #: Rewrites the sandbox's answer body (when *answer* is None).
+    transform: Callable[[bytes], bytes] | None = None
     hits: int = 0
 
 
@@ -96,6 +98,13 @@ class HostileProxy:
             self.rules.append(rule)
         return rule
 
+    def rewrite(self, method: str, path: str, transform: Callable[[bytes], bytes]) -> Rule:
+        """Forward, and answer with *transform* of the sandbox's answer body."""
+        rule = Rule(method.upper(), re.compile(path), None, transform=transform)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
     def _rule_for(self, method: str, path: str) -> Rule | None:
         with self._lock:
             for rule in self.rules:
@@ -127,9 +136,12 @@ class HostileProxy:
             if k.lower()
             not in ("content-length", "transfer-encoding", "connection", "content-encoding")
         }
+        content = upstream.content
         if rule is not None and rule.extra_headers is not None:
             out.update(rule.extra_headers())
-        self._reply(h, upstream.status_code, out, upstream.content)
+        if rule is not None and rule.transform is not None:
+            content = rule.transform(content)
+        self._reply(h, upstream.status_code, out, content)
 
     @staticmethod
     def _reply(

@@ -21,6 +21,7 @@ from outbound_desk.genesys import (
     PhoneColumn,
     RateLimited,
     ServerError,
+    UnexpectedAnswer,
     VersionConflict,
 )
 
@@ -391,3 +392,29 @@ def test_a_429_without_retries_left_still_pauses_the_limiter(
     with pytest.raises(RateLimited):
         client.contact_lists.get("L1")
     assert client.rate_stats().paused_s == pytest.approx(4.0)
+
+
+def test_a_plain_http_presigned_url_gets_no_file_from_a_real_region(
+    make_client: MakeClient, tmp_path: Any
+) -> None:
+    """Issue 16 item 13: the file (and the signed URL) never travel over plain HTTP."""
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/uploads"):
+            return httpx.Response(
+                200,
+                json={
+                    "url": "http://upload-bucket.s3.amazonaws.com/key?X-Amz-Signature=abc",
+                    "uploadKey": "k1",
+                    "headers": {"Content-Type": "text/csv"},
+                },
+            )
+        return httpx.Response(200)
+
+    client, recorder = make_client(api)
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_bytes(b"id,phone\n1,+15551234567\n")
+    with pytest.raises(UnexpectedAnswer, match="https") as caught:
+        client.imports.upload_presigned("L1", csv_file, contact_id_name="id")
+    assert "abc" not in str(caught.value)
+    assert not [r for r in recorder.requests if r.url.host == "upload-bucket.s3.amazonaws.com"]

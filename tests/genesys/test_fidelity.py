@@ -217,3 +217,41 @@ def test_a_redirect_from_the_token_endpoint_is_a_platform_error(
     with pytest.raises(UnexpectedAnswer) as caught:
         hostile_client.contact_lists.find_by_name("x")
     assert caught.value.status == 307
+
+
+# ------------------------------------------------------------------ issue 16 item 8
+def test_presigned_upload_urls_never_reach_the_log_in_full(
+    hostile: HostileProxy, hostile_client: GenesysClient, tmp_path: Any
+) -> None:
+    from outbound_desk.config import setup_logging, teardown_logging
+
+    signature = "5d41402abc4b2a76b9719d911017c592deadbeef"
+    credential = "ASIAQEXAMPLE%2F20261202%2Fus-east-1%2Fs3%2Faws4_request"
+    security = "IQoJb3JpZ2luX2VjEXAMPLETOKEN"
+    query = (
+        f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}"
+        f"&X-Amz-Date=20261202T150000Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host"
+        f"&X-Amz-Security-Token={security}&X-Amz-Signature={signature}"
+    )
+
+    def signed(body: bytes) -> bytes:
+        answer = json.loads(body)
+        # Through the proxy (which sees it) and signed like an S3 URL.
+        answer["url"] = answer["url"].replace(hostile.upstream, hostile.base_url) + query
+        return json.dumps(answer).encode()
+
+    hostile.rewrite("POST", f"{LISTS}/uploads", signed)
+    list_id = _make_list(hostile_client, "Signed")
+    log_file = setup_logging("DEBUG")
+    try:
+        hostile_client.imports.upload_presigned(
+            list_id, b"id,phone,mobile\nc1,+12125550100,\n", contact_id_name="id"
+        )
+    finally:
+        teardown_logging()
+    (put,) = [s for s in hostile.seen if s.method == "PUT"]
+    assert signature in put.query  # it did travel, to the storage URL
+    text = log_file.read_text(encoding="utf-8")
+    assert "X-Amz-Signature=***" in text  # httpx logs the request line: masked
+    for secret in (signature, credential, security, "ASIAQEXAMPLE"):
+        assert secret not in text

@@ -84,3 +84,33 @@ def test_sandbox_accepts_loopback(url: str) -> None:
 def test_sandbox_refuses_other_hosts(url: str) -> None:
     with pytest.raises(ValueError, match="sandbox"):
         sandbox_region(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.mypurecloud.com:8443/api/v2/outbound/contactlists",  # another port
+        "https://login.mypurecloud.com:444/oauth/token",
+        "https://evil.mypurecloud.com/api/v2",  # another host of the domain
+        "https://mypurecloud.com/api/v2",
+        "https://api.api.mypurecloud.com/api/v2",
+        "http://apps.mypurecloud.com/uploads/v2/contactlist",
+    ],
+)
+def test_a_real_region_takes_the_token_on_its_own_https_hosts_only(url: str) -> None:
+    """Issue 16 item 13: https and the region's api./login./apps. hosts, default port only."""
+    region = region_for("us-east-1")
+    assert not region.is_platform_url(url)
+    assert region.is_platform_url("https://api.mypurecloud.com:443/api/v2/outbound/contactlists")
+    assert region.is_platform_url("https://apps.mypurecloud.com/uploads/v2/contactlist")
+    assert region.is_platform_url("https://login.mypurecloud.com/oauth/token")
+
+
+def test_presigned_upload_urls_must_be_https_for_a_real_region() -> None:
+    region = region_for("eu-west-1")
+    assert region.is_upload_url("https://bucket.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=x")
+    assert not region.is_upload_url("http://bucket.s3.eu-west-1.amazonaws.com/k")
+    assert not region.is_upload_url("ftp://bucket/k")
+    assert not region.is_upload_url("")
+    sandbox = sandbox_region("http://127.0.0.1:8765")
+    assert sandbox.is_upload_url("http://127.0.0.1:8765/uploads/presigned/abc")
