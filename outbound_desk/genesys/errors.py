@@ -89,7 +89,10 @@ class BadRequest(GenesysError):  # noqa: N818 - the names the brief gives
 class AuthenticationError(GenesysError):
     """401 (or a refused token request): the credentials or the token are not accepted."""
 
-    hint = "Check the client id and secret in Connection settings, or sign in again."
+    hint = (
+        "Check the org profile's client id and secret (File > Connection… in the app, "
+        "`outbound-desk login` on the command line), or sign in again."
+    )
 
 
 class PermissionDenied(GenesysError):  # noqa: N818 - the names the brief gives
@@ -149,7 +152,8 @@ class NetworkError(GenesysError):
     """No HTTP answer: connection refused or dropped, or a timeout."""
 
     hint = (
-        "Check the network connection, a proxy or firewall, and the region in Connection settings."
+        "Check the network connection, a proxy or firewall, and the org profile's region "
+        "(File > Connection… in the app, `outbound-desk login` on the command line)."
     )
 
 

@@ -21,3 +21,8 @@ def describe(exc: BaseException) -> str:
             "(Help > Show logs)."
         )
     return redact(text)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 issue``, ``2,677 issues``: the count with the noun that fits it."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"

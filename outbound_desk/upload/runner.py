@@ -206,9 +206,13 @@ class UploadJob:
                     "differs); run it as a new upload instead of resuming"
                 )
             if record.list_id != st.list_id:
+                went, asked = (
+                    _list_label(record.list_name, record.list_id),
+                    _list_label(st.list_name, st.list_id),
+                )
                 raise UploadRejected(
-                    f"upload {record.id} went into list {record.list_name or record.list_id}, "
-                    f"not {st.list_name}; resume it with its own list"
+                    f"upload {record.id} went into list {went}, not {asked}; "
+                    "resume it with its own list"
                 )
             if record.status == "done":
                 raise UploadRejected(
@@ -661,3 +665,9 @@ def run_upload(
         lock_dir=lock_dir,
         profile=profile,
     ).run()
+
+
+def _list_label(name: str | None, list_id: str) -> str:
+    """A list as a person tells it apart: its name and, since two lists may share a name
+    (one deleted and made again), its id."""
+    return f"“{name}” (id {list_id})" if name else f"id {list_id}"

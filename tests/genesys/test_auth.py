@@ -60,7 +60,7 @@ def test_refused_credentials_raise_a_clear_error() -> None:
 
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as http,
-        pytest.raises(AuthenticationError, match="Connection settings") as info,
+        pytest.raises(AuthenticationError, match="outbound-desk login") as info,
     ):
         fetch_client_credentials_token(http, region_for("us-east-1"), ClientCredentials("a", "b"))
     assert "b" not in info.value.message.split()

@@ -342,3 +342,29 @@ def test_a_new_lists_schema_is_guessed_from_the_header_of_the_file_opened_last(
     assert "phoneNumber" in schema.phone_columns
     assert report.rows == 2
     assert report.invalid == 1
+
+
+def test_the_issue_filter_follows_a_new_file(qtbot, make_pane, tmp_path):
+    """After a new file the combo said "all kinds (2,677)" over a list still filtered by the
+    old kind, and showed nothing."""
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    open_and_validate(qtbot, pane, messy.corpus(tmp_path)["bad_phones_dupes"])
+    kinds = [pane.issue_kind.itemData(i) for i in range(pane.issue_kind.count())]
+    chosen = next(k for k in kinds if k is not None)
+    pane.issue_kind.setCurrentIndex(kinds.index(chosen))
+    pane._on_issue_kind_activated()
+    assert pane.issues_model.rowCount() >= 1
+    # A file whose only problem is of another kind: one record with too many fields.
+    rows = [messy.HEADER, *messy.good_rows(5)]
+    rows[3] = [*rows[3], "extra"]
+    other = messy.write(tmp_path / "other.csv", rows)
+    open_and_validate(qtbot, pane, other)
+    assert chosen not in {i.code for i in pane.issue_index.issues()}
+    assert pane.issue_kind.currentData() is None
+    assert pane.issue_kind.currentText().startswith("all kinds")
+    assert pane.issues_model.rowCount() == len(pane.issue_index.issues()) >= 1
+    assert pane.issue_counts.text() == f"{len(pane.issue_index.issues())} issue" + (
+        "" if len(pane.issue_index.issues()) == 1 else "s"
+    )

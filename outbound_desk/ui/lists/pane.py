@@ -38,7 +38,7 @@ from outbound_desk.ui.lists.store import (
     PageRequest,
     StoreEvent,
 )
-from outbound_desk.ui.messages import describe
+from outbound_desk.ui.messages import describe, plural
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.qstate import from_text, to_text
 from outbound_desk.ui.session import Connection
@@ -361,7 +361,7 @@ class ListsPane(Pane):
             shown = len(store.rows)
             what = f" containing “{store.name_filter}”" if store.name_filter else ""
             more = " (scroll for more)" if store.has_more else ""
-            self.count_label.setText(f"{shown:,} of {store.total:,} lists{what}{more}")
+            self.count_label.setText(f"{shown:,} of {plural(store.total, 'list')}{what}{more}")
         self._update_actions()
 
     # ------------------------------------------------------------------ selection

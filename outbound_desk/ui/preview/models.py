@@ -257,6 +257,11 @@ class IssuesTableModel(QAbstractTableModel):
         self._shown = self._select()
         self.endResetModel()
 
+    @property
+    def code(self) -> str | None:
+        """The kind shown, or None for all."""
+        return self._code
+
     def set_code(self, code: str | None) -> None:
         """Show only issues with this code (kind), or all with None."""
         self.beginResetModel()

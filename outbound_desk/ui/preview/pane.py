@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.ui.filetypes import CSV_FILTER, OPEN_FILTER
+from outbound_desk.ui.messages import plural
 from outbound_desk.ui.preview.child import CHILD_MIN_BYTES, run_in_child
 from outbound_desk.ui.preview.issues import IssueIndex
 from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
@@ -537,10 +538,15 @@ class PreviewPane(QWidget):
         i = self.issue_kind.findData(current)
         self.issue_kind.setCurrentIndex(max(i, 0))
         self.issue_kind.blockSignals(False)
+        # A new file or a re-parse may drop the kind that was chosen: the list must show what
+        # the combo says ("all kinds (2,677)" over an empty, still-filtered list did not).
+        chosen = self.issue_kind.currentData()
+        if chosen != self.issues_model.code:
+            self.issues_model.set_code(chosen)
         shown = len(self._index)
         total = sum(counts.values())
         self.issue_counts.setText(
-            f"{total:,} issues"
+            plural(total, "issue")
             + (f" ({shown:,} listed; the rest are counted)" if total > shown else "")
         )
         self.tabs.setTabText(1, f"&Issues ({total:,})")
@@ -735,12 +741,12 @@ class PreviewPane(QWidget):
         parts = []
         profile = self._profile
         if profile is not None and profile.rows is not None:
-            parts.append(f"{profile.rows:,} rows")
+            parts.append(plural(profile.rows, "row"))
         r = self._report
         if r is not None:
             parts.append(f"<b>{r.valid:,}</b> valid")
             parts.append(f"<b>{r.invalid:,}</b> invalid")
-            parts.append(f"{r.duplicates:,} duplicate ids")
+            parts.append(plural(r.duplicates, "duplicate id"))
             if r.blocked:
                 parts.append(
                     "<span style='color:#c0392b'>blocked by the schema: map or exclude "
