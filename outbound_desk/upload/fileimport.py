@@ -109,7 +109,9 @@ def import_file(job: UploadJob, plan: Plan, journal: Journal) -> None:
         job.ledger.mark_sent(st.list_id, st.upload.id, batch_no)
         tr.phase(Phase.IMPORTING, f"uploading {len(ids)} contacts as a CSV file")
         try:
-            how = _upload(job, path, None if plan.anonymous else plan.id_column)
+            # contact-id-name whenever the list has an id column: the import then upserts by
+            # it (both upload paths), so a rerun updates instead of duplicating.
+            how = _upload(job, path, plan.id_column)
         except FileRefused:
             # Nothing reached the platform; the rows are sent again, by another way or run.
             job.ledger.mark_batch_failed(st.upload.id, batch_no)

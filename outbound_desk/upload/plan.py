@@ -151,6 +151,10 @@ class Plan:
                 f"the id column {id_column!r} gets no value from the file; "
                 "map a file column onto it"
             )
+        else:
+            # The list has an id column and the file feeds it: its values are the contact ids
+            # (and the CSV import's contact-id-name), with --allow-no-id too.
+            self.anonymous = False
         self.schema, self.mapping, self.id_column = schema, mapping, id_column
         return []
 
