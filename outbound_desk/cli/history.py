@@ -21,8 +21,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from outbound_desk.config import SettingsStore, ledger_path
-    from outbound_desk.upload.ledger import Ledger, LedgerError
+    from outbound_desk.upload.ledger import Ledger, LedgerError, unusable
 
     if args.limit < 1:
         return fail("--limit must be at least 1", ExitCode.USAGE)
@@ -35,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
                 records = ledger.history(args.limit, list_id=args.list_id)
         except LedgerError as exc:
             return fail(str(exc), ExitCode.REJECTED)
+        except (sqlite3.Error, ValueError) as exc:  # damaged past its first pages
+            return fail(str(unusable(path, exc)), ExitCode.REJECTED)
     items = [
         {
             "upload_id": r.id,

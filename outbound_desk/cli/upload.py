@@ -244,7 +244,7 @@ def _confirm_replace(opts: UploadOptions, args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from outbound_desk.config import SettingsStore, ledger_path
-    from outbound_desk.upload.ledger import Ledger, LedgerError
+    from outbound_desk.upload.ledger import Ledger, LedgerError, LedgerUnusableError
     from outbound_desk.upload.model import UploadError
     from outbound_desk.upload.runner import run_upload
 
@@ -266,6 +266,8 @@ def run(args: argparse.Namespace) -> int:
             opts = _options(args)
         if not _confirm_replace(opts, args):
             return error("not replacing: nothing was changed", ExitCode.USAGE)
+    except LedgerUnusableError as exc:
+        return error(str(exc), ExitCode.REJECTED)
     except (ValueError, LedgerError, UploadError) as exc:
         return error(str(exc), ExitCode.USAGE)
     try:
@@ -299,6 +301,9 @@ def run(args: argparse.Namespace) -> int:
     except UploadError as exc:
         line.close()
         return error(str(exc), ExitCode(exc.exit_code), exc.upload_id)
+    except LedgerError as exc:  # the ledger could not be opened: nothing was sent
+        line.close()
+        return error(str(exc), ExitCode.REJECTED)
     except Exception as exc:  # a platform error the engine did not wrap: one line, no trace
         from outbound_desk.genesys import GenesysError
 

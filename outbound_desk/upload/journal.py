@@ -70,6 +70,13 @@ class Journal:
     def for_upload(cls, ledger_path: Path, upload_id: str) -> Journal:
         return cls(cls.path_for(ledger_path, upload_id))
 
+    @classmethod
+    def remove(cls, ledger_path: Path, upload_id: str) -> None:
+        """Delete an upload's journal (with SQLite's -wal and -shm files), if there is one."""
+        path = cls.path_for(ledger_path, upload_id)
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            p.unlink(missing_ok=True)
+
     def close(self) -> None:
         self._db.close()
 

@@ -74,7 +74,12 @@ class LedgerUnusableError(LedgerError):
     def __init__(self, path: Path, cause: BaseException) -> None:
         self.path = path
         detail = str(cause) or type(cause).__name__
-        if _is_read_only(cause):
+        if "full" in detail.lower():
+            what = (
+                f"the upload ledger {path} cannot be written ({detail}): free some space, or "
+                "move it aside"
+            )
+        elif _is_read_only(cause):
             what = (
                 f"the upload ledger {path} cannot be written ({detail}): make it (and its "
                 "folder) writable for this user, or move it aside"
@@ -517,6 +522,20 @@ class Ledger:
             (*params, max(0, limit)),
         )
         return [_upload(r) for r in rows]
+
+    def forget_list(self, list_id: str) -> list[str]:
+        """Drop everything recorded about a list that was deleted (its uploads, their batches,
+        its contacts); return the ids of the uploads dropped (their journals are the caller's).
+        """
+        with self._write() as conn:
+            ids = [
+                str(r[0])
+                for r in conn.execute("SELECT id FROM uploads WHERE list_id = ?", (list_id,))
+            ]
+            conn.executemany("DELETE FROM batches WHERE upload_id = ?", ((i,) for i in ids))
+            conn.execute("DELETE FROM uploads WHERE list_id = ?", (list_id,))
+            conn.execute("DELETE FROM contacts WHERE list_id = ?", (list_id,))
+        return ids
 
     @staticmethod
     def _check_status(status: str) -> None:

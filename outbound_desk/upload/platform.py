@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from outbound_desk.contacts import ListSchema
+from outbound_desk.files import MAX_COLUMNS
 from outbound_desk.genesys import (
     ContactList,
     ContactListSpec,
@@ -46,6 +47,9 @@ class Target:
     created: bool
     contact_list: ContactList
     schema: ListSchema
+    #: Made by this very run (not a list an earlier, crashed run made): if the run fails
+    #: before it sends anything, the runner deletes it again.
+    made_now: bool = False
 
 
 def schema_of(contact_list: ContactList) -> ListSchema:
@@ -104,6 +108,9 @@ def resolve_list(
                 f"{existing.size or 0} contacts) and this app did not create it; upload into it "
                 "without --create, or choose another name"
             )
+        # Everything that can be checked here is checked before the list exists: a refusal
+        # after creating it would leave an empty list behind.
+        preflight_create(opts, plan, schema)
         tracker.phase(Phase.CREATING_LIST, f"creating list {opts.list}")
         made = client.contact_lists.create(_spec(opts.list, schema))
         tracker.phase(Phase.WAITING_FOR_LIST, f"waiting until list {opts.list} is ready")
@@ -119,7 +126,7 @@ def resolve_list(
                 f"list {opts.list} ({made.id}) was created but is still not readable after "
                 f"{LIST_READY_TIMEOUT_S:.0f} s; rerun the upload later: it will reuse this list"
             ) from None
-        return Target(ready.id, ready.name, True, ready, schema)
+        return Target(ready.id, ready.name, True, ready, schema, made_now=True)
 
     found = find_list(client, opts.list)
     if found is None:
@@ -145,11 +152,7 @@ def check_columns(
     if not lacking:
         return
     if not opts.add_columns:
-        raise UploadRejected(
-            f"list {target.name} has no column for file column(s) {', '.join(lacking)}; "
-            "map them (--map FILE=LIST), exclude them, or add them to the list with "
-            f"--add-columns. Schema diff: {plan.diff_text()}"
-        )
+        raise _lacking(target.name, lacking, plan)
     tracker.message(f"adding column(s) {', '.join(lacking)} to list {target.name}")
     phones = [PhoneColumn(column_name=c, type="cell") for c in lacking if plan.looks_like_phone(c)]
     client.contact_lists.add_columns(target.id, lacking, phone_columns=phones)
@@ -171,6 +174,41 @@ def check_columns(
         raise UploadRejected(
             f"list {target.name} still lacks column(s) {', '.join(still)} after adding them; "
             "check the list in Genesys Cloud"
+        )
+
+
+def _lacking(list_name: str, lacking: Sequence[str], plan: Plan) -> UploadRejected:
+    shown = ", ".join(lacking[:20]) + (
+        f" and {len(lacking) - 20} more" if len(lacking) > 20 else ""
+    )
+    return UploadRejected(
+        f"list {list_name} has no column for file column(s) {shown}; "
+        "map them (--map FILE=LIST), exclude them, or add them to the list with "
+        f"--add-columns. Schema diff: {plan.diff_text()}"
+    )
+
+
+def preflight_create(opts: UploadOptions, plan: Plan, schema: ListSchema) -> None:
+    """Refuse, before the list is created, what would be refused right after creating it:
+    the schema's platform limits, the file's columns against the schema (unknown, required,
+    id column), and columns to add beyond the platform's limit."""
+    problems = schema.limit_problems()
+    if problems:
+        raise UploadRejected(
+            f"schema {opts.schema_path} breaks the platform's limits: {'; '.join(problems)}; "
+            "nothing was created"
+        )
+    lacking = plan.bind(schema)
+    if not lacking:
+        return
+    if not opts.add_columns:
+        raise _lacking(opts.list, lacking, plan)
+    total = len(schema.columns) + len(lacking)
+    if total > MAX_COLUMNS:
+        raise UploadRejected(
+            f"adding the file's {len(lacking)} column(s) the schema lacks would give list "
+            f"{opts.list} {total} columns; the platform allows {MAX_COLUMNS}. Map or exclude "
+            "file columns (--map, --exclude); nothing was created"
         )
 
 

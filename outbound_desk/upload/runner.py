@@ -29,6 +29,8 @@ deletes the same ids between that read and our send.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,7 +45,7 @@ from outbound_desk.upload import platform
 from outbound_desk.upload.batching import Batch, BatchResult, send_batch
 from outbound_desk.upload.fileimport import FILE_REQUEST_PREFIX
 from outbound_desk.upload.journal import SENT, Journal
-from outbound_desk.upload.ledger import Ledger, UploadCounts, UploadRecord
+from outbound_desk.upload.ledger import Ledger, LedgerError, UploadCounts, UploadRecord
 from outbound_desk.upload.lock import ListBusyError, ListLock, LockHolder, LockWaitCancelledError
 from outbound_desk.upload.model import (
     ListBusy,
@@ -80,6 +82,10 @@ class _State:
     transport: Literal["api", "file"] = "api"
     initial_size: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: A batch went to the platform (or was handed to a worker to go).
+    sent_any: bool = False
+    #: Added to the error an upload stops with (what became of a list it created).
+    note: str = ""
 
 
 class UploadJob:
@@ -138,17 +144,83 @@ class UploadJob:
     # ------------------------------------------------------------------ run
     def run(self) -> UploadResult:
         try:
-            return self._run()
+            try:
+                return self._run()
+            except GenesysError as exc:
+                # Before the upload was recorded (finding or creating the list): nothing to
+                # resume, but still one line that says what failed.
+                raise UploadPlatformError(
+                    f"{exc} Nothing was sent; run the upload again."
+                ) from None
+            except LedgerError as exc:
+                # Named file, what is wrong with it and what to do (LedgerUnusableError).
+                raise UploadRejected(str(exc)) from None
+            except sqlite3.Error as exc:
+                raise UploadRejected(self._records_failed(exc)) from None
+        except UploadError as exc:
+            if self.state.note:
+                exc.args = (f"{exc} {self.state.note}",)
+            raise
+
+    def _records_failed(self, exc: sqlite3.Error) -> str:
+        where = f"the ledger {self.ledger.path}"
+        if self.state.upload is not None:
+            where += f" or the journal {Journal.path_for(self.ledger.path, self.state.upload.id)}"
+        return (
+            f"recording the upload failed ({exc}) in {where}: free space or fix the file's "
+            "permissions and rerun the same command to resume it, or move a damaged file "
+            "aside (rerunning then sends the rows again, which updates the same contacts)"
+        )
+
+    def _check_records(self) -> None:
+        """Stop before the platform is touched unless the ledger and the journal folder take
+        writes: an upload that cannot be recorded cannot be resumed or kept exactly-once."""
+        self.ledger.check_writable()
+        journals = Journal.path_for(self.ledger.path, "check").parent
+        try:
+            private_dir(journals)
+        except OSError as exc:
+            raise UploadRejected(
+                f"cannot make the journal folder {journals}: {exc.strerror or exc}; nothing "
+                "was sent"
+            ) from None
+        if not os.access(journals, os.W_OK | os.X_OK):
+            raise UploadRejected(
+                f"the journal folder {journals} cannot be written; make it writable for this "
+                "user (nothing was sent)"
+            )
+
+    def _sent_nothing(self) -> bool:
+        return not self.state.sent_any and self.tracker.state.sent == 0
+
+    def _discard_new_list(self, target: platform.Target) -> None:
+        """Delete a list this run created when the run stops before sending it anything, and
+        forget it in the ledger: a rerun creates it again, and no empty list is left behind."""
+        try:
+            self.client.contact_lists.delete(target.id)
         except GenesysError as exc:
-            # Before the upload was recorded (finding or creating the list): nothing to resume,
-            # but still one line that says what failed.
-            raise UploadPlatformError(f"{exc} Nothing was sent; run the upload again.") from None
+            self.state.note = (
+                f"List {target.name} ({target.id}) was created for this upload and could not "
+                f"be deleted again ({exc}); nothing was sent to it: a rerun reuses it, or "
+                "delete it in Genesys Cloud."
+            )
+            return
+        self.state.note = (
+            f"List {target.name}, created for this upload, was deleted again: nothing had been "
+            "sent to it."
+        )
+        upload = self.state.upload
+        for upload_id in self.ledger.forget_list(target.id):
+            Journal.remove(self.ledger.path, upload_id)
+        if upload is not None and self.options.report_path is None:
+            (self.ledger.path.parent / "reports" / f"{upload.id}.csv").unlink(missing_ok=True)
 
     def _run(self) -> UploadResult:
         opts = self.options
         started = time.monotonic()
         self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")
         plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
+        self._check_records()
         target = platform.resolve_list(
             self.client,
             opts,
@@ -159,6 +231,15 @@ class UploadJob:
         )
         st = self.state
         st.list_id, st.list_name, st.list_created = target.id, target.name, target.created
+        try:
+            return self._run_on(plan, target, started)
+        except Exception:
+            if target.made_now and self._sent_nothing():
+                self._discard_new_list(target)
+            raise
+
+    def _run_on(self, plan: Plan, target: platform.Target, started: float) -> UploadResult:
+        st, opts = self.state, self.options
         lock = ListLock(
             st.list_id,
             lock_dir=self._lock_dir,
@@ -445,6 +526,7 @@ class UploadJob:
             self.ledger.plan_batch(upload_id, batch.batch_no, batch.contact_ids, uuid.uuid4().hex)
             self.ledger.mark_sent(st.list_id, upload_id, batch.batch_no)
             tr.add(sent=len(batch.contact_ids))
+            st.sent_any = True
             inflight[pool.submit(self._send_and_record, batch, journal)] = batch
 
         def ready_to_submit() -> bool:
