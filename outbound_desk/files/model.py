@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from outbound_desk.base.cancel import Cancelled as _Cancelled
+
 if TYPE_CHECKING:  # pandas, numpy and pyarrow are only needed by whoever builds a chunk
     import numpy as np
     import numpy.typing as npt
@@ -78,8 +80,9 @@ class FileError(Exception):
         self.row = row
 
 
-class Cancelled(Exception):  # noqa: N818 - it is an outcome, not an error
-    """Raised by a long operation when its ``cancelled()`` callable returned true."""
+#: Raised by a long operation when its ``cancelled()`` callable returned true (the one
+#: Cancelled of every layer).
+Cancelled = _Cancelled
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from outbound_desk.base.cancel import Cancelled as _Cancelled
+
 __all__ = [
     "AuthenticationError",
     "BadRequest",
@@ -169,8 +171,8 @@ class ImportFailed(GenesysError):  # noqa: N818 - the names the brief gives
     hint = "Fix the file as the failure reason says and upload it again."
 
 
-class Cancelled(Exception):  # noqa: N818 - the names the brief gives
-    """The caller's ``cancelled()`` check said stop."""
+#: The caller's ``cancelled()`` check said stop: the one Cancelled of every layer.
+Cancelled = _Cancelled
 
 
 _BY_STATUS: dict[int, type[GenesysError]] = {

@@ -24,6 +24,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
+from outbound_desk.base.cancel import Cancelled as _Cancelled
+
 log = logging.getLogger(__name__)
 
 SuccessCallback = Callable[[Any], None]
@@ -31,8 +33,9 @@ FailureCallback = Callable[[BaseException], None]
 ProgressCallback = Callable[[int, int, str], None]
 
 
-class Cancelled(Exception):  # noqa: N818 - named for what happened, like the files package's
-    """Raised inside a job when the user cancelled it; the job ends quietly."""
+#: Raised inside a job when the user cancelled it; the job ends quietly (the one Cancelled of
+#: every layer, so a job stopped by the engine ends quietly too).
+Cancelled = _Cancelled
 
 
 class _Runnable(QRunnable):

@@ -725,6 +725,13 @@ class Ledger:
             params.append(upload_id)
         return {r[0]: r[1] for r in self._conn().execute(sql + " GROUP BY state", params)}
 
+    def forget_contacts(self, list_id: str) -> int:
+        """Forget every contact the ledger knows in *list_id* (it was cleared or deleted),
+        keeping the history of its uploads: a later upload sends them again instead of
+        skipping them. Returns how many."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM contacts WHERE list_id = ?", (list_id,)).rowcount
+
     def contacts_in_state(
         self, list_id: str, upload_id: str, states: Iterable[ContactState]
     ) -> list[str]:

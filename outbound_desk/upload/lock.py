@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from outbound_desk.base.cancel import Cancelled
 from outbound_desk.config.paths import locks_dir
 from outbound_desk.config.private import private_dir
 
@@ -61,8 +62,8 @@ class ListBusyError(RuntimeError):
         )
 
 
-class LockWaitCancelledError(ListBusyError):
-    """Waiting for a busy list was cancelled."""
+class LockWaitCancelledError(ListBusyError, Cancelled):
+    """Waiting for a busy list was cancelled (a :class:`Cancelled`)."""
 
 
 def _lock_file_name(list_id: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from outbound_desk.base.cancel import Cancelled
 from outbound_desk.config.settings import DuplicatePolicy, Preferences
 
 Via = Literal["api", "file", "auto"]
@@ -283,7 +284,7 @@ class ListBusy(UploadError):  # noqa: N818 - named for the outcome
     exit_code = 3
 
 
-class UploadCancelled(UploadError):  # noqa: N818 - named for the outcome
-    """The caller asked to stop; the upload is left resumable."""
+class UploadCancelled(UploadError, Cancelled):  # noqa: N818 - named for the outcome
+    """The caller asked to stop; the upload is left resumable (a :class:`Cancelled`)."""
 
     exit_code = 3

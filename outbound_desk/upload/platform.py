@@ -7,7 +7,6 @@ what happened and what the user can do.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,7 +34,6 @@ _LIST_ID = re.compile(
 )
 #: How long a new list may stay unreadable (the platform's eventual consistency) before we say so.
 LIST_READY_TIMEOUT_S = 120.0
-CLEAR_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -246,21 +244,6 @@ def wait_not_busy(
 
 def list_size(client: GenesysClient, list_id: str) -> int:
     return client.contact_lists.get(list_id, include_size=True).size or 0
-
-
-def clear_list(client: GenesysClient, list_id: str, sleep: Callable[[float], None]) -> None:
-    """Empty the list and wait until it reports size 0 (the platform clears asynchronously)."""
-    client.contacts.clear(list_id)
-    deadline = time.monotonic() + CLEAR_TIMEOUT_S
-    pause = 0.2
-    while list_size(client, list_id) > 0:
-        if time.monotonic() > deadline:
-            raise UploadPlatformError(
-                f"list {list_id} was asked to clear but still holds contacts after "
-                f"{CLEAR_TIMEOUT_S:.0f} s; rerun the upload to check again"
-            )
-        sleep(pause)
-        pause = min(pause * 2, 5.0)
 
 
 def existing_ids(client: GenesysClient, list_id: str, ids: Sequence[str]) -> set[str]:

@@ -46,6 +46,7 @@ from outbound_desk.upload.batching import Batch, BatchResult, send_batch
 from outbound_desk.upload.fileimport import FILE_REQUEST_PREFIX
 from outbound_desk.upload.journal import SENT, Journal
 from outbound_desk.upload.ledger import Ledger, LedgerError, UploadCounts, UploadRecord
+from outbound_desk.upload.lists import clear_contacts
 from outbound_desk.upload.lock import ListBusyError, ListLock, LockHolder, LockWaitCancelledError
 from outbound_desk.upload.model import (
     ListBusy,
@@ -81,6 +82,9 @@ class _State:
     resumed: bool = False
     transport: Literal["api", "file"] = "api"
     initial_size: int = 0
+    #: The list holds fewer contacts than the ledger remembers confirmed there: before a row
+    #: is skipped as already sent, the list is asked whether it holds it.
+    verify_skips: bool = False
     warnings: list[str] = field(default_factory=list)
     #: A batch went to the platform (or was handed to a worker to go).
     sent_any: bool = False
@@ -374,14 +378,40 @@ class UploadJob:
         platform.wait_not_busy(self.client, st.list_id, opts.busy_poll_s, self.tracker, self.sleep)
         if opts.replace and journal.get_meta("cleared") is None:
             self.tracker.phase(Phase.CLEARING, f"clearing list {st.list_name}")
-            platform.clear_list(self.client, st.list_id, self.sleep)
+            clear_contacts(self.client, st.list_id, ledger_path=None, sleep=self.sleep)
+            # The list is empty: nothing the ledger remembers of it is there any more.
+            self.ledger.forget_contacts(st.list_id)
             journal.set_meta("cleared", "1")
             journal.set_meta("initial_size", "0")
+        live = platform.list_size(self.client, st.list_id)
         size = journal.get_meta("initial_size")
         if size is None:
-            size = str(platform.list_size(self.client, st.list_id))
+            size = str(live)
             journal.set_meta("initial_size", size)
         st.initial_size = int(size)
+        self._check_ledger_against(live)
+
+    def _check_ledger_against(self, live: int) -> None:
+        """The live list beats the ledger: compare the list's size now with what the ledger
+        remembers confirmed in it. An empty list holds none of it (the ledger forgets the
+        list, and everything is sent again); a smaller one may lack some of it (each row is
+        looked up with ``contacts/bulk`` before it is skipped as already sent)."""
+        st = self.state
+        known = self.ledger.contact_states(st.list_id).get("confirmed", 0)
+        if not known or live >= known:
+            return
+        if live == 0:
+            self.ledger.forget_contacts(st.list_id)
+            st.warnings.append(
+                f"list {st.list_name} was empty although {known:,} contacts had been sent to "
+                "it (cleared meanwhile?): sent them again"
+            )
+            return
+        st.verify_skips = True
+        self.tracker.message(
+            f"the list holds {live:,} contacts, fewer than the {known:,} sent to it: "
+            "checking which are still there"
+        )
 
     # ------------------------------------------------------------------ sending
     def _send(self, plan: Plan, journal: Journal, want: Literal["api", "file"]) -> None:
@@ -432,27 +462,41 @@ class UploadJob:
             confirmed = self.ledger.confirmed_hashes(st.list_id, ids)
             jstates = journal.states(ids)
             send: list[int] = []
-            unchanged: list[tuple[str, Outcome, str]] = []
+            unchanged: list[int] = []  # confirmed in this list by an earlier upload, same data
             settle: list[str] = []
+            skipped: list[int] = []  # done earlier in this upload, and the ledger agrees
             already = 0
             for i, cid in enumerate(ids):
                 h = chunk.hashes[i]
                 jstate = jstates.get(cid, ("pending", None))[0]
                 same = confirmed.get(cid) == h
-                if (jstate in _DONE_STATES and same) or jstate == str(Outcome.REJECTED):
+                if jstate == str(Outcome.REJECTED):
                     already += 1
+                elif jstate in _DONE_STATES and same:
+                    skipped.append(i)
                 elif jstate == SENT and same:
                     settle.append(cid)
                 elif jstate == str(Outcome.UNCHANGED) or (
                     same and jstate == str(Outcome.PENDING) and not opts.replace
                 ):
-                    unchanged.append(
-                        (cid, Outcome.UNCHANGED, "same data already confirmed in this list")
-                    )
+                    unchanged.append(i)
                 else:
                     send.append(i)
+            if st.verify_skips and (skipped or unchanged):
+                # Rows about to be skipped as already sent that the list no longer holds are
+                # sent again, in this run.
+                there = platform.existing_ids(
+                    self.client, st.list_id, [ids[i] for i in skipped + unchanged]
+                )
+                lost = [i for i in skipped + unchanged if ids[i] not in there]
+                if lost:
+                    skipped = [i for i in skipped if ids[i] in there]
+                    unchanged = [i for i in unchanged if ids[i] in there]
+                    send = sorted(send + lost)
+            already += len(skipped)
             if unchanged:
-                journal.set_outcome(unchanged)
+                why = "same data already confirmed in this list"
+                journal.set_outcome((ids[i], Outcome.UNCHANGED, why) for i in unchanged)
             if settle:
                 journal.confirm(settle)
             tr.add(unchanged=len(unchanged), confirmed=already + len(settle))

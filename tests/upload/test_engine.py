@@ -277,17 +277,6 @@ def test_reconciliation_reports_a_contact_that_vanished_and_a_rerun_sends_it(
     uploader.assert_holds_exactly(again.list_id, range(1_500))
 
 
-def test_an_unchanged_row_the_list_lost_is_reported_and_sent_again(uploader: Uploader) -> None:
-    first = uploader.run(uploader.options(uploader.csv(500)))
-    # Someone empties the list behind the app's back: the ledger still remembers the rows.
-    uploader.sandbox.store.delete_contacts(first.list_id, ["C0000007", "C0000300"])
-    again = uploader.run(uploader.options(uploader.csv(500)))
-    assert (again.unchanged, again.missing, again.status) == (498, 2, "failed")
-    third = uploader.run(uploader.options(uploader.csv(500)))
-    assert third.status == "done"
-    uploader.assert_holds_exactly(first.list_id, range(500))
-
-
 def test_a_waiting_upload_says_whom_it_waits_for(uploader: Uploader) -> None:
     first = uploader.run(uploader.options(uploader.csv(10)))
     holder = ListLock(first.list_id, list_name="Spring Renewals")

@@ -1,28 +1,32 @@
 """The list manager's long operations as plain functions (STYLE rule 2): no Qt, no threads.
 
 Each takes the client and ``progress(done, total, phase)`` / ``cancelled()`` callables; the pane
-runs them on a job thread.
+runs them on a job thread. Create, clear, delete and export are ``upload.lists``' functions,
+the ones ``outbound-desk lists create|clear|delete|export`` runs; here they only turn the
+platform's answer into the pane's row.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from outbound_desk.contacts import ListSchema
-from outbound_desk.genesys import (
-    ContactList,
-    ContactListSpec,
-    EmailColumn,
-    ExportedFile,
-    GenesysClient,
-    NotReady,
-    PhoneColumn,
-    export_list_to_file,
-)
+from outbound_desk.genesys import EmailColumn, GenesysClient, PhoneColumn
 from outbound_desk.ui.lists.store import ListPage, ListRow, PageRequest, row_from_model
-from outbound_desk.ui.tasks import Cancelled
+from outbound_desk.upload import lists
+from outbound_desk.upload.lists import spec_from_schema
+
+__all__ = [
+    "add_columns",
+    "clear_list",
+    "create_list",
+    "delete_list",
+    "export_list",
+    "fetch_details",
+    "fetch_page",
+    "spec_from_schema",
+]
 
 Progress = Callable[[int, int, str], None]
 CancelCheck = Callable[[], bool]
@@ -54,16 +58,6 @@ def fetch_details(client: GenesysClient, list_id: str) -> ListRow:
     )
 
 
-def spec_from_schema(schema: ListSchema) -> ContactListSpec:
-    body = schema.to_genesys()
-    return ContactListSpec(
-        name=schema.name,
-        column_names=list(body["columnNames"]),
-        phone_columns=[PhoneColumn(p["columnName"], p["type"]) for p in body["phoneColumns"]],
-        email_columns=[EmailColumn(e["columnName"], e["type"]) for e in body["emailColumns"]],
-    )
-
-
 def create_list(
     client: GenesysClient,
     schema: ListSchema,
@@ -73,18 +67,9 @@ def create_list(
     timeout_s: float = 60.0,
 ) -> ListRow:
     """Create the list and wait until the platform reads it back with its columns."""
-    progress(0, 2, "creating the list")
-    created: ContactList = client.contact_lists.create(spec_from_schema(schema))
-    progress(1, 2, "waiting until the list is ready")
-    client.contact_lists.wait_until_ready(
-        created.id,
-        expected_columns=schema.columns,
-        timeout_s=timeout_s,
-        cancelled=cancelled,
+    return row_from_model(
+        lists.create_list(client, schema, progress, cancelled, timeout_s=timeout_s)
     )
-    row = fetch_details(client, created.id)
-    progress(2, 2, "ready")
-    return row
 
 
 def add_columns(
@@ -116,38 +101,27 @@ def clear_list(
     progress: Progress,
     cancelled: CancelCheck,
     *,
+    ledger_path: Path | None = None,
     timeout_s: float = 300.0,
 ) -> ListRow:
-    """Empty the list and wait until its size reads 0 (the platform clears asynchronously)."""
-    start = fetch_details(client, list_id).size or 0
-    progress(0, max(start, 1), "clearing")
-    client.contacts.clear(list_id)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        row = fetch_details(client, list_id)
-        size = row.size or 0
-        progress(max(0, start - size), max(start, 1), "clearing")
-        if size == 0:
-            progress(max(start, 1), max(start, 1), "cleared")
-            return row
-        if cancelled():
-            raise Cancelled
-        if time.monotonic() > deadline:
-            raise NotReady(f"the list still holds {size:,} contacts after {timeout_s:.0f} s")
-        client.sleep(POLL_S)
-
-
-def export_list(
-    client: GenesysClient,
-    list_id: str,
-    target: Path,
-    progress: Progress,
-    cancelled: CancelCheck,
-    *,
-    timeout_s: float = 1800.0,
-) -> ExportedFile:
-    """Export the list and save the platform's CSV to *target* (checked, written whole to
-    ``<target>.partial``, then renamed): the same code as ``outbound-desk export``."""
-    return export_list_to_file(
-        client, list_id, target, progress=progress, cancelled=cancelled, timeout_s=timeout_s
+    """Empty the list, wait until its size reads 0, and forget it in the ledger at
+    *ledger_path* (``outbound-desk lists clear`` runs the same code)."""
+    lists.clear_contacts(
+        client,
+        list_id,
+        progress,
+        cancelled,
+        ledger_path=ledger_path,
+        timeout_s=timeout_s,
+        sleep=lambda s: client.sleep(min(s, POLL_S)),
     )
+    return fetch_details(client, list_id)
+
+
+def delete_list(client: GenesysClient, list_id: str, *, ledger_path: Path | None = None) -> str:
+    """Delete the list and forget it in the ledger (``outbound-desk lists delete``)."""
+    return lists.delete_list(client, list_id, ledger_path=ledger_path)
+
+
+#: The same function as ``outbound-desk lists export``.
+export_list = lists.export_list

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from outbound_desk.config import UiState
+from outbound_desk.config import UiState, ledger_path
 from outbound_desk.genesys import ExportedFile, GenesysClient, RateLimited, VersionConflict
 from outbound_desk.ui.context import AppContext
 from outbound_desk.ui.lists import operations
@@ -587,9 +587,12 @@ class ListsPane(Pane):
         ):
             return
         list_id = row.id
+        ledger = ledger_path(self.context.settings.preferences.ledger_path)
         self._start_job(
             f"Clear {row.name}",
-            lambda progress, cancelled: operations.clear_list(client, list_id, progress, cancelled),
+            lambda progress, cancelled: operations.clear_list(
+                client, list_id, progress, cancelled, ledger_path=ledger
+            ),
             self._on_list_changed,
         )
 
@@ -608,9 +611,10 @@ class ListsPane(Pane):
         ):
             return
         list_id = row.id
+        ledger = ledger_path(self.context.settings.preferences.ledger_path)
         self._start_job(
             f"Delete {row.name}",
-            lambda progress, cancelled: _delete(client, list_id),
+            lambda progress, cancelled: operations.delete_list(client, list_id, ledger_path=ledger),
             self._on_list_deleted,
         )
 
@@ -661,11 +665,6 @@ def failure_text(exc: BaseException) -> str:
             "or use an OAuth client of its own for it."
         )
     return describe(exc)
-
-
-def _delete(client: GenesysClient, list_id: str) -> str:
-    client.contact_lists.delete(list_id)
-    return list_id
 
 
 if __name__ == "__main__":  # STYLE rule 4: the pane on its own, over a sandbox org
