@@ -57,7 +57,13 @@ from outbound_desk.genesys.models import (
     PhoneColumn,
     PresignedUpload,
 )
-from outbound_desk.genesys.ratelimit import RateLimiter, RateStats
+from outbound_desk.genesys.ratelimit import (
+    UPLOAD_FAMILY,
+    RateLimiter,
+    RateLimits,
+    RateStats,
+    rate_family,
+)
 from outbound_desk.genesys.regions import REGIONS, Region, region_for, sandbox_region
 
 __all__ = [
@@ -65,6 +71,7 @@ __all__ = [
     "ID_COLUMN",
     "MAX_CONTACTS_PER_CALL",
     "REGIONS",
+    "UPLOAD_FAMILY",
     "AuthenticationError",
     "BadRequest",
     "BulkJob",
@@ -95,6 +102,7 @@ __all__ = [
     "PresignedUpload",
     "RateLimited",
     "RateLimiter",
+    "RateLimits",
     "RateStats",
     "Region",
     "Secret",
@@ -108,6 +116,7 @@ __all__ = [
     "is_import_finished",
     "parse_export",
     "pkce_challenge",
+    "rate_family",
     "region_for",
     "sandbox_region",
 ]

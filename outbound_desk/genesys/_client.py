@@ -30,7 +30,7 @@ from outbound_desk.genesys.errors import (
 )
 from outbound_desk.genesys.exports import Exports
 from outbound_desk.genesys.imports import Imports
-from outbound_desk.genesys.ratelimit import RateLimiter, RateStats, Ticket
+from outbound_desk.genesys.ratelimit import RateLimiter, RateLimits, RateStats, Ticket
 from outbound_desk.genesys.regions import Region
 
 #: Sent on every request, also through an ``httpx.Client`` the caller made (the app's session):
@@ -66,7 +66,7 @@ class GenesysClient:
         http_client: httpx.Client | None = None,
         max_retries: int = 5,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: RateLimiter | RateLimits | None = None,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         retry_after_cap_s: float = 60.0,
@@ -100,7 +100,9 @@ class GenesysClient:
         else:
             self._tokens = auth
         self.max_retries = max_retries
-        self.limiter = rate_limiter or RateLimiter()
+        # One limiter per resource family (allowances differ between resources); a single
+        # RateLimiter given here paces every request instead.
+        self.limiter: RateLimiter | RateLimits = rate_limiter or RateLimits()
         self._backoff_base = backoff_base_s
         self._backoff_cap = backoff_cap_s
         self._retry_after_cap = retry_after_cap_s
@@ -267,14 +269,15 @@ class GenesysClient:
             request.headers["User-Agent"] = USER_AGENT
             token: Token | None = None
             ticket: Ticket | None = None
+            limiter = self.limiter.for_url(request.url)
             if bearer:
                 if not self.region.is_platform_url(request.url):
                     raise ValueError(f"refusing to send the token to {request.url.host}")
-                ticket = self.limiter.acquire()
+                ticket = limiter.acquire()
                 try:
                     token = self._tokens.token()
                 except BaseException:
-                    self.limiter.release(ticket)
+                    limiter.release(ticket)
                     raise
                 request.headers["Authorization"] = f"Bearer {token.access_token.get()}"
             where = f"{request.method} {request.url.path}"
@@ -282,7 +285,7 @@ class GenesysClient:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
                 if ticket is not None:
-                    self.limiter.release(ticket)
+                    limiter.release(ticket)
                 unsent = isinstance(exc, _UNSENT)
                 error = NetworkError(
                     f"no answer from {request.url.host} ({type(exc).__name__})",
@@ -300,7 +303,7 @@ class GenesysClient:
                     continue
                 raise error from exc
             if ticket is not None:
-                self.limiter.release(ticket, response.headers)
+                limiter.release(ticket, response.headers)
             status = response.status_code
             correlation = response.headers.get("ININ-Correlation-Id")
             log.debug("%s -> %d (correlation id %s)", where, status, correlation)
@@ -315,7 +318,7 @@ class GenesysClient:
                     retry_after = min(retry_after, self._retry_after_cap)
                 if bearer:
                     # The limiter holds every thread until Retry-After; acquire() waits.
-                    self.limiter.note_rate_limited(retry_after)
+                    limiter.note_rate_limited(retry_after)
             if status == 429 and attempt < self.max_retries:
                 attempt += 1
                 self._retried()

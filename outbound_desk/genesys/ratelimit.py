@@ -15,21 +15,36 @@ says where a token stands on every response: ``inin-ratelimit-allowed`` (the all
 * A 429 pauses every thread until ``Retry-After`` (no retry storm) and marks the window spent.
 
 Whether the platform keys its bucket on the token or on the OAuth client is not documented, so
-the client keeps one limiter across token renewals: that is safe either way.
+the client keeps its limiters across token renewals: that is safe either way.
+
+The allowance differs between resources (a recorded response shows 180 on one, 300 on
+another), so :class:`RateLimits` keeps one :class:`RateLimiter` per resource family
+(:func:`rate_family`: ``contactlists``, ``contacts``, ``importstatus``, ``uploads``...). Each
+family learns its own allowance and window from the answers to its own requests, so uploads
+(``POST .../contacts``) are paced by the contacts allowance, not by whatever another resource
+answered last. A family not heard from yet starts from the lowest allowance seen so far.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import httpx
+
 from outbound_desk.genesys.errors import Cancelled
 
-__all__ = ["RateLimiter", "RateStats", "Ticket"]
+__all__ = ["UPLOAD_FAMILY", "RateLimiter", "RateLimits", "RateStats", "Ticket", "rate_family"]
+
+#: The family that paces uploads: ``POST /contactlists/{id}/contacts`` (and the reads of
+#: reconciliation, ``contacts/bulk``); the status bar shows its allowance first.
+UPLOAD_FAMILY = "contacts"
+_ID_LIKE = re.compile(r".*\d.*|.{20,}")
 
 #: Longest single sleep while waiting, so fresh answers from other threads are seen soon.
 _MAX_NAP_S = 0.25
@@ -94,6 +109,10 @@ class RateLimiter:
         self._rate_limited = 0
 
     # ------------------------------------------------------------------ public
+    def for_url(self, url: httpx.URL | str) -> RateLimiter:
+        """The limiter for a request to *url*: this one (a single limiter for everything)."""
+        return self
+
     def acquire(self, cancelled: Callable[[], bool] | None = None) -> Ticket:
         """Block until a request may be sent within the allowance, then claim it."""
         with self._cond:
@@ -216,6 +235,110 @@ class RateLimiter:
         self._server_end = min(self._server_end, end) if self._end_known else end
         self._end_known = True
         self._window_count = max(self._window_count, int(count))
+
+
+def rate_family(url: httpx.URL | str) -> str:
+    """The resource family of a request to *url*, whose rate-limit allowance it shares.
+
+    ``/api/v2/outbound/contactlists`` and ``.../contactlists/{id}`` are ``contactlists``;
+    ``.../contactlists/{id}/contacts[/...]`` is ``contacts``; ``.../{id}/importstatus`` is
+    ``importstatus``; ``.../contactlists/uploads`` is ``uploads``; ``/api/v2/downloads/{id}`` is
+    ``downloads``; the legacy upload service (``/uploads/v2/contactlist`` on ``apps.``) is
+    ``apps-uploads``. Ids (segments with a digit, or long ones) are skipped.
+    """
+    path = httpx.URL(url).path
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] != ["api", "v2"]:
+        return "apps-" + (parts[0] if parts else "root")
+    names = [p.lower() for p in parts[2:] if not _ID_LIKE.fullmatch(p)]
+    if names[:1] == ["outbound"]:
+        names = names[1:]
+    if not names:
+        return "api"
+    if len(names) > 1 and names[0] in ("contactlists", "dnclists", "contactlistfilters"):
+        return names[1] if names[0] == "contactlists" else f"{names[0]}/{names[1]}"
+    return names[0]
+
+
+class RateLimits:
+    """One :class:`RateLimiter` per resource family (thread-safe), made as families appear.
+
+    Every family starts from *allowed* per *window_s*, or from the lowest allowance another
+    family has shown (the safe guess), then follows the headers of its own answers.
+    """
+
+    def __init__(
+        self,
+        allowed: int = 300,
+        window_s: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if allowed < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs allowed >= 1 and window_s > 0")
+        self._allowed = allowed
+        self._window = float(window_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall_clock
+        self._lock = threading.Lock()
+        self._families: dict[str, RateLimiter] = {}
+        self._retries = 0
+
+    def for_url(self, url: httpx.URL | str) -> RateLimiter:
+        return self.family(rate_family(url))
+
+    def family(self, name: str) -> RateLimiter:
+        """The limiter of family *name* (made on first use)."""
+        with self._lock:
+            limiter = self._families.get(name)
+            if limiter is None:
+                known = [f.allowed for f in self._families.values()]
+                limiter = RateLimiter(
+                    min([self._allowed, *known]),
+                    self._window,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                    wall_clock=self._wall,
+                )
+                self._families[name] = limiter
+            return limiter
+
+    def note_retry(self) -> None:
+        with self._lock:
+            self._retries += 1
+
+    @property
+    def allowed(self) -> int:
+        """The allowance that paces uploads (:data:`UPLOAD_FAMILY`), else the lowest known."""
+        return self.stats().allowed
+
+    def families(self) -> dict[str, RateStats]:
+        """Each family's own counters and allowance."""
+        with self._lock:
+            limiters = dict(self._families)
+        return {name: limiter.stats() for name, limiter in limiters.items()}
+
+    def stats(self) -> RateStats:
+        """Counters summed over the families; the allowance and window of the upload family,
+        or of the family with the lowest allowance while no upload went out."""
+        per = self.families()
+        with self._lock:
+            retries = self._retries
+        if not per:
+            return RateStats(0, retries, 0, self._allowed, self._window, 0, 0.0)
+        shown = per.get(UPLOAD_FAMILY) or min(per.values(), key=lambda s: s.allowed)
+        return RateStats(
+            requests=sum(s.requests for s in per.values()),
+            retries=retries + sum(s.retries for s in per.values()),
+            rate_limited=sum(s.rate_limited for s in per.values()),
+            allowed=shown.allowed,
+            window_s=shown.window_s,
+            in_flight=sum(s.in_flight for s in per.values()),
+            paused_s=max(s.paused_s for s in per.values()),
+        )
 
 
 def _number(value: str | None) -> float | None:

@@ -17,11 +17,13 @@ import httpx
 
 from outbound_desk.config import OrgProfile
 from outbound_desk.genesys import (
+    UPLOAD_FAMILY,
     ClientCredentials,
     GenesysClient,
     PkceFlow,
     Region,
     TokenProvider,
+    rate_family,
     region_for,
     sandbox_region,
 )
@@ -34,16 +36,16 @@ class StatusWatch:
     """What the status bar shows about a connection, recorded as requests happen.
 
     The allowance comes from the ``inin-ratelimit-*`` headers of every answer (an httpx response
-    hook); the token expiry from each token the sign-in hands out. Written by worker threads,
-    read by the GUI thread, so reading never blocks on the network.
+    hook), kept per resource family (allowances differ between resources); the token expiry
+    from each token the sign-in hands out. Written by worker threads, read by the GUI thread,
+    so reading never blocks on the network.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.token_expires_at: float | None = None
-        self.allowed: int | None = None
-        self.count: int | None = None
-        self.reset_at: float | None = None
+        #: family -> (allowed, count, reset_at or None)
+        self._families: dict[str, tuple[int, int, float | None]] = {}
         self.rate_limited = 0
 
     def on_response(self, response: httpx.Response) -> None:
@@ -55,8 +57,8 @@ class StatusWatch:
             count = _int(headers.get("inin-ratelimit-count"))
             reset = _int(headers.get("inin-ratelimit-reset"))
             if allowed is not None and count is not None:
-                self.allowed, self.count = allowed, count
-                self.reset_at = time.monotonic() + reset if reset is not None else None
+                reset_at = time.monotonic() + reset if reset is not None else None
+                self._families[rate_family(response.request.url)] = (allowed, count, reset_at)
 
     def record_token(self, token: Token) -> Token:
         with self._lock:
@@ -64,13 +66,19 @@ class StatusWatch:
         return token
 
     def remaining(self) -> tuple[int, int] | None:
-        """(requests left in this window, allowed per window), once an answer said so."""
+        """(requests left in this window, allowed per window), once an answer said so: for the
+        family that paces uploads when it has answered, else for the one with fewest left."""
         with self._lock:
-            if self.allowed is None or self.count is None:
+            if not self._families:
                 return None
-            if self.reset_at is not None and time.monotonic() >= self.reset_at:
-                return self.allowed, self.allowed
-            return max(0, self.allowed - self.count), self.allowed
+            now = time.monotonic()
+            left = {}
+            for family, (allowed, count, reset_at) in self._families.items():
+                spent = 0 if reset_at is not None and now >= reset_at else count
+                left[family] = (max(0, allowed - spent), allowed)
+            if UPLOAD_FAMILY in left:
+                return left[UPLOAD_FAMILY]
+            return min(left.values())
 
 
 def _int(value: str | None) -> int | None:

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from outbound_desk.genesys import RateLimiter
+from outbound_desk.genesys import RateLimiter, RateLimits, rate_family
 
 from .conftest import FakeClock
 
@@ -140,3 +140,70 @@ def test_requests_in_flight_when_the_window_turns_count_in_the_new_one(clock: Fa
     start = clock.now
     limiter.acquire()  # waits for the window end, polling for answers meanwhile
     assert clock.now == pytest.approx(start + 1.0, abs=0.051)
+
+
+# ------------------------------------------------------------------ per resource family
+@pytest.mark.parametrize(
+    ("path", "family"),
+    [
+        ("/api/v2/outbound/contactlists", "contactlists"),
+        ("/api/v2/outbound/contactlists/0b5e1c2a-6f0e-4a8e-9d1a-1e2f3a4b5c6d", "contactlists"),
+        ("/api/v2/outbound/contactlists/0b5e1c2a-6f0e-4a8e-9d1a-1e2f3a4b5c6d/contacts", "contacts"),
+        ("/api/v2/outbound/contactlists/L1x/contacts/bulk", "contacts"),
+        ("/api/v2/outbound/contactlists/L1x/contacts/search", "contacts"),
+        ("/api/v2/outbound/contactlists/L1x/contacts/bulk/jobs/j9", "contacts"),
+        ("/api/v2/outbound/contactlists/L1x/importstatus", "importstatus"),
+        ("/api/v2/outbound/contactlists/L1x/export", "export"),
+        ("/api/v2/outbound/contactlists/L1x/clear", "clear"),
+        ("/api/v2/outbound/contactlists/uploads", "uploads"),
+        ("/api/v2/downloads/5f0c9a77b1", "downloads"),
+        ("/uploads/v2/contactlist", "apps-uploads"),
+    ],
+)
+def test_requests_are_grouped_by_resource_family(path: str, family: str) -> None:
+    assert rate_family(f"https://api.mypurecloud.com{path}?pageSize=1") == family
+
+
+def test_each_family_keeps_its_own_allowance_and_uploads_follow_theirs(clock: FakeClock) -> None:
+    """Issue 12 item 7: 300/min on list reads must not let uploads overrun 3 per 10 s."""
+    limits = RateLimits(clock=clock, sleep=clock.sleep, wall_clock=clock)
+    lists = "https://api.mypurecloud.com/api/v2/outbound/contactlists/L1x"
+    contacts = lists + "/contacts"
+    start = clock.now
+    sent_at: list[float] = []
+    read_at: list[float] = []
+    for n in range(1, 5):
+        upload = limits.for_url(contacts)
+        ticket = upload.acquire()
+        sent_at.append(clock.now)
+        upload.release(ticket, _headers(3, (n - 1) % 3 + 1, 10))
+        # A list read in between answers with its own, bigger allowance.
+        read = limits.for_url(lists)
+        ticket = read.acquire()
+        read_at.append(clock.now)
+        read.release(ticket, _headers(300, n, 60))
+    assert sent_at[:3] == [start, start, start]
+    assert sent_at[3] == pytest.approx(start + 10)  # the 4th upload waited for the window
+    # The reads never waited for the uploads' window: their allowance has room.
+    assert read_at[:3] == [start, start, start]
+    assert read_at[3] == sent_at[3]
+    assert limits.family("contacts").allowed == 3
+    assert limits.family("contactlists").allowed == 300
+    stats = limits.stats()
+    assert (stats.allowed, stats.requests) == (3, 8)
+    # A family not heard from yet starts from the lowest allowance seen, not the default.
+    assert limits.family("importstatus").allowed == 3
+
+
+def test_a_429_pauses_its_own_family_only(clock: FakeClock) -> None:
+    limits = RateLimits(clock=clock, sleep=clock.sleep, wall_clock=clock)
+    contacts = limits.for_url(
+        "https://api.mypurecloud.com/api/v2/outbound/contactlists/L1x/contacts"
+    )
+    contacts.note_rate_limited(5.0)
+    start = clock.now
+    lists = limits.for_url("https://api.mypurecloud.com/api/v2/outbound/contactlists")
+    lists.release(lists.acquire())
+    assert clock.now == start
+    assert limits.stats().paused_s == pytest.approx(5.0)
+    assert limits.stats().rate_limited == 1
