@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -81,14 +82,11 @@ def run_ours(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
     }
 
 
-def run_naive(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
-    """What an admin writes: read everything, then loop."""
+def naive_validate(df: Any, schema: dict[str, Any]) -> Any:
+    """What an admin writes after reading the file: strip, then loop row by row."""
     import pandas as pd
     import phonenumbers
 
-    t0 = time.perf_counter()
-    schema = json.loads(schema_path.read_text())
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
     df = df.apply(lambda col: col.str.strip())
     keep = []
     seen: set[str] = set()
@@ -123,7 +121,17 @@ def run_naive(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
             seen.add(cid)
         if ok:
             keep.append(rec)
-    out = pd.DataFrame(keep, columns=df.columns)
+    return pd.DataFrame(keep, columns=df.columns)
+
+
+def run_naive(path: Path, schema_path: Path, work: Path) -> dict[str, object]:
+    """What an admin writes: read everything, then loop."""
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    schema = json.loads(schema_path.read_text())
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    out = naive_validate(df, schema)
     dt = time.perf_counter() - t0
     out.to_csv(work / "naive.csv", index=False)
     me, kids = _rss_mb()

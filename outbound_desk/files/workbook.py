@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -261,38 +262,47 @@ def _convert_column(
     values: Sequence[Cell],
     j: int,
     name: str,
-    records: Sequence[int],
+    records: npt.NDArray[np.int64],
     state: _Columns,
     usual: int | None,
-    errors: dict[tuple[int, int], str],
-    col_abs: int,
+    errors: dict[int, str],
     issues: list[Issue],
-) -> list[str]:
-    """One column's cells as text; issues for what Excel damaged."""
+) -> pa.Array:
+    """One column's cells as text; issues for what Excel damaged. *errors* are this
+    column's error cells by sheet row."""
+    import pyarrow as pa
+
     kinds = set(map(type, values))
-    if kinds == {str}:
-        out: list[str] = list(values)
-        if not EXCEL_ERRORS.isdisjoint(out):
+    array: pa.Array | None = None
+    numbers: list[int] | None = None  # positions of number cells, when some are not
+    if kinds == {float}:
+        array = _integral_texts(values)
+    if array is None and kinds <= {str}:
+        array = pa.array(values, type=pa.string())
+        if not EXCEL_ERRORS.isdisjoint(values):
+            out = list(values)
             for i, v in enumerate(out):
                 if v in EXCEL_ERRORS:
-                    issues.append(_error_cell(v, name, records[i]))
+                    issues.append(_error_cell(v, name, int(records[i])))
                     out[i] = ""
-        _learn_zeros(out, j, state)
-    else:
+            array = pa.array(out, type=pa.string())
+        _learn_zeros(array, j, state)
+        numbers = []
+    if array is None:
         out = []
-        numbers: list[int] = []
+        numbers = []
         append = out.append
         for i, v in enumerate(values):
             kind = type(v)
             if kind is str:
                 if v in EXCEL_ERRORS:
-                    issues.append(_error_cell(v, name, records[i]))
+                    issues.append(_error_cell(v, name, int(records[i])))
                     v = ""
                 append(v)
             elif kind is float:
                 text, rounded = _number_text(v)
                 if rounded:
-                    issues.append(_lost(f"{v:.15g}", name, records[i]))
+                    issues.append(_lost(f"{v:.15g}", name, int(records[i])))
                 append(text)
                 numbers.append(i)
             elif kind is bool:
@@ -300,32 +310,70 @@ def _convert_column(
             elif kind is int:
                 text = str(v)
                 if len(text.lstrip("-")) > 15:
-                    issues.append(_lost(text, name, records[i]))
+                    issues.append(_lost(text, name, int(records[i])))
                 append(text)
                 numbers.append(i)
             else:
                 append(_cell_text(v))
-        _learn_zeros(out, j, state)
-        usual = state.usual_zero_length(j) or usual
-        if usual and numbers:
-            for i in numbers:
-                text = out[i]
-                if text.isdigit() and len(text) < usual:
-                    issues.append(_zeros(text, usual, name, records[i]))
+        array = pa.array(out, type=pa.string())
+        _learn_zeros(array, j, state)
+    usual = state.usual_zero_length(j) or usual
+    if usual and (numbers is None or numbers):
+        array_digits = array if numbers is None else array.take(pa.array(numbers))
+        for k in _short_digits(array_digits, usual):
+            i = k if numbers is None else numbers[k]
+            issues.append(_zeros(array[i].as_py(), usual, name, int(records[i])))
     if errors:
-        for i, record in enumerate(records):
-            err = errors.get((record, col_abs))
-            if err is not None:
-                issues.append(_error_cell(err, name, record))
-                out[i] = ""
-    return out
+        import numpy as np
+
+        rows = np.fromiter(errors, dtype=np.int64, count=len(errors))
+        where = np.searchsorted(records, rows)
+        hits = [
+            (int(pos), int(row))
+            for pos, row in zip(where.tolist(), rows.tolist(), strict=True)
+            if pos < len(records) and records[pos] == row
+        ]
+        if hits:
+            out = array.to_pylist()
+            for pos, row in hits:
+                issues.append(_error_cell(errors[row], name, row))
+                out[pos] = ""
+            array = pa.array(out, type=pa.string())
+    return array
 
 
-def _learn_zeros(texts: Sequence[str], j: int, state: _Columns) -> None:
-    # The all-digit texts that start with "0": the column keeps zeros as text.
-    zeros = [len(t) for t in texts if t[:1] == "0" and len(t) > 1 and t.isdigit()]
-    if zeros:
-        state.zero_lengths.setdefault(j, Counter()).update(zeros)
+def _short_digits(array: pa.Array, usual: int) -> list[int]:
+    """Positions of all-digit values shorter than *usual*."""
+    import pyarrow.compute as pc
+
+    short = pc.and_(
+        pc.less(pc.utf8_length(array), usual), pc.match_substring_regex(array, r"^[0-9]+$")
+    )
+    hits: list[int] = pc.indices_nonzero(short).to_pylist()
+    return hits
+
+
+def _integral_texts(values: Sequence[float]) -> pa.Array | None:
+    """The digits of a column of integral numbers within 15 digits (numpy and Arrow, no
+    Python per cell); ``None`` when some number is not such (the exact path says what)."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = np.asarray(values, dtype=np.float64)
+    if not (np.all(np.abs(arr) < _EXACT_LIMIT) and np.all(arr == np.trunc(arr))):
+        return None
+    return pa.array(arr.astype(np.int64)).cast(pa.string())
+
+
+def _learn_zeros(texts: pa.Array, j: int, state: _Columns) -> None:
+    """Remember the lengths of the all-digit texts that start with "0": the column keeps
+    zeros as text, so its numbers lost theirs."""
+    import pyarrow.compute as pc
+
+    zeros = pc.match_substring_regex(texts, r"^0[0-9]+$")
+    if pc.any(zeros).as_py():
+        lengths = pc.utf8_length(texts.filter(zeros)).to_pylist()
+        state.zero_lengths.setdefault(j, Counter()).update(lengths)
 
 
 # ---------------------------------------------------------------------------------- sheets
@@ -571,43 +619,53 @@ def _convert(
     import pyarrow as pa
 
     width = len(names)
-    kept: list[Sequence[Cell]] = []
-    kept_records: list[int] = []
+    n = len(rows)
     raw: dict[int, list[str]] = {}
     blanks: list[int] = []
     issues: list[Issue] = []
-    for row, record in zip(rows, records, strict=True):
-        n = _row_width(row)
-        if n == 0:
-            blanks.append(record)
-            continue
-        if n > width:
-            issues.append(_too_wide(record, n, width))
-            raw[record] = [_cell_text(v) for v in row[:n]]
-            continue
-        if len(row) < width:
-            row = list(row) + [""] * (width - len(row))
-        kept.append(row)
-        kept_records.append(record)
-    columns: list[Sequence[Cell]]
-    columns = list(zip(*kept, strict=False)) if kept else [() for _ in names]
+    # Column by column (C loops over tuples and object arrays), not row by row.
+    by_column = list(zip(*rows, strict=False)) if n else []
+    while len(by_column) < width:
+        by_column.append(("",) * n)
+    objects = [np.array(col, dtype=object) for col in by_column]
+    filled = [np.asarray(col != "", dtype=bool) for col in objects]
+    blank = ~np.logical_or.reduce(filled[:width]) if width and n else np.zeros(n, dtype=bool)
+    wide = np.logical_or.reduce(filled[width:]) if len(filled) > width else None
+    recs = np.asarray(records, dtype=np.int64)
+    if wide is not None and wide.any():
+        for i in np.flatnonzero(wide & ~blank).tolist():
+            row = rows[i]
+            last = _row_width(row)
+            issues.append(_too_wide(int(recs[i]), last, width))
+            raw[int(recs[i])] = [_cell_text(v) for v in row[:last]]
+        blank = blank | wide
+        blank_only = ~np.logical_or.reduce(filled) if n else blank
+        blanks = recs[blank_only].tolist()
+    else:
+        blanks = recs[blank].tolist()
+    keep = ~blank
+    everything = bool(keep.all())
+    kept_records = recs if everything else recs[keep]
+    columns: list[Any] = [
+        by_column[j] if everything else objects[j][keep].tolist() for j in range(width)
+    ]
     arrays = {}
+    by_col: dict[int, dict[int, str]] = {}
+    for (at_row, at_col), err in errors.items():
+        by_col.setdefault(at_col, {})[at_row] = err
     for j, name in enumerate(names):
-        cells = columns[j] if j < len(columns) else ()
-        texts = _convert_column(
-            cells,
+        arrays[name] = _convert_column(
+            columns[j],
             j,
             name,
             kept_records,
             state,
             digit_lengths.get(name),
-            errors,
-            first_column + j,
+            by_col.get(first_column + j, {}),
             issues,
         )
-        arrays[name] = pa.array(texts, type=pa.string())
     table = pa.table(arrays) if names else pa.table({})
-    return table, np.asarray(kept_records, dtype=np.int64), issues, raw, blanks
+    return table, kept_records, issues, raw, blanks
 
 
 def _too_wide(record: int, fields: int, width: int) -> Issue:
@@ -635,6 +693,41 @@ def _load_sheet(profile: FileProfile) -> tuple[Any, Any]:
     return book, sheet
 
 
+#: Rows converted at a time (the chunks asked for are cut from these).
+BATCH_ROWS = 50_000
+
+_cache_lock = threading.Lock()
+#: The last sheet read, converted: (key, batches). calamine must read a whole sheet before
+#: its first row, so the passes of one validation (rows, then the id column's duplicates),
+#: the preview's row loader and its scan reuse it instead of reading the workbook again.
+#: An Arrow string table is a fraction of the cells calamine holds (1M rows of 7 columns:
+#: about 120 MB).
+_cache: tuple[tuple[Any, ...], list[RecordChunk]] | None = None
+
+
+def _cache_key(profile: FileProfile) -> tuple[Any, ...]:
+    info = profile.workbook
+    assert info is not None
+    st = os.stat(profile.path)
+    return (
+        os.path.abspath(profile.path),
+        st.st_mtime_ns,
+        st.st_size,
+        info.sheet,
+        profile.data_start,
+        info.first_column,
+        tuple(profile.columns),
+        tuple(sorted(profile.digit_lengths.items())),
+    )
+
+
+def clear_cache() -> None:
+    """Forget the last sheet read (its memory goes back)."""
+    global _cache
+    with _cache_lock:
+        _cache = None
+
+
 def iter_workbook_chunks(
     profile: FileProfile,
     *,
@@ -644,12 +737,7 @@ def iter_workbook_chunks(
     cancelled: IsCancelled | None = None,
 ) -> Iterator[RecordChunk]:
     """A workbook sheet's data rows as :class:`RecordChunk` s, as ``iter_chunks`` gives."""
-    import itertools
-
-    import numpy as np
-
-    info = profile.workbook
-    assert info is not None
+    global _cache
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     if columns is not None:
@@ -657,17 +745,81 @@ def iter_workbook_chunks(
         if unknown:
             raise ValueError(f"no such columns in the file: {unknown}")
     wanted = list(columns) if columns is not None else list(profile.columns)
+    try:
+        key = _cache_key(profile)
+    except OSError as exc:
+        raise FileError(
+            f"cannot read {profile.path}: {exc.strerror or exc}", code="unreadable"
+        ) from None
+    with _cache_lock:
+        hit = _cache[1] if _cache is not None and _cache[0] == key else None
+    batches: Iterator[RecordChunk]
+    store: list[RecordChunk] | None = None
+    if hit is not None:
+        batches = _replay(hit, progress, cancelled)
+    else:
+        batches = _read_batches(profile, progress, cancelled)
+        store = []
+    for batch in batches:
+        if store is not None:
+            store.append(batch)
+        yield from _cut(batch, chunk_rows, wanted)
+    if store is not None:
+        with _cache_lock:
+            _cache = (key, store)
+
+
+def _replay(
+    batches: list[RecordChunk], progress: Progress | None, cancelled: IsCancelled | None
+) -> Iterator[RecordChunk]:
+    total = sum(b.table.num_rows + len(b.raw) for b in batches) or 1
+    done = 0
+    for batch in batches:
+        if cancelled is not None and cancelled():
+            from outbound_desk.files.model import Cancelled
+
+            raise Cancelled
+        done += batch.table.num_rows + len(batch.raw)
+        if progress is not None:
+            progress(done, total, "reading")
+        yield batch
+
+
+def _cut(batch: RecordChunk, chunk_rows: int, wanted: list[str]) -> Iterator[RecordChunk]:
+    table = batch.table.select(wanted)
+    n = table.num_rows
+    if n <= chunk_rows:
+        yield RecordChunk(table, batch.records, list(batch.issues), dict(batch.raw))
+        return
+    for lo in range(0, n, chunk_rows):
+        hi = min(lo + chunk_rows, n)
+        part = batch.records[lo:hi]
+        first = -1 if lo == 0 else int(part[0])
+        last = 1 << 62 if hi == n else int(part[-1])
+        issues = [i for i in batch.issues if i.row is None or first <= i.row <= last]
+        raw = {r: v for r, v in batch.raw.items() if first <= r <= last}
+        yield RecordChunk(table.slice(lo, hi - lo), part, issues, raw)
+
+
+def _read_batches(
+    profile: FileProfile, progress: Progress | None, cancelled: IsCancelled | None
+) -> Iterator[RecordChunk]:
+    """The sheet read by calamine and converted, :data:`BATCH_ROWS` rows at a time."""
+    import itertools
+
+    import numpy as np
+
+    info = profile.workbook
+    assert info is not None
     book, sheet = _load_sheet(profile)
     try:
         start = sheet.start or (0, 0)
         height = sheet.height
-        first_column = start[1]
-        shift = info.first_column - first_column
+        shift = info.first_column - start[1]
         errors = _xlsx_errors(profile.path, info) if info.format in ("xlsx", "xlsm") else {}
         rows = sheet.iter_rows()
         sheet_row = start[0] + 1
-        data_start = profile.data_start
-        skip = max(data_start - sheet_row, 0)
+        skip = max(profile.data_start - sheet_row, 0)
         for _ in itertools.islice(rows, skip):
             pass
         record = sheet_row + skip
@@ -680,7 +832,7 @@ def iter_workbook_chunks(
                 from outbound_desk.files.model import Cancelled
 
                 raise Cancelled
-            batch = list(itertools.islice(rows, chunk_rows))
+            batch = list(itertools.islice(rows, BATCH_ROWS))
             if not batch:
                 break
             if shift:
@@ -696,6 +848,7 @@ def iter_workbook_chunks(
                 profile.digit_lengths,
                 errors,
             )
+            del batch
             # Blank rows between data rows are reported; those at the very end are not rows.
             last = max([*recs[-1:].tolist(), *raw], default=None)
             waiting = pending_blanks + blanks
@@ -705,12 +858,12 @@ def iter_workbook_chunks(
                 issues.extend(checks.blank(r) for r in waiting if r < last)
                 pending_blanks = [r for r in waiting if r > last]
             issues.sort(key=lambda i: i.row or 0)
-            done += len(batch)
+            done += len(records)
             if progress is not None:
                 progress(done, total, "reading")
-            yield RecordChunk(table.select(wanted), recs, issues, raw)
+            yield RecordChunk(table, recs, issues, raw)
         if not done:
-            yield RecordChunk(_empty_table(wanted), np.zeros(0, dtype=np.int64), [], {})
+            yield RecordChunk(_empty_table(profile.columns), np.zeros(0, dtype=np.int64), [], {})
     finally:
         book.close()
 
