@@ -30,7 +30,8 @@ def test_sheet_picker_lists_hidden_sheets_and_a_pick_rereads_live(qtbot, pane, t
     with qtbot.waitSignal(pane.scan_finished, timeout=30_000):
         pane.open_file(path)
     bar = pane.profile_bar
-    assert bar.sheet.isVisibleTo(bar)
+    assert bar.sheet.isVisibleTo(bar.details)  # the details fold; the picker is in them
+    assert "sheet Contacts" in bar.summary.text()
     assert bar.sheet.currentText() == "auto (Contacts)"
     labels = [bar.sheet.itemText(i) for i in range(bar.sheet.count())]
     assert labels[1:] == ["Empty (empty)", "Lookup (hidden)", "Contacts", "Old"]
@@ -55,5 +56,6 @@ def test_a_text_file_has_no_sheet_picker(qtbot, pane, tmp_path):
     path.write_text("id,phone\n1,4155551234\n")
     with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
         pane.open_file(path)
-    assert not pane.profile_bar.sheet.isVisibleTo(pane.profile_bar)
+    assert not pane.profile_bar.sheet.isVisibleTo(pane.profile_bar.details)
+    assert "sheet" not in pane.profile_bar.summary.text()
     assert pane.profile_bar.encoding.isEnabled()

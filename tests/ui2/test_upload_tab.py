@@ -199,3 +199,65 @@ def test_after_an_upload_no_file_holds_the_secret_or_the_token(qtbot, context, s
         data = file.read_bytes()
         assert sandbox.client_secret.encode() not in data, file
         assert token.encode() not in data, file
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_at_1024x700_the_table_gets_the_room_and_folds_are_remembered(qtbot, context, tmp_path):
+    """At 1024x700 the preview table showed two rows under the detection form and a fixed
+    block of upload queue."""
+    from outbound_desk.ui.mainwindow import MainWindow
+
+    window = MainWindow(context, [UploadPane])
+    qtbot.addWidget(window)
+    window.resize(1024, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    pane: UploadPane = window.panes[0]
+    preview = pane.preview
+    path = messy.write(tmp_path / "c.csv", [messy.HEADER, *messy.good_rows(500)])
+    with qtbot.waitSignal(preview.scan_finished, timeout=30_000):
+        context.files.open(str(path))
+    bar = preview.profile_bar
+    assert not bar.expanded()
+    assert not bar.details.isVisible()
+    assert "utf-8" in bar.summary.text()
+    assert "500 rows" in bar.summary.text()
+    assert not pane.queue.expanded()  # nothing queued: one line
+    rows_shown = (
+        preview.table.viewport().height() // preview.table.verticalHeader().defaultSectionSize()
+    )
+    assert rows_shown >= 8, rows_shown
+    assert window.minimumSizeHint().height() <= 700
+    # Opening the detection is remembered with the layout.
+    bar.toggle.click()
+    assert bar.details.isVisible()
+    window.save_layout()
+    window.shutdown()
+    again = MainWindow(make_context(store=context.store, prompter=context.prompter), [UploadPane])
+    qtbot.addWidget(again)
+    assert again.panes[0].preview.profile_bar.expanded()
+    again.shutdown()
+
+
+def test_the_queue_strip_opens_for_a_new_job(qtbot, context, sandbox, tmp_path):
+    from outbound_desk.upload.model import UploadOptions
+    from tests.upload import helpers
+
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    assert not pane.queue.expanded()
+    assert "no uploads yet" in pane.queue.toggle.text()
+    f = helpers.write_csv(tmp_path / "q.csv", 5)
+    opts = UploadOptions(
+        file=f,
+        list="Q",
+        create=True,
+        schema_path=helpers.schema_file(tmp_path / "q.json", "Q"),
+        id_column="customerId",
+        via="api",
+    )
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000):
+        pane.queue.enqueue(opts, list_name="Q")
+        assert pane.queue.expanded()
+    assert "1 job" in pane.queue.toggle.text()
+    pane.shutdown()

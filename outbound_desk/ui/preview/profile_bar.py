@@ -6,7 +6,17 @@ import codecs
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 AUTO = None
 ENCODINGS = (
@@ -60,7 +70,7 @@ class ProfileBar(QGroupBox):
     overrides_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("File", parent)
+        super().__init__(parent)  # no title: the fold's "Detection" line says what it is
         self.encoding = QComboBox()
         self.encoding.setEditable(True)  # any Python codec name may be typed
         self.encoding.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -90,10 +100,35 @@ class ProfileBar(QGroupBox):
         right.addRow("Rows", self.rows_label)
         right.addRow("Size", self.size_label)
         right.addRow("SHA-256", self.sha_label)
-        box = QHBoxLayout(self)
+        # The details are folded by default: one summary line tells what was detected, and
+        # the table below gets the room (at 1024x700 the form left the table two rows).
+        self.details = QWidget()
+        self.details.setObjectName("detectionDetails")
+        box = QHBoxLayout(self.details)
+        box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(left, 3)
         box.addLayout(mid, 2)
         box.addLayout(right, 3)
+        self.toggle = QToolButton()
+        self.toggle.setObjectName("detectionToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setToolTip("Show or hide the detection and its overrides")
+        self.toggle.toggled.connect(self._on_toggle_toggled)
+        self.summary = QLabel("")
+        self.summary.setObjectName("detectionSummary")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self.toggle)
+        head.addWidget(self.summary, 1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 2, 6, 4)
+        outer.addLayout(head)
+        outer.addWidget(self.details)
+        self.set_expanded(False)
         self._quiet = False
         self._detected: dict[str, Any] = {}
         self.clear()
@@ -105,6 +140,50 @@ class ProfileBar(QGroupBox):
         self.quotechar.activated.connect(self._on_control_activated)
         self.header.activated.connect(self._on_control_activated)
         self.sheet.activated.connect(self._on_control_activated)
+
+    # ------------------------------------------------------------------ folding
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.toggle.setChecked(expanded)
+        self._on_toggle_toggled(expanded)
+
+    @Slot(bool)
+    def _on_toggle_toggled(self, expanded: bool) -> None:
+        self.details.setVisible(expanded)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.toggle.setText("Detection" if expanded else "Detection:")
+        self.summary.setVisible(not expanded)
+
+    def summary_text(self) -> str:
+        """One line of what the combos say: detected values, overrides marked."""
+        parts = []
+        for combo, what in (
+            (self.sheet, "sheet"),
+            (self.encoding, ""),
+            (self.delimiter, ""),
+            (self.quotechar, "quote"),
+            (self.header, "header"),
+        ):
+            if not combo.isVisibleTo(self.details) or combo.count() == 0 or not combo.isEnabled():
+                continue
+            text = combo.currentText()
+            if combo.currentData() is not None:
+                text = f"{text} (override)"
+            elif text.startswith("auto (") and text.endswith(")"):
+                text = text[len("auto (") : -1]
+            parts.append(f"{what} {text}".strip())
+        if self.line_ending.count() and self.line_ending.isEnabled():
+            parts.append(self.line_ending.currentText())
+        for label, what in ((self.rows_label, "rows"), (self.size_label, "")):
+            if label.text() not in ("", "—"):
+                parts.append(f"{label.text()} {what}".strip())
+        return " · ".join(parts)
+
+    def _update_summary(self) -> None:
+        self.summary.setText(self.summary_text())
+        self.summary.setToolTip(self.sha_label.toolTip() and f"SHA-256 {self.sha_label.toolTip()}")
 
     def _show_sheet_row(self, shown: bool) -> None:
         self.sheet.setVisible(shown)
@@ -129,6 +208,7 @@ class ProfileBar(QGroupBox):
         self.sha_label.setText("—")
         self.encoding_note.setText("")
         self._quiet = False
+        self._update_summary()
 
     def show_profile(self, profile: Any, overrides: dict[str, Any]) -> None:
         """Show what was detected (*profile*) and keep the user's *overrides* selected."""
@@ -181,6 +261,7 @@ class ProfileBar(QGroupBox):
         self._show_workbook(getattr(profile, "workbook", None), overrides.get("sheet"))
         self.show_counts(profile)
         self._quiet = False
+        self._update_summary()
 
     def _show_workbook(self, book: Any, chosen: str | None) -> None:
         """A workbook: the sheet picker, and no encoding, delimiter, quote or line endings."""
@@ -208,10 +289,12 @@ class ProfileBar(QGroupBox):
         sha = getattr(profile, "sha256", None)
         self.sha_label.setText(sha[:16] + "…" if sha else "—")
         self.sha_label.setToolTip(sha or "")
+        self._update_summary()
 
     def show_counting(self, done: int, total: int) -> None:
         if total:
             self.rows_label.setText(f"counting… {done * 100 // total}%")
+            self._update_summary()
 
     @staticmethod
     def _fill(combo: QComboBox, auto_label: str, items: list[tuple[Any, str]], chosen: Any) -> None:
@@ -256,6 +339,7 @@ class ProfileBar(QGroupBox):
             self._quiet = True
             self._fill(self.encoding, self.encoding.itemText(0), [(e, e) for e in ENCODINGS], name)
             self._quiet = False
+        self._update_summary()
         self.overrides_changed.emit(self.overrides())
 
 

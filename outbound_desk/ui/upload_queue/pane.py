@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSystemTrayIcon,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,12 +50,13 @@ class UploadQueuePane(QWidget):
     starts); *ledger_path* is the upload ledger. With *isolate* (the default) each upload runs
     in a child process (:mod:`.process`), so the engine's CPU work cannot stall the GUI.
 
-    Signals: ``job_started(int)``,
+    Signals: ``expanded_changed(bool)`` when the strip folds or opens, ``job_started(int)``,
     ``job_ended(int, str)`` (job id, "done" | "failed" | "cancelled"),
     ``notification_posted(str, str)`` (title, text) when the window was not focused,
     ``resumable_found(object)`` (the unfinished ``UploadRecord`` list).
     """
 
+    expanded_changed = Signal(bool)
     job_started = Signal(int)
     job_ended = Signal(int, str)
     notification_posted = Signal(str, str)
@@ -114,19 +116,29 @@ class UploadQueuePane(QWidget):
         self._cards_box.addStretch(1)
         inner = QWidget()
         inner.setLayout(self._cards_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
+        self.cards_scroll = QScrollArea()
+        self.cards_scroll.setWidgetResizable(True)
+        self.cards_scroll.setWidget(inner)
         self.clear_button = QPushButton("Clear finished")
         self.clear_button.clicked.connect(self._on_clear_button_clicked)
+        # A strip that folds: an empty queue is one line, and the preview above gets the room;
+        # a new job opens it.
+        self.toggle = QToolButton()
+        self.toggle.setObjectName("queueToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.toggled.connect(self._on_toggle_toggled)
         head = QHBoxLayout()
-        head.addWidget(QLabel("<b>Upload queue</b>"))
+        head.addWidget(self.toggle)
         head.addStretch(1)
         head.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.banner)
         layout.addLayout(head)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.cards_scroll, 1)
+        self.set_expanded(False)
 
         self._timer = QTimer(self)
         self._timer.setInterval(self.REPAINT_MS)
@@ -164,9 +176,35 @@ class UploadQueuePane(QWidget):
         self.empty_label.hide()
         # Newest on top (under the hidden "no uploads" line), where the eye lands.
         self._cards_box.insertWidget(1, card)
+        self.set_expanded(True)
         self._pump()
         card.refresh()
         return job
+
+    # ------------------------------------------------------------------ folding
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.toggle.setChecked(expanded)
+        self._on_toggle_toggled(expanded)
+
+    @Slot(bool)
+    def _on_toggle_toggled(self, expanded: bool) -> None:
+        self.cards_scroll.setVisible(expanded)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self._update_toggle_text()
+        self.expanded_changed.emit(expanded)
+
+    def _update_toggle_text(self) -> None:
+        jobs = list(self._cards)
+        running = len(self.store.active()) if jobs else 0
+        what = (
+            "no uploads yet" if not jobs else f"{len(jobs)} job" + ("s" if len(jobs) != 1 else "")
+        )
+        if running:
+            what += f", {running} active"
+        self.toggle.setText(f"Upload queue ({what})")
 
     def card(self, job_id: int) -> JobCard:
         return self._cards[job_id]
@@ -283,6 +321,7 @@ class UploadQueuePane(QWidget):
         self._notify(job)
         self.job_ended.emit(job.job_id, job.state)
         self._pump()
+        self._update_toggle_text()
         if not self.store.active():
             self._timer.stop()
 
@@ -446,9 +485,11 @@ class UploadQueuePane(QWidget):
             self.store.jobs.remove(job)
         if not self.store.jobs:
             self.empty_label.show()
+        self._update_toggle_text()
 
     @Slot()
     def _on_timer_timeout(self) -> None:
+        self._update_toggle_text()
         for job in self.store.active():
             card = self._cards.get(job.job_id)
             if card is not None:

@@ -109,10 +109,13 @@ class UploadPane(Pane):
         self.splitter.addWidget(self.queue)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(0, False)
+        self._queue_height = 260  # what an opened queue gets until the user drags it
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.preview.upload_requested.connect(self._on_preview_upload_requested)
+        self.queue.expanded_changed.connect(self._on_queue_expanded_changed)
         self.queue.job_started.connect(self._on_queue_job_started)
         self.queue.job_ended.connect(self._on_queue_job_ended)
         self.preview.file_opened.connect(self._on_preview_file_opened)
@@ -170,6 +173,18 @@ class UploadPane(Pane):
         list_id = request.target.list_id if request.target else None
         self.queue.enqueue(options, list_name=name, list_id=list_id, prepare=prepare)
 
+    @Slot(bool)
+    def _on_queue_expanded_changed(self, expanded: bool) -> None:
+        """A folded queue keeps only its header line; opened, it takes a third."""
+        total = sum(self.splitter.sizes()) or self.height()
+        if expanded:
+            queue = max(self._queue_height, self.queue.minimumSizeHint().height())
+        else:
+            if self.splitter.sizes()[1] > self.queue.sizeHint().height():
+                self._queue_height = self.splitter.sizes()[1]
+            queue = self.queue.sizeHint().height()
+        self.splitter.setSizes([max(total - queue, 0), queue])
+
     @Slot(int)
     def _on_queue_job_started(self, _job_id: int) -> None:
         self.context.events.uploads_changed.emit()
@@ -218,12 +233,14 @@ class UploadPane(Pane):
         saved = state.splitters.get("preview")
         if saved:
             self.preview.splitter.restoreState(QByteArray.fromBase64(saved.encode("ascii")))
+        self.preview.profile_bar.set_expanded(state.splitters.get("detection") == "open")
 
     def save_state(self, state: UiState) -> None:
         state.splitters["upload"] = bytes(self.splitter.saveState().toBase64().data()).decode()
         state.splitters["preview"] = bytes(
             self.preview.splitter.saveState().toBase64().data()
         ).decode()
+        state.splitters["detection"] = "open" if self.preview.profile_bar.expanded() else "closed"
 
     def shutdown(self) -> None:
         self.queue.shutdown()
