@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         validate_file,
     )
     from outbound_desk.files import FileError, Overrides, sniff
+    from outbound_desk.files.identity import FileIdentity
 
     # The same defaults as ``upload``: one set of preferences for both commands and the app.
     prefs = SettingsStore().load().preferences
@@ -160,6 +161,11 @@ def run(args: argparse.Namespace) -> int:
         sheet=args.sheet,
         skip_rows=args.skip_rows,
     )
+    # Taken before the first read: --out and --rejects are kept only if it still holds.
+    try:
+        identity: FileIdentity | None = FileIdentity.of(args.file)
+    except OSError:
+        identity = None  # sniff says what is wrong with it
     try:
         profile = sniff(args.file, overrides)
     except FileError as exc:
@@ -176,7 +182,13 @@ def run(args: argparse.Namespace) -> int:
     options = ValidationOptions(region=region, duplicates=DuplicatePolicy(policy))
     try:
         report = validate_file(
-            profile, schema, mapping, options, out=args.out, rejects=args.rejects
+            profile,
+            schema,
+            mapping,
+            options,
+            out=args.out,
+            rejects=args.rejects,
+            identity=identity,
         )
     except FileError as exc:
         return fail(str(exc), ExitCode.REJECTED)

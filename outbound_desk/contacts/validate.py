@@ -57,6 +57,7 @@ from outbound_desk.files import (
     iter_chunks,
     neutralise,
 )
+from outbound_desk.files.identity import FileIdentity
 
 Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -967,9 +968,14 @@ def validate_file(
     rejects: str | Path | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    identity: FileIdentity | None = None,
 ) -> ValidationReport:
     """Validate a whole file; write the normalised valid rows to *out* and the rejected rows
     (row number, original values, reasons; formulas neutralised) to *rejects*.
+
+    Both are written as ``.partial`` files and renamed into place at the end, and only when the
+    file is still *identity* (taken before it was first read): a file that changed while it
+    was read raises :class:`~outbound_desk.files.identity.FileChangedError` and leaves neither.
 
     A blocked schema diff still validates the rows (so every problem shows at once) but does
     not write *out*: a normalised file that silently lost columns must not exist.
@@ -1009,6 +1015,12 @@ def validate_file(
             rej.write_rows(rows)
         if report.cancelled:
             raise Cancelled
+        if identity is not None:
+            identity.check(
+                "validated",
+                "its rows are of no one version of it, so no --out or --rejects file was "
+                "written; run it again once the file is complete",
+            )
         if out_sink is not None:
             report.sha256_out = out_sink.close()
             report.rows_out = out_sink.rows

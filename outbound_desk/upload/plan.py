@@ -31,6 +31,7 @@ from outbound_desk.contacts import (
     suggest_mapping,
 )
 from outbound_desk.files import Cancelled, FileError, FileProfile, Overrides, scan, sniff
+from outbound_desk.files.identity import FileChangedError, FileIdentity
 from outbound_desk.upload.ledger import payload_hash
 from outbound_desk.upload.model import (
     Outcome,
@@ -89,6 +90,8 @@ class Plan:
         self.anonymous = options.allow_no_id and not options.id_column
         self._diff_text = ""
         self.report: ValidationReport | None = None
+        #: The file as it was before the scan (None: not checked, e.g. a plan built in a test).
+        self.identity: FileIdentity | None = None
 
     # ------------------------------------------------------------------ decisions
     def choose_transport(self, opts: UploadOptions) -> Literal["api", "file"]:
@@ -158,6 +161,27 @@ class Plan:
         self.schema, self.mapping, self.id_column = schema, mapping, id_column
         return []
 
+    def check_unchanged(self) -> None:
+        """Stop (:class:`UploadRejected`) if the file is no longer the one scanned.
+
+        The upload keeps what it recorded: every row it journalled or sent was read before
+        the change, so putting the original file back and rerunning resumes it (same
+        checksum), and rerunning on the file as it is now is a new upload (another checksum)
+        that the ledger's per-contact hashes keep exact.
+        """
+        if self.identity is None:
+            return
+        try:
+            self.identity.check(
+                "uploaded",
+                "the upload stopped before sending any row read after the change. Nothing is "
+                "lost: put the original file back and rerun to resume this upload, or rerun "
+                "with the file as it is now (a new upload; contacts already confirmed with the "
+                "same data are skipped)",
+            )
+        except FileChangedError as exc:
+            raise UploadRejected(str(exc)) from None
+
     def _id_column(self, schema: ListSchema) -> str | None:
         opts = self.options
         wanted = opts.id_column
@@ -218,6 +242,9 @@ class Plan:
                 # only fault is being the other one is dropped, not refused.
                 into = dropped if keeps_one and r.duplicate_only else rejected
                 into.append((r.record, cid, "; ".join(r.reasons)))
+            # Only rows read while the file was still the one scanned (and checksummed) go on
+            # to the journal and the platform.
+            self.check_unchanged()
             yield PlannedChunk(
                 frame=frame,
                 records=records,
@@ -231,6 +258,7 @@ class Plan:
         self.report = report
         if report is not None and report.cancelled:
             raise UploadCancelled("the upload was cancelled; rerun it to continue where it stopped")
+        self.check_unchanged()
         if report is not None and report.blocked:
             problems = "; ".join(i.message for i in report.issues[:5])
             raise UploadRejected(f"the file does not fit list {schema.name!r}: {problems}")
@@ -248,7 +276,17 @@ def open_plan(
     except TypeError as exc:
         raise UploadUsageError(f"how to read the file: {exc}") from None
     try:
+        identity: FileIdentity | None = FileIdentity.of(options.file)
+    except OSError:
+        identity = None  # sniff says what is wrong with it
+    try:
         profile = scan(sniff(options.file, overrides), progress=progress, cancelled=cancelled)
+        if identity is not None:
+            identity.check(
+                "read",
+                "its checksum is of no one version of it. Nothing was sent; run the "
+                "upload again once the file is complete",
+            )
     except FileError as exc:
         raise UploadRejected(f"{options.file}: {exc}") from None
     except Cancelled:
@@ -260,4 +298,6 @@ def open_plan(
             create_schema = load_schema(options.schema_path)
         except (SchemaError, OSError) as exc:
             raise UploadUsageError(f"schema {options.schema_path}: {exc}") from None
-    return Plan(options, profile, create_schema)
+    plan = Plan(options, profile, create_schema)
+    plan.identity = identity
+    return plan
