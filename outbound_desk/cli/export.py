@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_arguments(p)
+    p.set_defaults(handler=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``export``, also those of ``lists export`` (the same command)."""
     p.add_argument("list", metavar="LIST", help="the contact list's name or id")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the CSV file to write")
     p.add_argument(
@@ -40,7 +46,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     add_connection_args(p)
-    p.set_defaults(handler=run)
 
 
 class _ProgressLine:

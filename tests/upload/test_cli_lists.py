@@ -1,0 +1,68 @@
+"""``outbound-desk lists create|clear|delete|export``: the Lists pane's operations for scripts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from outbound_desk.cli import main
+from outbound_desk.emulator import Sandbox
+from outbound_desk.upload.ledger import Ledger
+
+from . import helpers
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> object:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_create_upload_export_clear_and_delete_a_list(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sandbox.base_url
+    schema = helpers.schema_file(tmp_path / "schema.json", "Scripted")
+    ledger = tmp_path / "ledger.sqlite3"
+    assert main(["lists", "create", "--schema", str(schema), "--name", "By Script",
+                 "--json", "--sandbox", url]) == 0  # fmt: skip
+    made = _json(capsys)
+    assert isinstance(made, dict)
+    assert (made["name"], made["phone_columns"]) == ("By Script", ["phoneNumber"])
+
+    f = helpers.write_csv(tmp_path / "c.csv", 25)
+    assert main(["upload", str(f), "--list", made["id"], "--id-column", "customerId",
+                 "--ledger", str(ledger), "--json", "--sandbox", url]) == 0  # fmt: skip
+    assert _json(capsys)["created"] == 25  # type: ignore[index]
+
+    out = tmp_path / "export.csv"
+    assert main(["lists", "export", "By Script", "--out", str(out), "--json",
+                 "--sandbox", url]) == 0  # fmt: skip
+    assert _json(capsys)["rows"] == 25  # type: ignore[index]
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+
+    # No terminal and no --yes: nothing happens (scripts must say so).
+    assert main(["lists", "clear", "By Script", "--sandbox", url,
+                 "--ledger", str(ledger)]) == 2  # fmt: skip
+    assert "--yes" in capsys.readouterr().err
+    assert sandbox.store.contact_count(made["id"]) == 25
+
+    assert main(["lists", "clear", "By Script", "--yes", "--json", "--sandbox", url,
+                 "--ledger", str(ledger)]) == 0  # fmt: skip
+    assert _json(capsys) == {"id": made["id"], "name": "By Script", "cleared": True}
+    assert sandbox.store.contact_count(made["id"]) == 0
+    with Ledger(ledger) as led:
+        assert led.contact_states(made["id"]) == {}  # the next upload sends everything
+
+    assert main(["lists", "delete", made["id"], "--yes", "--sandbox", url,
+                 "--ledger", str(ledger)]) == 0  # fmt: skip
+    assert "deleted" in capsys.readouterr().out
+    assert sandbox.store.get_list(made["id"]) is None
+    assert main(["lists", "delete", "By Script", "--yes", "--sandbox", url]) == 1
+
+
+def test_the_plain_lists_command_still_lists(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["lists", "--json", "--sandbox", sandbox.base_url, "--name", "Zzz"]) == 0
+    assert _json(capsys) == []
