@@ -33,8 +33,10 @@ from outbound_desk.cli._connect import ConnectError, add_connection_args, connec
 from outbound_desk.cli.inspect import _char, _delimiter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from outbound_desk.config.settings import DuplicatePolicy
-    from outbound_desk.upload.model import UploadOptions, UploadProgress
+    from outbound_desk.upload.model import UploadOptions, UploadProgress, UploadSummary
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +66,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--concurrency", type=int, default=None, metavar="N", help="requests in flight")
     p.add_argument("--replace", action="store_true", help="clear the list first")
-    p.add_argument("--yes", action="store_true", help="do not ask before --replace")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask before uploading (asked only when stdin is a terminal; --replace "
+        "without a terminal needs --yes)",
+    )
     p.add_argument(
         "--add-columns", action="store_true", help="add file columns the list lacks to the list"
     )
@@ -233,13 +240,26 @@ def _resume_options(args: argparse.Namespace, ledger_path: Path) -> UploadOption
     return dataclasses.replace(opts, **tuning)
 
 
-def _confirm_replace(opts: UploadOptions, args: argparse.Namespace) -> bool:
-    if not opts.replace or args.yes:
-        return True
-    if not sys.stdin.isatty():
+def _check_replace(opts: UploadOptions, args: argparse.Namespace) -> None:
+    """--replace from a script (no terminal to ask) must say --yes."""
+    if opts.replace and not args.yes and not sys.stdin.isatty():
         raise ValueError("--replace deletes every contact of the list first: add --yes to confirm")
-    answer = input(f"Delete every contact in list {opts.list!r} before uploading? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+
+
+def _asker(
+    args: argparse.Namespace, *, before: Callable[[], None]
+) -> Callable[[UploadSummary], bool] | None:
+    """The confirmation before the upload: on a terminal, unless --yes (scripts and tests have
+    no terminal and are never asked)."""
+    if args.yes or not sys.stdin.isatty():
+        return None
+
+    def ask(summary: UploadSummary) -> bool:
+        before()  # end the progress line first
+        answer = input(safe(summary.describe()) + " [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
 
 
 def run(args: argparse.Namespace) -> int:
@@ -264,8 +284,7 @@ def run(args: argparse.Namespace) -> int:
                     "upload needs FILE and --list NAME_OR_ID (or --resume ID)", ExitCode.USAGE
                 )
             opts = _options(args)
-        if not _confirm_replace(opts, args):
-            return error("not replacing: nothing was changed", ExitCode.USAGE)
+        _check_replace(opts, args)
     except LedgerUnusableError as exc:
         return error(str(exc), ExitCode.REJECTED)
     except (ValueError, LedgerError, UploadError) as exc:
@@ -297,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=line,
                 cancelled=stop.is_set,
                 profile=None if args.sandbox else label,
+                confirm=_asker(args, before=line.close),
             )
     except UploadError as exc:
         line.close()

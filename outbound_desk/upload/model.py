@@ -246,6 +246,37 @@ class UploadResult:
         }
 
 
+@dataclass(frozen=True)
+class UploadSummary:
+    """What an upload is about to do, for the confirmation both front ends ask before it."""
+
+    org: str  # the profile's name, or the region's API host
+    list: str  # the list's name or id as given
+    create: bool  # the list is created from the schema if it does not exist
+    transport: Literal["api", "file"]
+    rows: int  # data rows in the file (valid or not)
+    file: Path
+    replace: bool = False  # every contact of the list is removed first
+    id_column: str | None = None
+    allow_no_id: bool = False
+
+    def describe(self) -> str:
+        how = "JSON contact batches" if self.transport == "api" else "a CSV import"
+        target = f"list {self.list!r}" + (" (created if missing)" if self.create else "")
+        text = (
+            f"Upload {self.rows:,} rows of {self.file.name} into {target} in org {self.org} "
+            f"as {how}?"
+        )
+        if self.replace:
+            text += " Every contact of the list is removed first."
+        if self.allow_no_id and not self.id_column:
+            text += (
+                " No contact id column: the platform makes the ids, so a rerun adds every "
+                "contact again."
+            )
+        return text
+
+
 class UploadError(Exception):
     """An upload could not go on; ``str(e)`` is one line saying what and what to do.
 
@@ -268,6 +299,12 @@ class UploadRejected(UploadError):  # noqa: N818 - named for the outcome
 
 class UploadUsageError(UploadError):
     """The options contradict each other or name something that does not exist."""
+
+    exit_code = 2
+
+
+class UploadDeclined(UploadError):  # noqa: N818 - named for the outcome
+    """The person answered no to the confirmation; nothing was sent."""
 
     exit_code = 2
 

@@ -53,12 +53,14 @@ from outbound_desk.upload.model import (
     Outcome,
     Phase,
     UploadCancelled,
+    UploadDeclined,
     UploadError,
     UploadOptions,
     UploadPlatformError,
     UploadProgress,
     UploadRejected,
     UploadResult,
+    UploadSummary,
 )
 from outbound_desk.upload.plan import Plan, PlannedChunk, open_plan
 from outbound_desk.upload.progress import ProgressTracker
@@ -111,8 +113,10 @@ class UploadJob:
         paused: Callable[[], bool] | None = None,
         lock_dir: Path | None = None,
         profile: str | None = None,
+        confirm: Callable[[UploadSummary], bool] | None = None,
     ) -> None:
         self.client = client
+        self._confirm = confirm
         self.options = options
         self.ledger = ledger
         self.cancelled: Callable[[], bool] = cancelled or (lambda: False)
@@ -165,6 +169,20 @@ class UploadJob:
             if self.state.note:
                 exc.args = (f"{exc} {self.state.note}",)
             raise
+
+    def _summary(self, plan: Plan) -> UploadSummary:
+        opts = self.options
+        return UploadSummary(
+            org=self._profile or self.client.region.api_base,
+            list=opts.list,
+            create=opts.create,
+            transport=plan.choose_transport(opts),
+            rows=plan.rows,
+            file=opts.file,
+            replace=opts.replace,
+            id_column=opts.id_column,
+            allow_no_id=opts.allow_no_id,
+        )
 
     def _records_failed(self, exc: sqlite3.Error) -> str:
         where = f"the ledger {self.ledger.path}"
@@ -225,6 +243,8 @@ class UploadJob:
         self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")
         plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
         self._check_records()
+        if self._confirm is not None and not self._confirm(self._summary(plan)):
+            raise UploadDeclined("the upload was not confirmed: nothing was sent")
         target = platform.resolve_list(
             self.client,
             opts,
@@ -774,11 +794,14 @@ def run_upload(
     paused: Callable[[], bool] | None = None,
     lock_dir: Path | None = None,
     profile: str | None = None,
+    confirm: Callable[[UploadSummary], bool] | None = None,
 ) -> UploadResult:
     """Upload ``options.file`` into ``options.list``; see :class:`UploadJob`.
 
     Returns the result when the upload finished (``status`` "done", or "failed" when rows are
-    left pending/missing); raises :class:`UploadError` subclasses when it could not go on
+    left pending/missing). *confirm*, when given, is asked once the file is read and before
+    the platform is touched, with what is about to happen; False stops with
+    :class:`UploadDeclined`. Raises :class:`UploadError` subclasses when it could not go on
     (rejected input 1, usage 2, platform/busy/cancelled 3), leaving it resumable.
     """
     return UploadJob(
@@ -790,6 +813,7 @@ def run_upload(
         paused=paused,
         lock_dir=lock_dir,
         profile=profile,
+        confirm=confirm,
     ).run()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,43 @@ def test_the_plain_lists_command_still_lists(
 ) -> None:
     assert main(["lists", "--json", "--sandbox", sandbox.base_url, "--name", "Zzz"]) == 0
     assert _json(capsys) == []
+
+
+class _Terminal(io.StringIO):
+    """stdin as a person at a terminal, answering *text*."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_upload_from_a_terminal_is_confirmed_first(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = sandbox.base_url
+    schema = helpers.schema_file(tmp_path / "schema.json", "Asked")
+    f = helpers.write_csv(tmp_path / "c.csv", 12)
+    cmd = ["upload", str(f), "--list", "Asked", "--create", "--schema", str(schema),
+           "--ledger", str(tmp_path / "l.sqlite3"), "--via", "api", "--sandbox", url]  # fmt: skip
+
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    assert main(cmd) == 2
+    asked = capsys.readouterr()
+    question = asked.out
+    assert "12 rows of c.csv" in question
+    assert "list 'Asked' (created if missing)" in question
+    assert f"org {url}" in question
+    assert "JSON contact batches" in question
+    assert "not confirmed" in asked.err
+    assert sandbox.store.find_list("Asked") is None  # nothing was touched
+
+    monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
+    assert main([*cmd, "--json"]) == 0
+    assert '"created": 12' in capsys.readouterr().out
+
+    # --yes asks nothing (a terminal that would answer no).
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    assert main([*cmd, "--yes", "--json"]) == 0
+    assert "[y/N]" not in capsys.readouterr().out
