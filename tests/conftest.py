@@ -72,7 +72,7 @@ def _isolated_config(
 ) -> Iterator[MemoryKeyring]:
     """Point every app directory at a fresh tmp dir and the keyring at memory."""
     root = tmp_path_factory.mktemp("outbound-desk-home")
-    for name in ("CONFIG", "DATA", "LOG", "CACHE"):
+    for name in ("CONFIG", "DATA", "LOG", "CACHE", "LOCK"):
         path = root / name.lower()
         path.mkdir()
         monkeypatch.setenv(f"OUTBOUND_DESK_{name}_DIR", str(path))

@@ -20,6 +20,7 @@ ENV_CONFIG_DIR = "OUTBOUND_DESK_CONFIG_DIR"
 ENV_DATA_DIR = "OUTBOUND_DESK_DATA_DIR"
 ENV_LOG_DIR = "OUTBOUND_DESK_LOG_DIR"
 ENV_CACHE_DIR = "OUTBOUND_DESK_CACHE_DIR"
+ENV_LOCK_DIR = "OUTBOUND_DESK_LOCK_DIR"
 
 LEDGER_FILENAME = "ledger.sqlite3"
 
@@ -50,8 +51,15 @@ def cache_dir() -> Path:
 
 
 def locks_dir() -> Path:
-    """One lock file per contact list id (see ``outbound_desk.upload.lock``)."""
-    return data_dir() / "locks"
+    """One lock file per contact list id (see ``outbound_desk.upload.lock``), per user.
+
+    Not under ``data_dir()``: two data directories (two ``OUTBOUND_DESK_DATA_DIR`` values, so
+    two ledgers) must still see each other's uploads into one list, and list ids are unique
+    across orgs, so one place serves them all. It is the user's own cache directory as
+    platformdirs names it, whatever ``OUTBOUND_DESK_CACHE_DIR`` says; only
+    ``OUTBOUND_DESK_LOCK_DIR`` moves it (tests, or a machine whose home is not local).
+    """
+    return _from_env(ENV_LOCK_DIR) or platformdirs.user_cache_path(APP_NAME, APP_AUTHOR) / "locks"
 
 
 def ledger_path(override: str | os.PathLike[str] | None = None) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from outbound_desk.config import data_dir
+from outbound_desk.config import data_dir, locks_dir
 from outbound_desk.upload.journal import Journal
 from outbound_desk.upload.ledger import Ledger
 
@@ -43,7 +43,7 @@ def test_an_upload_leaves_only_private_files(uploader: Uploader) -> None:
             assert _mode(wal) == 0o600, wal
     assert _mode(journal.parent) == 0o700
     assert _mode(res.report.parent) == 0o700
-    locks = data_dir() / "locks"
+    locks = locks_dir()
     assert _mode(locks) == 0o700
     assert all(_mode(f) == 0o600 for f in locks.iterdir())
 
