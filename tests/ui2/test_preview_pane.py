@@ -368,3 +368,50 @@ def test_the_issue_filter_follows_a_new_file(qtbot, make_pane, tmp_path):
     assert pane.issue_counts.text() == f"{len(pane.issue_index.issues())} issue" + (
         "" if len(pane.issue_index.issues()) == 1 else "s"
     )
+
+
+def test_column_overview_and_summary_bar_picture_the_file(qtbot, make_pane, tmp_path):
+    from PySide6.QtCore import QPoint
+
+    from outbound_desk.ui.preview.overview import column_stats
+
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    rows = messy.good_rows(40)
+    for i in (3, 9, 20):
+        rows[i][3] = "12"  # three bad phones
+    for i in range(0, 40, 4):
+        rows[i][5] = ""  # a quarter of the cities empty
+    path = messy.write(tmp_path / "pic.csv", [messy.HEADER, *rows])
+    report = open_and_validate(qtbot, pane, path)
+    overview = pane.overview
+    qtbot.waitUntil(lambda: overview.stats("city") is not None, timeout=30_000)
+    city = overview.stats("city")
+    assert (city.rows, city.filled) == (40, 30)
+    assert city.distinct == len({r[5] for r in rows if r[5]})
+    assert overview.stats("customerId").distinct == 40
+    assert overview.issues("phoneNumber") == 3
+    assert "3 issues" in overview.describe("phoneNumber")
+    assert "75% filled" in overview.describe("city")
+    # The summary bar holds the validation's counts.
+    assert pane.summary_bar.isVisibleTo(pane)
+    assert pane.summary_bar.counts == (report.valid, report.invalid, report.duplicates)
+    # Clicking a column's bar lists that column's issues; a second click lists all again.
+    pane.resize(1200, 800)
+    column = pane.rows_model.store.columns.index("phoneNumber")
+    x = pane.table.horizontalHeader().sectionViewportPosition(column)
+    x += pane.table.verticalHeader().width() + pane.table.frameWidth() + 10
+    assert overview.column_at(x) == "phoneNumber"
+    qtbot.mouseClick(overview, Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    assert pane.tabs.currentIndex() == 1
+    listed = [pane.issues_model.issue(r) for r in range(pane.issues_model.rowCount())]
+    assert len(listed) == 3
+    assert {i.column for i in listed} == {"phoneNumber"}
+    qtbot.mouseClick(overview, Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    assert pane.issues_model.rowCount() == len(pane.issue_index.issues())
+    # The statistics themselves, on Arrow arrays as the row store keeps them.
+    import pyarrow as pa
+
+    stats = column_stats(["a"], [[pa.array(["x", "", None]), pa.array(["x", " ", "y"])]])
+    assert (stats[0].rows, stats[0].filled, stats[0].distinct) == (6, 3, 2)

@@ -168,6 +168,7 @@ class IssuesTableModel(QAbstractTableModel):
         self._all: list[Any] = []
         self._shown: list[Any] = []
         self._code: str | None = None
+        self._column: str | None = None
         self._sort_column = self.ROW
         self._sort_order = Qt.SortOrder.AscendingOrder
 
@@ -234,9 +235,22 @@ class IssuesTableModel(QAbstractTableModel):
             return issue.code
         return issue.message
 
+    @property
+    def column_filter(self) -> str | None:
+        return self._column
+
+    def set_column(self, column: str | None) -> None:
+        """Show only issues of this file column (with the kind filter), or all with None."""
+        self.beginResetModel()
+        self._column = column
+        self._shown = self._select()
+        self.endResetModel()
+
     def _select(self) -> list[Any]:
-        code = self._code
+        code, column = self._code, self._column
         shown = self._all if code is None else [i for i in self._all if i.code == code]
+        if column is not None:
+            shown = [i for i in shown if i.column == column]
         reverse = self._sort_order == Qt.SortOrder.DescendingOrder
         return sorted(shown, key=self._key, reverse=reverse)
 
@@ -244,7 +258,7 @@ class IssuesTableModel(QAbstractTableModel):
         """Replace every issue; *presorted* when already in the default order (by record)."""
         self.beginResetModel()
         self._all = list(issues)
-        default = self._code is None and self._sort_column == self.ROW
+        default = self._code is None and self._column is None and self._sort_column == self.ROW
         default = default and self._sort_order == Qt.SortOrder.AscendingOrder
         self._shown = self._all if presorted and default else self._select()
         self.endResetModel()
@@ -256,11 +270,6 @@ class IssuesTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._shown = self._select()
         self.endResetModel()
-
-    @property
-    def code(self) -> str | None:
-        """The kind shown, or None for all."""
-        return self._code
 
     def set_code(self, code: str | None) -> None:
         """Show only issues with this code (kind), or all with None."""

@@ -40,6 +40,12 @@ from outbound_desk.ui.messages import plural
 from outbound_desk.ui.preview.child import CHILD_MIN_BYTES, run_in_child
 from outbound_desk.ui.preview.issues import IssueIndex
 from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
+from outbound_desk.ui.preview.overview import (
+    ColumnOverview,
+    SummaryBar,
+    column_stats,
+    issues_per_column,
+)
 from outbound_desk.ui.preview.profile_bar import ProfileBar
 from outbound_desk.ui.preview.rows import RowStore, load_rows
 from outbound_desk.ui.preview.schema_panel import SchemaPanel, TargetList
@@ -240,9 +246,18 @@ class PreviewPane(QWidget):
         self.tabs.addTab(self.schema_panel, "&Schema and mapping")
         self.tabs.addTab(issues_page, "&Issues")
 
+        self.overview = ColumnOverview(self.table)
+        self.overview.column_clicked.connect(self._on_overview_column_clicked)
+        rows_page = QWidget()
+        rows_box = QVBoxLayout(rows_page)
+        rows_box.setContentsMargins(0, 0, 0, 0)
+        rows_box.setSpacing(0)
+        rows_box.addWidget(self.overview)
+        rows_box.addWidget(self.table, 1)
+
         split = QSplitter(Qt.Orientation.Vertical)
         split.setObjectName("preview-splitter")
-        split.addWidget(self.table)
+        split.addWidget(rows_page)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -252,6 +267,8 @@ class PreviewPane(QWidget):
         # Long summaries wrap instead of widening the window past the screen.
         self.summary_label.setWordWrap(True)
         self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Two lines reserved: a summary that wraps must not push the pane up and down.
+        self.summary_label.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 2)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
@@ -267,7 +284,10 @@ class PreviewPane(QWidget):
         self.fixed_button.clicked.connect(self._on_fixed_button_clicked)
         self.upload_button = QPushButton("&Upload valid rows")
         self.upload_button.clicked.connect(self._on_upload_button_clicked)
+        self.summary_bar = SummaryBar()
+        self.summary_bar.hide()
         bottom = QHBoxLayout()
+        bottom.addWidget(self.summary_bar)
         bottom.addWidget(self.summary_label, 1)
         bottom.addWidget(self.progress)
         bottom.addWidget(self.cancel_button)
@@ -395,6 +415,9 @@ class PreviewPane(QWidget):
         if old is not None and old is not self._rows_model:
             old.deleteLater()
         self.issues_model.clear()
+        self.issues_model.set_column(None)
+        self.overview.clear()
+        self.overview.set_columns(profile.columns)
         self._file_issues = list(profile.issues)
         self._file_issue_counts = dict(getattr(profile, "issue_counts", {}) or {})
         self._add_issues(profile.issues)
@@ -478,7 +501,20 @@ class PreviewPane(QWidget):
             return
         self._load_job = None
         self._rows_model.rows_available()
+        store = self._store
+        if store is not None and store.complete:
+            names = list(store.columns)
+            arrays = [store.column_arrays(c) for c in range(len(names))]
+            self._tasks.run(
+                lambda: column_stats(names, arrays),
+                lambda stats: self._on_column_stats(generation, stats),
+                lambda exc: log.warning("column statistics failed: %s", exc),
+            )
         self.rows_loaded.emit(count)
+
+    def _on_column_stats(self, generation: int, stats: list[Any]) -> None:
+        if generation == self._generation:
+            self.overview.set_stats(stats)
 
     def _start_scan(self, profile: Any) -> None:
         from outbound_desk.files import scan
@@ -541,12 +577,20 @@ class PreviewPane(QWidget):
         # A new file or a re-parse may drop the kind that was chosen: the list must show what
         # the combo says ("all kinds (2,677)" over an empty, still-filtered list did not).
         chosen = self.issue_kind.currentData()
-        if chosen != self.issues_model.code:
+        if chosen != self.issues_model.code_filter:
             self.issues_model.set_code(chosen)
+        self.overview.set_issue_counts(issues_per_column(self._index.issues()))
         shown = len(self._index)
         total = sum(counts.values())
+        column = self.issues_model.column_filter
         self.issue_counts.setText(
             plural(total, "issue")
+            + (
+                f"; showing column {column} ({self.issues_model.rowCount():,}): click its "
+                "bar above the table again to show every column"
+                if column is not None
+                else ""
+            )
             + (f" ({shown:,} listed; the rest are counted)" if total > shown else "")
         )
         self.tabs.setTabText(1, f"&Issues ({total:,})")
@@ -743,7 +787,9 @@ class PreviewPane(QWidget):
         if profile is not None and profile.rows is not None:
             parts.append(plural(profile.rows, "row"))
         r = self._report
+        self.summary_bar.setVisible(r is not None)
         if r is not None:
+            self.summary_bar.set_counts(r.valid, r.invalid, r.duplicates)
             parts.append(f"<b>{r.valid:,}</b> valid")
             parts.append(f"<b>{r.invalid:,}</b> invalid")
             parts.append(plural(r.duplicates, "duplicate id"))
@@ -866,6 +912,13 @@ class PreviewPane(QWidget):
             self._validate_job.cancel()
 
     @Slot(object)
+    def _on_overview_column_clicked(self, column: str) -> None:
+        """A column's bar lists that column's issues (a second click lists all again)."""
+        same = self.issues_model.column_filter == column
+        self.issues_model.set_column(None if same else column)
+        self.tabs.setCurrentIndex(1)
+        self._update_issue_kinds()
+
     def _on_issue_kind_activated(self) -> None:
         self.issues_model.set_code(self.issue_kind.currentData())
 

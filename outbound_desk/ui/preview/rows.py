@@ -84,6 +84,10 @@ class RowStore:
                 return None
         return None
 
+    def column_arrays(self, column: int) -> list[pa.Array]:
+        """Column *column*'s Arrow arrays, one per block, in row order (no copy)."""
+        return [b.columns[column] for b in self._blocks[: len(self._starts)]]
+
     def nbytes(self) -> int:
         arrays = sum(int(a.nbytes) for b in self._blocks for a in b.columns)
         return arrays + sum(int(b.records.nbytes) for b in self._blocks)
