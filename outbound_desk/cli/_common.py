@@ -124,6 +124,21 @@ def add_sheet_args(parser: Any) -> None:
     )
 
 
+def add_repair_args(parser: Any) -> None:
+    """``--repair-encoding`` and ``--fix-mojibake``: the repairs that keep the rest of a file."""
+    parser.add_argument(
+        "--repair-encoding",
+        action="store_true",
+        help="mixed encodings: read a UTF-8 file's invalid bytes as cp1252 and the rest as "
+        "UTF-8 (never open such a file as cp1252: its other accents would break)",
+    )
+    parser.add_argument(
+        "--fix-mojibake",
+        action="store_true",
+        help="repair UTF-8 text once read as cp1252 ('CafÃ©' -> 'Café') in every value",
+    )
+
+
 def _count(value: str) -> int:
     import argparse
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from outbound_desk.cli._common import ExitCode, add_sheet_args, fail, print_json
+from outbound_desk.cli._common import (
+    ExitCode,
+    add_repair_args,
+    add_sheet_args,
+    fail,
+    print_json,
+)
 
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -47,6 +53,7 @@ def register(subparsers: Any) -> None:
         help="the first record is (or, with --no-header, is not) a header",
     )
     add_sheet_args(parser)
+    add_repair_args(parser)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -68,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         has_header=args.header,
         sheet=args.sheet,
         skip_rows=args.skip_rows,
+        repair_encoding=args.repair_encoding,
+        fix_mojibake=args.fix_mojibake,
     )
     try:
         profile = sniff(args.file, overrides)

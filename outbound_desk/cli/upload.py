@@ -22,6 +22,7 @@ from outbound_desk.cli._common import (
     ExitCode,
     add_duplicates_arg,
     add_region_arg,
+    add_repair_args,
     add_sheet_args,
     duplicate_policy,
     fail,
@@ -108,6 +109,7 @@ def register(subparsers: Any) -> None:
         help="the first record is (or, with --no-header, is not) a header",
     )
     add_sheet_args(p)
+    add_repair_args(p)
     p.add_argument("--no-reconcile", action="store_true", help="skip reading sent contacts back")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -201,6 +203,8 @@ def _read_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "has_header": args.header,
         "sheet": args.sheet,
         "skip_rows": args.skip_rows,
+        "repair_encoding": args.repair_encoding or None,
+        "fix_mojibake": args.fix_mojibake or None,
     }
     return {k: v for k, v in given.items() if v is not None}
 

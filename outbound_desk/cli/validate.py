@@ -10,6 +10,7 @@ from outbound_desk.cli._common import (
     ExitCode,
     add_duplicates_arg,
     add_region_arg,
+    add_repair_args,
     add_sheet_args,
     duplicate_policy,
     fail,
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quotechar", help="force the quote character (e.g. ')")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
     add_sheet_args(p)
+    add_repair_args(p)
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     add_connection_args(p)
     p.set_defaults(handler=run)
@@ -160,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         has_header=False if args.no_header else None,
         sheet=args.sheet,
         skip_rows=args.skip_rows,
+        repair_encoding=args.repair_encoding,
+        fix_mojibake=args.fix_mojibake,
     )
     # Taken before the first read: --out and --rejects are kept only if it still holds.
     try:

@@ -76,11 +76,18 @@ def invalid_bytes(
 ) -> Issue:
     where = f" at byte offset {offset}" if offset is not None else ""
     record = f" (record {row}{_in(column)})" if row is not None else ""
-    hint = (
-        "if the file was saved by Excel on Windows, open it with encoding cp1252"
-        if encoding.startswith("utf")
-        else "choose the encoding the file was saved in"
-    )
+    if encoding == "utf-8":
+        # Never advise opening the whole file as cp1252: its valid UTF-8 letters would all
+        # turn into mojibake ("é" into "Ã©"). Repair just these bytes (issue 15).
+        hint = (
+            "the rest of the file reads as UTF-8, so repair just these bytes as cp1252 "
+            "(--repair-encoding, or Repair encoding in the preview) rather than opening the "
+            "whole file as cp1252, which would garble its other accented letters"
+        )
+    elif encoding.startswith("utf"):
+        hint = "the file may be damaged; export it again"
+    else:
+        hint = "choose the encoding the file was saved in"
     return Issue(
         row,
         column,

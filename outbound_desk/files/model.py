@@ -111,6 +111,11 @@ class Overrides:
     sheet: str | None = None
     #: A workbook's rows above the header (title or note rows) to skip; ``None``: detect them.
     skip_rows: int | None = None
+    #: A UTF-8 file's invalid byte sequences read as cp1252, the rest as UTF-8 (mixed
+    #: encodings), instead of as U+FFFD.
+    repair_encoding: bool = False
+    #: Mojibake ("CafÃ©": UTF-8 once read as cp1252) repaired in every value (ftfy).
+    fix_mojibake: bool = False
 
 
 @dataclass(frozen=True, slots=True)

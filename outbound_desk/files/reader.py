@@ -26,6 +26,12 @@ from outbound_desk.files import checks
 from outbound_desk.files.dialect import csv_reader
 from outbound_desk.files.encoding import REPLACEMENT_UTF8
 from outbound_desk.files.model import Cancelled, FileError, FileProfile, Issue, RecordChunk
+from outbound_desk.files.repair import (
+    FALLBACK_ERRORS,
+    MOJIBAKE_BYTES,
+    decode_with_fallback,
+    mojibake_in_table,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,6 +163,7 @@ class _Parsed:
     blanks: list[int] = field(default_factory=list)
     count: int = 0  # records in the block, blank and broken ones included
     numbers: bool = True  # whether a value may hold "e+", "E+" or ".0" (Excel damage)
+    mojibake: bool = True  # whether a value may hold mojibake ("CafÃ©")
 
 
 class _Reader:
@@ -190,6 +197,10 @@ class _Reader:
             else None
         )
         self.bom_length = _bom_length(profile)
+        # Mixed encodings repaired: invalid UTF-8 read as cp1252 (how many, where the first).
+        self.repair = profile.overrides.repair_encoding and profile.encoding == "utf-8"
+        self.repaired = 0
+        self.first_repaired: int | None = None
 
     # ------------------------------------------------------------------ bytes to UTF-8
     def _check(self, done: int) -> None:
@@ -229,6 +240,12 @@ class _Reader:
                 spans: list[tuple[int, int]] = []
                 if encoding == "utf-8" and is_utf8(body):
                     utf8 = body  # valid as it is: no decoding, no re-encoding
+                elif self.repair:
+                    _, found = decode_collecting(body, encoding)
+                    if found and self.first_repaired is None:
+                        self.first_repaired = offset + found[0][0]
+                    self.repaired += len(found)
+                    utf8 = decode_with_fallback(body).encode()
                 else:
                     text, spans = decode_collecting(body, encoding)
                     utf8 = text.encode()
@@ -299,6 +316,7 @@ class _Reader:
             block_bad, bad = bad[:mine], bad[mine:]
             unterminated = piece.eof and self._parity(block, 0, len(block)) % 2 == 1
             parsed = self._parse(block, record, block_bad, unterminated)
+            parsed.mojibake = MOJIBAKE_BYTES.search(block) is not None
             record += parsed.count
             yield parsed
 
@@ -461,7 +479,10 @@ class _Reader:
             buffered = io.BufferedReader(hashing, buffer_size=1 << 20)
             buffered.read(self.bom_length)
             text = io.TextIOWrapper(
-                buffered, encoding=self.profile.encoding, errors="replace", newline=""
+                buffered,
+                encoding=self.profile.encoding,
+                errors=FALLBACK_ERRORS if self.repair else "replace",
+                newline="",
             )
             reader = csv_reader(text, self.profile.dialect)
             record = 1
@@ -673,6 +694,11 @@ def _parts(
         for parsed in reader.blocks():
             issues = parsed.issues + blanks.feed(parsed)
             table = parsed.table.select(wanted)
+            if parsed.mojibake:
+                table, found = mojibake_in_table(
+                    table, parsed.records, fix=profile.overrides.fix_mojibake
+                )
+                issues = issues + found
             for part in _split(table, parsed.records, issues, parsed.raw, chunk_rows):
                 part.numbers = parsed.numbers
                 yield part
@@ -681,12 +707,29 @@ def _parts(
             f"cannot read {profile.path}: {exc.strerror or exc}", code="unreadable"
         ) from None
     tail = blanks.finish()
+    if reader.repaired:
+        tail.append(_repaired_issue(reader.repaired, reader.first_repaired))
     if tail:
         import numpy as np
 
         yield _Part(_table(wanted, []), np.zeros(0, dtype=np.int64), tail, {})
     if progress is not None:
         progress(profile.size_bytes, profile.size_bytes, "reading")
+
+
+def _repaired_issue(count: int, first: int | None) -> Issue:
+    from outbound_desk.files.model import Severity
+
+    where = f" (the first at byte offset {first})" if first is not None else ""
+    return Issue(
+        None,
+        None,
+        "encoding_repaired",
+        f"{count} byte sequence(s) that are not UTF-8{where} were read as cp1252; the rest "
+        "of the file as UTF-8",
+        Severity.INFO,
+        first,
+    )
 
 
 def _columns(table: pa.Table) -> list[tuple[str, pa.ChunkedArray]]:

@@ -31,6 +31,7 @@ from outbound_desk.files.model import (
     Overrides,
 )
 from outbound_desk.files.reader import decode_collecting, incomplete_tail
+from outbound_desk.files.repair import decode_with_fallback, looks_like_mojibake, mojibake_in_rows
 
 #: Data records kept for the preview.
 PREVIEW_RECORDS = 200
@@ -54,7 +55,9 @@ def _stat(path: str) -> int:
     return st.st_size
 
 
-def _decode_piece(piece: bytes, offset: int, size: int, guess: EncodingGuess) -> str:
+def _decode_piece(
+    piece: bytes, offset: int, size: int, guess: EncodingGuess, repair: bool = False
+) -> str:
     """Decode a sample taken anywhere in the file, dropping characters cut at its edges."""
     unit = _UNIT.get(guess.encoding, 1)
     if offset == 0:
@@ -75,6 +78,8 @@ def _decode_piece(piece: bytes, offset: int, size: int, guess: EncodingGuess) ->
         piece = piece[: len(piece) - tail] if tail else piece
         if unit > 1:
             piece = piece[: len(piece) - len(piece) % unit]
+    if repair and guess.encoding == "utf-8":
+        return decode_with_fallback(piece)  # mixed encodings: invalid bytes read as cp1252
     text, _ = decode_collecting(piece, guess.encoding)
     return text
 
@@ -141,7 +146,8 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
             offset=size - 1,
         )
 
-    head_text = _decode_piece(head, 0, size, guess)
+    repair = overrides.repair_encoding
+    head_text = _decode_piece(head, 0, size, guess, repair)
     if not head_text.strip() and size <= len(head):
         raise FileError(f"the file holds no data, only blank space: {path}", code="empty")
     at_eof = len(head) >= size
@@ -183,7 +189,7 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
     # Samples from the rest of the file: they confirm the dialect and feed the column stats.
     later: list[list[str]] = []
     for offset, piece in samples[1:]:
-        text = _drop_first_line(_decode_piece(piece, offset, size, guess))
+        text = _drop_first_line(_decode_piece(piece, offset, size, guess, repair))
         later.extend(split_records(complete_records(text, offset + len(piece) >= size), dialect))
     if later:
         widths = Counter(map(len, filter(any, later)))
@@ -213,6 +219,12 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
             preview.append(record)
     if stray:
         issues.append(checks.stray_quote(None))
+    issues.extend(
+        # The preview's rows are data's: fixed in place, numbered as the file's records.
+        mojibake_in_rows(data, columns, first_data, fix=overrides.fix_mojibake)
+        if any(looks_like_mojibake(v) for r in data for v in r)
+        else []
+    )
     digit_lengths = checks.usual_digit_lengths(columns, data + later)
     profile = FileProfile(
         path=path,

@@ -45,6 +45,7 @@ from outbound_desk.files.model import (
     SheetInfo,
     WorkbookInfo,
 )
+from outbound_desk.files.repair import mojibake_in_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -567,10 +568,11 @@ def sniff_workbook(path: str, fmt: str, size: int, overrides: Overrides) -> File
     records = list(range(data_start, data_start + len(data_rows)))
     state = _Columns()
     digit_lengths = checks.usual_digit_lengths(columns, [r[:width] for r in data_texts])
-    table, _, cell_issues, raw, blanks = _convert(
+    table, recs, cell_issues, raw, blanks = _convert(
         data_rows, records, columns, head.first_column, state, digit_lengths, head.errors
     )
-    issues.extend(cell_issues)
+    table, found = mojibake_in_table(table, recs, fix=overrides.fix_mojibake)
+    issues.extend(cell_issues + found)
     issues.extend(checks.blank(r) for r in blanks)
     preview = [list(r.values()) for r in table.slice(0, PREVIEW_RECORDS).to_pylist()]
     profile = FileProfile(
@@ -718,6 +720,7 @@ def _cache_key(profile: FileProfile) -> tuple[Any, ...]:
         info.first_column,
         tuple(profile.columns),
         tuple(sorted(profile.digit_lengths.items())),
+        profile.overrides.fix_mojibake,
     )
 
 
@@ -849,6 +852,8 @@ def _read_batches(
                 errors,
             )
             del batch
+            table, found = mojibake_in_table(table, recs, fix=profile.overrides.fix_mojibake)
+            issues.extend(found)
             # Blank rows between data rows are reported; those at the very end are not rows.
             last = max([*recs[-1:].tolist(), *raw], default=None)
             waiting = pending_blanks + blanks

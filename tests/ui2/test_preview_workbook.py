@@ -59,3 +59,33 @@ def test_a_text_file_has_no_sheet_picker(qtbot, pane, tmp_path):
     assert not pane.profile_bar.sheet.isVisibleTo(pane.profile_bar.details)
     assert "sheet" not in pane.profile_bar.summary.text()
     assert pane.profile_bar.encoding.isEnabled()
+
+
+def test_repair_encoding_and_fix_mojibake_are_offered_and_reread_live(qtbot, pane, tmp_path):
+    from tests.files.test_repairs import mixed_file, mojibake_file
+
+    with qtbot.waitSignal(pane.scan_finished, timeout=30_000):
+        pane.open_file(mixed_file(tmp_path / "m.csv"))
+    bar = pane.profile_bar
+    assert bar.repair_encoding.isEnabled()
+    assert not bar.fix_mojibake.isEnabled()
+    assert "Repair encoding: offered" in bar.summary_text()
+    with qtbot.waitSignal(pane.scan_finished, timeout=30_000):
+        bar.repair_encoding.setChecked(True)
+    assert pane.overrides == {"repair_encoding": True}
+    assert "invalid_bytes" not in pane.profile.issue_counts
+    store = pane.rows_model.store
+    qtbot.waitUntil(lambda: store.complete, timeout=30_000)
+    assert store.cell(2499, 1) == "Renée"
+    assert store.cell(0, 2) == "Málaga"
+
+    with qtbot.waitSignal(pane.scan_finished, timeout=30_000):
+        pane.open_file(mojibake_file(tmp_path / "j.csv"))
+    assert bar.fix_mojibake.isEnabled()
+    assert pane.profile.issue_counts["mojibake"] == 12
+    with qtbot.waitSignal(pane.scan_finished, timeout=30_000):
+        bar.fix_mojibake.setChecked(True)
+    assert pane.profile.issue_counts["mojibake_fixed"] == 12
+    store = pane.rows_model.store
+    qtbot.waitUntil(lambda: store.complete, timeout=30_000)
+    assert store.cell(49, 1) == "Café 50"

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -86,6 +87,21 @@ class ProfileBar(QGroupBox):
         self.sha_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.encoding_note = QLabel("")
         self.encoding_note.setWordWrap(True)
+        # The repairs that keep the rest of the file (issue 15), offered when the file needs
+        # them: invalid UTF-8 bytes read as cp1252, and mojibake undone.
+        self.repair_encoding = QCheckBox("&Repair encoding")
+        self.repair_encoding.setToolTip(
+            "Read the bytes that are not UTF-8 as cp1252 and the rest of the file as UTF-8 "
+            "(opening the whole file as cp1252 would garble its other accented letters)"
+        )
+        self.fix_mojibake = QCheckBox("Fix &mojibake")
+        self.fix_mojibake.setToolTip(
+            "Repair text that was UTF-8 once read as cp1252 ('CafÃ©' becomes 'Café')"
+        )
+        repairs = QHBoxLayout()
+        repairs.addWidget(self.repair_encoding)
+        repairs.addWidget(self.fix_mojibake)
+        repairs.addStretch(1)
         left = QFormLayout()
         left.addRow("&Encoding", self.encoding)
         left.addRow("&Delimiter", self.delimiter)
@@ -96,6 +112,7 @@ class ProfileBar(QGroupBox):
         mid.addRow("&Header row", self.header)
         mid.addRow("&Line endings", self.line_ending)
         mid.addRow("Detection", self.encoding_note)
+        mid.addRow("Repairs", repairs)
         right = QFormLayout()
         right.addRow("Rows", self.rows_label)
         right.addRow("Size", self.size_label)
@@ -140,6 +157,8 @@ class ProfileBar(QGroupBox):
         self.quotechar.activated.connect(self._on_control_activated)
         self.header.activated.connect(self._on_control_activated)
         self.sheet.activated.connect(self._on_control_activated)
+        self.repair_encoding.toggled.connect(self._on_control_activated)
+        self.fix_mojibake.toggled.connect(self._on_control_activated)
 
     # ------------------------------------------------------------------ folding
     def expanded(self) -> bool:
@@ -179,6 +198,10 @@ class ProfileBar(QGroupBox):
         for label, what in ((self.rows_label, "rows"), (self.size_label, "")):
             if label.text() not in ("", "—"):
                 parts.append(f"{label.text()} {what}".strip())
+        for box in (self.repair_encoding, self.fix_mojibake):
+            if box.isEnabled():
+                name = box.text().replace("&", "")
+                parts.append(f"{name}: {'on' if box.isChecked() else 'offered'}")
         return " · ".join(parts)
 
     def _update_summary(self) -> None:
@@ -207,6 +230,9 @@ class ProfileBar(QGroupBox):
         self.size_label.setText("—")
         self.sha_label.setText("—")
         self.encoding_note.setText("")
+        for box in (self.repair_encoding, self.fix_mojibake):
+            box.setChecked(False)
+            box.setEnabled(False)
         self._quiet = False
         self._update_summary()
 
@@ -259,6 +285,8 @@ class ProfileBar(QGroupBox):
         self.encoding_note.setText("encoding " + ", ".join(note) if note else "")
         self.size_label.setText(_human_size(getattr(profile, "size_bytes", None)))
         self._show_workbook(getattr(profile, "workbook", None), overrides.get("sheet"))
+        self.repair_encoding.setChecked(bool(overrides.get("repair_encoding")))
+        self.fix_mojibake.setChecked(bool(overrides.get("fix_mojibake")))
         self.show_counts(profile)
         self._quiet = False
         self._update_summary()
@@ -284,6 +312,19 @@ class ProfileBar(QGroupBox):
         self.encoding_note.setText(where)
 
     def show_counts(self, profile: Any) -> None:
+        counts = dict(getattr(profile, "issue_counts", {}) or {})
+        utf8 = profile.encoding == "utf-8" and getattr(profile, "workbook", None) is None
+        self.repair_encoding.setEnabled(
+            utf8 and bool(counts.get("invalid_bytes") or self.repair_encoding.isChecked())
+        )
+        self.fix_mojibake.setEnabled(
+            bool(counts.get("mojibake") or counts.get("mojibake_fixed"))
+            or self.fix_mojibake.isChecked()
+        )
+        if (self.repair_encoding.isEnabled() or self.fix_mojibake.isEnabled()) and not (
+            self.toggle.isChecked()
+        ):
+            self.toggle.setChecked(True)  # a repair is offered: show it
         rows = getattr(profile, "rows", None)
         self.rows_label.setText("counting…" if rows is None else f"{rows:,}")
         sha = getattr(profile, "sha256", None)
@@ -322,11 +363,22 @@ class ProfileBar(QGroupBox):
             value = combo.currentData()
             if value is not None:
                 out[key] = value
+        for key, box in (
+            ("repair_encoding", self.repair_encoding),
+            ("fix_mojibake", self.fix_mojibake),
+        ):
+            if box.isChecked():
+                out[key] = True
         return out
 
     @Slot()
     def _on_control_activated(self) -> None:
-        if self._quiet or not (self.encoding.isEnabled() or self.sheet.isEnabled()):
+        if self._quiet or not (
+            self.encoding.isEnabled()
+            or self.sheet.isEnabled()
+            or self.repair_encoding.isEnabled()
+            or self.fix_mojibake.isEnabled()
+        ):
             return
         text = self.encoding.currentText().strip()
         if text != self.encoding.itemText(self.encoding.currentIndex()):
