@@ -66,6 +66,8 @@ class Issue:
 class FileError(Exception):
     """A file that cannot be read at all; ``str(error)`` is a one-line message for the user."""
 
+    exit_code = 1  # the input was rejected (the command line's contract)
+
     def __init__(
         self,
         message: str,

@@ -43,6 +43,7 @@ class GenesysError(Exception):
     """A request to Genesys Cloud failed; the fields are what the platform said about it."""
 
     hint = "Try again; if it keeps failing, quote the correlation id to Genesys support."
+    exit_code = 3  # the platform or the network failed (the command line's contract)
 
     def __init__(
         self,

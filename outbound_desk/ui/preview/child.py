@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from outbound_desk.base.errors import ErrorEnvelope
+
 log = logging.getLogger(__name__)
 
 #: Files at least this big are validated and scanned in a child process; smaller ones are
@@ -63,7 +65,8 @@ def _child(
                 conn.send(("issues", issues[start : start + ISSUE_SLICE]))
         conn.send(("result", result))
     except BaseException as exc:
-        conn.send(("error", type(exc).__name__, str(exc) or type(exc).__name__))
+        # Its type, message and exit code cross the pipe (base.errors).
+        conn.send(("error", ErrorEnvelope.of(exc).to_dict()))
     finally:
         conn.close()
 
@@ -116,7 +119,7 @@ def run_in_child(
                     result.issues = issues
                 return result
             else:
-                raise ChildError(message[2], message[1])
+                raise ErrorEnvelope.from_dict(message[1]).rebuild()
     finally:
         receive.close()
         child.join(timeout=30)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outbound_desk.base.errors import ErrorEnvelope
+
 log = logging.getLogger(__name__)
 
 #: How often the parent looks at the cancel and pause flags while waiting for messages.
@@ -106,7 +108,8 @@ def _child(
             client.close()
         send(("result", result))
     except BaseException as exc:  # reported to the parent, which raises it in its thread
-        send(("error", type(exc).__name__, str(exc) or type(exc).__name__))
+        # Its type, message, exit code and upload id cross the pipe (base.errors).
+        send(("error", ErrorEnvelope.of(exc).to_dict()))
     finally:
         conn.close()
 
@@ -172,7 +175,7 @@ def run_upload_in_child(
             elif kind == "result":
                 return message[1]
             elif kind == "error":
-                raise UploadProcessError(message[2], message[1])
+                raise ErrorEnvelope.from_dict(message[1]).rebuild()
     finally:
         receive.close()
         child.join(timeout=30)
