@@ -168,11 +168,13 @@ def _options(args: argparse.Namespace) -> UploadOptions:
     from outbound_desk.upload.model import UploadOptions
 
     prefs = SettingsStore().load().preferences
+    # Absolute paths: the ledger keeps these options for a resume, which the app (or a
+    # scheduler) may run from another working directory.
     return UploadOptions(
-        file=args.file,
+        file=args.file.resolve(),
         list=args.target,
         create=args.create,
-        schema_path=args.schema,
+        schema_path=args.schema.resolve() if args.schema is not None else None,
         id_column=args.id_column,
         allow_no_id=args.allow_no_id,
         via=args.via or prefs.default_transport,

@@ -126,6 +126,8 @@ class Preferences:
     recent_files: list[str] = field(default_factory=list)
     #: list id -> {file column -> list column, or None for "excluded on purpose"}.
     column_mappings: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    #: list id -> the list column last chosen as the contacts' id (the preview's default).
+    id_columns: dict[str, str] = field(default_factory=dict)
     ledger_path: str | None = None
     last_profile: str | None = None
 
@@ -404,6 +406,7 @@ def _preferences(file: str, raw: Any) -> Preferences:
         ),
         recent_files=_recent_files(file, raw.get("recent_files", [])),
         column_mappings=_pick(file, raw, "column_mappings", {}, _is_mappings),
+        id_columns=_pick(file, raw, "id_columns", {}, _is_str_map),
         ledger_path=_pick(file, raw, "ledger_path", None, _is_opt_str),
         last_profile=_pick(file, raw, "last_profile", None, _is_opt_str),
     )

@@ -24,9 +24,12 @@ class SessionController(QObject):
     """Holds the signed-in :class:`Connection`, if any.
 
     Signals: ``connected(connection)``, ``disconnected()``, ``sign_in_failed(exception)``,
-    ``signing_in(bool)`` while a sign-in runs.
+    ``signing_in(bool)`` while a sign-in runs, ``sign_in_again(str)`` (the sign-in page's URL)
+    when a browser sign-in ended without a refresh token and the person must sign in again
+    (work that needs the token waits meanwhile).
     """
 
+    sign_in_again = Signal(str)
     connected = Signal(object)
     disconnected = Signal()
     sign_in_failed = Signal(object)
@@ -62,6 +65,8 @@ class SessionController(QObject):
                 open_browser=opener,
                 cancelled=cancel.is_set,
                 client_options=options,
+                # Emitted from the thread that needs the token; Qt queues it to the GUI.
+                on_sign_in_again=self.sign_in_again.emit,
             ),
             self._on_signed_in,
             self._on_sign_in_failed,

@@ -1,4 +1,4 @@
-"""Setting up an interpreter (the app's, or a child's) for work on whole files. No Qt."""
+"""Setting up the app's interpreter for work on whole files. No Qt."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from __future__ import annotations
 def prepare_for_files() -> None:
     """Arrow's memory as the command line sets it (``files.use_lean_allocator``), and the
     cache directory for the tables validation builds once (``contacts.use_cache_dir``).
-
-    Each child process is a new interpreter and calls it again, as the app's own does.
     """
     from outbound_desk.config import cache_dir
     from outbound_desk.contacts import use_cache_dir

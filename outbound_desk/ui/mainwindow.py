@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         context.session.connected.connect(self._on_session_connected)
         context.session.disconnected.connect(self._on_session_disconnected)
         context.session.signing_in.connect(self._on_session_signing_in)
+        context.session.sign_in_again.connect(self._on_session_sign_in_again)
         context.tasks.busy_changed.connect(self._on_work_changed)
         context.jobs.running_changed.connect(self._on_work_changed)
         self._status_timer = QTimer(self)
@@ -315,6 +316,20 @@ class MainWindow(QMainWindow):
             self.org_label.setText("Signing in…")
         self._on_work_changed()
 
+    @Slot(str)
+    def _on_session_sign_in_again(self, url: str) -> None:
+        conn = self.context.session.connection
+        name = conn.profile.name if conn is not None else "the org"
+        text = (
+            f"Your sign-in to {name} ended and cannot be renewed: sign in again in the browser "
+            "window that opened. Uploads and other work wait until you have."
+        )
+        self.token_label.setText("sign in again (browser)")
+        self.token_label.setStyleSheet("color: #d35400; font-weight: bold")
+        self.token_label.setToolTip(f"{text}\n\nSign-in page: {url}")
+        self.statusBar().showMessage(text, 60_000)
+        log.info("the browser sign-in ended without a refresh token: signing in again")
+
     @Slot()
     def _on_work_changed(self, *_: object) -> None:
         busy = (
@@ -335,7 +350,12 @@ class MainWindow(QMainWindow):
         self.org_label.setText(f"Org: {conn.profile.name} · {conn.region.key}")
         self.identity_label.setText(conn.identity)
         expires = conn.watch.token_expires_at
-        self.token_label.setText("" if expires is None else format_expiry(expires - time.time()))
+        if expires is not None and expires > time.time():
+            self.token_label.setStyleSheet("")
+            self.token_label.setToolTip("")
+            self.token_label.setText(format_expiry(expires - time.time()))
+        elif not self.token_label.styleSheet():  # not while waiting for a new sign-in
+            self.token_label.setText("" if expires is None else format_expiry(0))
         stats = conn.client.rate_stats()
         if stats.paused_s > 0:
             # After a 429 the client's limiter holds every request until Retry-After: say so,

@@ -117,12 +117,16 @@ def open_connection(
     open_browser: Callable[[str], object] = webbrowser.open,
     cancelled: Callable[[], bool] = lambda: False,
     client_options: Mapping[str, Any] | None = None,
+    on_sign_in_again: Callable[[str], object] | None = None,
 ) -> Connection:
     """Sign in with *profile* and check the client can read contact lists.
 
     Raises the client's typed errors (bad credentials, missing permission, network down) for
     the caller to show; closes what it opened when it fails. *client_options* go to
-    ``GenesysClient`` (e.g. ``max_retries``).
+    ``GenesysClient`` (e.g. ``max_retries``). With a browser sign-in (PKCE),
+    *on_sign_in_again(url)* is called (on the thread that needs the token) when the token
+    ended and no refresh token came back: the browser opens again and every request waits
+    for the new token meanwhile.
     """
     region = region_of(profile)
     watch = StatusWatch()
@@ -133,11 +137,19 @@ def open_connection(
     )
     try:
         if profile.auth_method == "pkce":
+            signed_in = threading.Event()
+
+            def opener(url: str) -> object:
+                if signed_in.is_set() and on_sign_in_again is not None:
+                    on_sign_in_again(url)
+                signed_in.set()
+                return open_browser(url)
+
             flow = PkceFlow(
                 region,
                 profile.client_id,
                 http_client=http,
-                open_browser=open_browser,
+                open_browser=opener,
                 cancelled=cancelled,
             )
             tokens = TokenProvider(lambda: watch.record_token(flow.token()))

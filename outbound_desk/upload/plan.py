@@ -264,13 +264,30 @@ class Plan:
             raise UploadRejected(f"the file does not fit list {schema.name!r}: {problems}")
 
 
+def _still(prepared: FileProfile | None, identity: FileIdentity | None) -> bool:
+    """Whether a preview's scanned profile still describes the file (same size now)."""
+    return (
+        prepared is not None
+        and prepared.sha256 is not None
+        and prepared.rows is not None
+        and identity is not None
+        and prepared.size_bytes == identity.size
+    )
+
+
 def open_plan(
     options: UploadOptions,
     *,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    prepared: FileProfile | None = None,
 ) -> Plan:
-    """Profile and checksum the file (one streaming pass) and load the schema to create."""
+    """Profile and checksum the file (one streaming pass) and load the schema to create.
+
+    *prepared* is the file as a preview already profiled and scanned it (the person's
+    detection overrides applied, rows counted, SHA-256 taken): it is used as it is, so the
+    file is not read again before the stream to the platform.
+    """
     try:
         overrides = Overrides(**options.read)
     except TypeError as exc:
@@ -280,7 +297,11 @@ def open_plan(
     except OSError:
         identity = None  # sniff says what is wrong with it
     try:
-        profile = scan(sniff(options.file, overrides), progress=progress, cancelled=cancelled)
+        if _still(prepared, identity):
+            assert prepared is not None
+            profile = prepared
+        else:
+            profile = scan(sniff(options.file, overrides), progress=progress, cancelled=cancelled)
         if identity is not None:
             identity.check(
                 "read",

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 from outbound_desk.config.private import private_dir
+from outbound_desk.files import FileProfile
 from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.upload import platform
 from outbound_desk.upload.batching import Batch, BatchResult, send_batch
@@ -114,9 +115,11 @@ class UploadJob:
         lock_dir: Path | None = None,
         profile: str | None = None,
         confirm: Callable[[UploadSummary], bool] | None = None,
+        prepared: FileProfile | None = None,
     ) -> None:
         self.client = client
         self._confirm = confirm
+        self._prepared = prepared
         self.options = options
         self.ledger = ledger
         self.cancelled: Callable[[], bool] = cancelled or (lambda: False)
@@ -241,7 +244,9 @@ class UploadJob:
         opts = self.options
         started = time.monotonic()
         self.tracker.phase(Phase.VALIDATING, f"reading {opts.file.name}")
-        plan = open_plan(opts, progress=self._file_progress, cancelled=self.cancelled)
+        plan = open_plan(
+            opts, progress=self._file_progress, cancelled=self.cancelled, prepared=self._prepared
+        )
         self._check_records()
         if self._confirm is not None and not self._confirm(self._summary(plan)):
             raise UploadDeclined("the upload was not confirmed: nothing was sent")
@@ -795,8 +800,11 @@ def run_upload(
     lock_dir: Path | None = None,
     profile: str | None = None,
     confirm: Callable[[UploadSummary], bool] | None = None,
+    prepared: FileProfile | None = None,
 ) -> UploadResult:
     """Upload ``options.file`` into ``options.list``; see :class:`UploadJob`.
+
+    *prepared*: the file's scanned ``FileProfile`` from a preview (see ``open_plan``).
 
     Returns the result when the upload finished (``status`` "done", or "failed" when rows are
     left pending/missing). *confirm*, when given, is asked once the file is read and before
@@ -814,6 +822,7 @@ def run_upload(
         lock_dir=lock_dir,
         profile=profile,
         confirm=confirm,
+        prepared=prepared,
     ).run()
 
 

@@ -145,3 +145,53 @@ def test_browser_sign_in_with_pkce_through_the_dialog(qtbot, sandbox, context, m
     # The profile is saved without any secret: nothing went to the keyring.
     assert context.settings.profile("A person").auth_method == "pkce"
     assert memory_keyring.entries == {}
+
+
+def test_an_upload_waits_for_a_new_browser_sign_in_and_then_finishes(
+    qtbot, sandbox, context, tmp_path
+):
+    """Issues 12 (2) and 13: a PKCE token ends and no refresh token came back; the app says
+    "sign in again", the browser opens, the upload in flight waits on the session's one token
+    provider and then finishes (before, its child process had a fixed token and failed)."""
+    from outbound_desk.config import OrgProfile, ledger_path
+    from outbound_desk.ui.upload_queue import UploadQueuePane
+    from outbound_desk.upload.model import UploadOptions
+    from tests.upload import helpers
+
+    browser = Browser()
+    context.session.open_browser = browser.open
+    profile = OrgProfile(
+        name="A person",
+        region="sandbox",
+        client_id=sandbox.client_id,
+        auth_method="pkce",
+        sandbox_url=sandbox.base_url,
+    )
+    sandbox.set_faults(token_ttl_s=2, latency_ms=30)
+    with qtbot.waitSignal(context.session.connected, timeout=15_000):
+        context.session.sign_in(profile, None)
+    client = context.session.connection.client
+    queue = UploadQueuePane(client=lambda: client, ledger_path=ledger_path)
+    qtbot.addWidget(queue)
+    again: list[str] = []
+    context.session.sign_in_again.connect(again.append)
+    f = helpers.write_csv(tmp_path / "c.csv", 1000)
+    options = UploadOptions(
+        file=f,
+        list="Renewing",
+        create=True,
+        schema_path=helpers.schema_file(tmp_path / "s.json", "Renewing"),
+        id_column="customerId",
+        via="api",
+        batch_size=10,  # 100 batches of 30 ms or more: longer than the token lives
+        concurrency=1,
+    )
+    with qtbot.waitSignal(queue.job_ended, timeout=120_000) as ended:
+        job = queue.enqueue(options, list_name="Renewing")
+    browser.join()
+    assert ended.args == [job.job_id, "done"], job.error
+    assert again  # the person was asked to sign in again, at least once
+    assert len(browser.urls) >= 2  # the first sign-in and the new one(s)
+    assert client.tokens.renewals >= 2
+    assert sandbox.store.contact_count(sandbox.store.find_list("Renewing")["id"]) == 1000
+    queue.shutdown()

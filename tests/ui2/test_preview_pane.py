@@ -242,33 +242,28 @@ def test_a_dropped_file_opens_and_recent_files_remember_it(qtbot, make_pane, tmp
     assert [a.data() for a in pane.recent_menu.actions()] == [str(path)]
 
 
-def test_big_files_are_scanned_and_validated_in_a_child_process(
-    qtbot, make_pane, tmp_path, monkeypatch
+def test_big_files_are_scanned_and_validated_on_worker_threads_of_the_app(
+    qtbot, make_pane, tmp_path
 ):
-    """Above CHILD_MIN_BYTES the scan and validation run in another process (GIL-free GUI)."""
-    import outbound_desk.ui.preview.pane as pane_module
+    """Scan and validation run on the app's worker threads (no child process: the engine's
+    threads release the interpreter lock); cancelling reaches them."""
+    import multiprocessing
+    import threading
 
-    monkeypatch.setattr(pane_module, "CHILD_MIN_BYTES", 0)
-    calls = []
-    real = pane_module.run_in_child
-    monkeypatch.setattr(
-        pane_module,
-        "run_in_child",
-        lambda fn, *a, **k: (calls.append(fn.__name__), real(fn, *a, **k))[1],
-    )
     pane = make_pane([target()])
     qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
     pane.schema_panel.select_target("list-1")
     report = open_and_validate(qtbot, pane, messy.corpus(tmp_path)["bad_phones_dupes"])
-    assert {"scan", "validate_file"} <= set(calls)
     assert (report.rows, report.invalid) == (pane.profile.rows, report.rows - report.valid)
     assert report.invalid >= 1
-    assert pane.profile.sha256  # the scan's answer crossed back
-    # Cancelling reaches the child too.
+    assert pane.profile.sha256
     big = messy.write(tmp_path / "big.csv", [messy.HEADER, *messy.good_rows(150_000)])
     with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
         pane.open_file(big)
     pane.validate()
+    assert pane._validate_job is not None
+    assert not multiprocessing.active_children()
+    assert threading.current_thread() is threading.main_thread()
     pane.cancel_button.click()
     qtbot.waitUntil(lambda: not pane.cancel_button.isVisibleTo(pane), timeout=60_000)
     assert "cancelled" in pane.summary_label.text().lower()
@@ -367,6 +362,69 @@ def test_the_issue_filter_follows_a_new_file(qtbot, make_pane, tmp_path):
     assert pane.issues_model.rowCount() == len(pane.issue_index.issues()) >= 1
     assert pane.issue_counts.text() == f"{len(pane.issue_index.issues())} issue" + (
         "" if len(pane.issue_index.issues()) == 1 else "s"
+
+
+def existing_list_without_id() -> TargetList:
+    """A list as the platform describes it: its columns, and no id column."""
+    return TargetList("Existing", "list-2", messy.schema().with_id_column(None))
+
+
+def test_an_existing_list_gets_a_stable_id_by_default_and_it_survives_reparses(
+    qtbot, make_pane, tmp_path, settings_store
+):
+    """Issue 13: the id column starts at the CRM key, not "(none)", for an existing list; the
+    duplicate and missing-id checks run; the choice survives overrides and is remembered."""
+    pane = make_pane([existing_list_without_id()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-2")
+    path = messy.corpus(tmp_path)["bad_phones_dupes"]
+    report = open_and_validate(qtbot, pane, path)
+    panel = pane.schema_panel
+    assert panel.id_column_name() == "customerId"
+    assert report.duplicates >= 1  # the duplicate-id check ran
+    assert not panel.id_warning.isVisibleTo(panel)
+    # A re-parse with an override keeps the id column.
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        pane.set_overrides({"encoding": "utf-8"})
+    assert panel.id_column_name() == "customerId"
+    assert blocker.args[0].duplicates == report.duplicates
+    # The person's own choice ("no id") survives a re-parse too.
+    panel.pick_id_column(None)
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        pane.set_overrides({})
+    assert panel.id_column_name() is None
+    assert blocker.args[0].duplicates == 0
+    # A chosen column is remembered for the list and offered the next time.
+    panel.pick_id_column("email")
+    assert settings_store.load().preferences.id_columns["list-2"] == "email"
+    other = make_pane([existing_list_without_id()])
+    qtbot.waitUntil(lambda: other.schema_panel.target.count() == 2)
+    other.schema_panel.select_target("list-2")
+    open_and_validate(qtbot, other, path)
+    assert other.schema_panel.id_column_name() == "email"
+
+
+def test_the_default_id_is_never_a_phone_column_nor_a_column_with_repeats():
+    from outbound_desk.contacts import Field, ListSchema
+    from outbound_desk.contacts.ids import choose_id_column
+
+    schema = ListSchema(
+        "l", (Field("phoneId", format="E.164"), Field("accountNumber"), Field("crm_id"))
+    )
+    # crm_id is the better name, but repeats in the sample: the account number is taken.
+    samples = {
+        "phoneId": ["1", "2", "3"],
+        "crm_id": ["a", "a", "a"],
+        "accountNumber": ["1", "2", "3"],
+    }
+    choice = choose_id_column(schema, samples=samples)
+    assert (choice.column, choice.source) == ("accountNumber", "key-name")
+    sparse = {**samples, "accountNumber": ["1", "", ""]}
+    assert choose_id_column(schema, samples=sparse).column is None
+    # A saved choice wins, but only while a file column feeds it.
+    assert choose_id_column(schema, saved="crm_id").column == "crm_id"
+    assert choose_id_column(schema, saved="crm_id", sources={"accountNumber": "acc"}).column == (
+        "accountNumber"
     )
 
 

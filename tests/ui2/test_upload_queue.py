@@ -147,22 +147,23 @@ def test_notification_when_the_window_is_not_focused(qtbot, queue, tmp_path, san
 
 
 def test_the_resume_offer_after_a_crash(qtbot, queue, sandbox, tmp_path):
-    """An upload killed with SIGKILL mid-way is offered for resuming, and ends exact."""
+    """An upload killed with SIGKILL mid-way is offered for resuming, and ends exact; the
+    command line was given relative paths (issue 13: resuming it from the app failed)."""
     sandbox.set_faults(latency_ms=40)
-    f = helpers.write_csv(tmp_path / "crash.csv", 3000)
-    schema = helpers.schema_file(tmp_path / "crash.json", "Crash")
+    helpers.write_csv(tmp_path / "crash.csv", 3000)
+    helpers.schema_file(tmp_path / "crash.json", "Crash")
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "outbound_desk",
             "upload",
-            str(f),
+            "crash.csv",
             "--list",
             "Crash",
             "--create",
             "--schema",
-            str(schema),
+            "crash.json",
             "--id-column",
             "customerId",
             "--via",
@@ -176,6 +177,7 @@ def test_the_resume_offer_after_a_crash(qtbot, queue, sandbox, tmp_path):
             "--quiet",
         ],
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -239,3 +241,76 @@ def test_the_newest_job_card_is_on_top(qtbot, queue, sandbox, tmp_path):
     box = queue._cards_box
     assert box.indexOf(queue.card(second.job_id)) < box.indexOf(queue.card(first.job_id))
     qtbot.waitUntil(lambda: not queue.store.active(), timeout=60_000)
+
+
+def _cancelled_upload(qtbot, queue, sandbox, tmp_path, name: str):
+    """An upload of *name* cancelled mid-way: unfinished in the ledger."""
+    sandbox.set_faults(latency_ms=30)
+    job = queue.enqueue(
+        options(tmp_path, name, 3000, batch_size=100, concurrency=1), list_name=name
+    )
+    qtbot.waitUntil(lambda: job.progress is not None and job.progress.confirmed > 0, timeout=60_000)
+    with qtbot.waitSignal(queue.job_ended, timeout=60_000):
+        queue.card(job.job_id).cancel_button.click()
+    sandbox.set_faults(latency_ms=0)
+    return job
+
+
+def _offered(qtbot, queue) -> list[str]:
+    with qtbot.waitSignal(queue.unfinished_checked, timeout=30_000) as checked:
+        queue.check_unfinished()
+    return [r.list_name for r in checked.args[0]]
+
+
+def test_the_resume_offer_is_this_orgs_never_one_held_elsewhere_and_can_be_dismissed(
+    qtbot, client, sandbox, tmp_path
+):
+    """Issue 13: the offer shows only the signed-in org's uploads, never one another process
+    holds (the per-list lock), and "Don't offer again" is for good."""
+    from outbound_desk.upload.lock import ListLock
+
+    def make(org):
+        pane = UploadQueuePane(client=lambda: client, ledger_path=ledger_path, org=lambda: org)
+        qtbot.addWidget(pane)
+        return pane
+
+    org_a = make("Org A")
+    _cancelled_upload(qtbot, org_a, sandbox, tmp_path, "Held")
+    assert _offered(qtbot, org_a) == ["Held"]
+    org_b = make("Org B")
+    assert _offered(qtbot, org_b) == []  # another org's upload
+    with ListLock(sandbox.store.find_list("Held")["id"]):
+        assert _offered(qtbot, org_a) == []  # another process runs it
+    assert _offered(qtbot, org_a) == ["Held"]
+    assert org_a.banner.isVisibleTo(org_a)
+    org_a.dismiss_button.click()
+    assert not org_a.banner.isVisibleTo(org_a)
+    assert _offered(qtbot, org_a) == []
+    assert _offered(qtbot, make("Org A")) == []  # for good: a new start offers it no more
+    with Ledger(ledger_path()) as ledger:
+        assert [u.list_name for u in ledger.unfinished_uploads()] == ["Held"]  # still recorded
+    for pane in (org_a, org_b):
+        pane.shutdown()
+
+
+def test_resume_never_creates_a_list_in_the_org_signed_in_now(qtbot, queue, sandbox, tmp_path):
+    """An unfinished upload of another org (recorded without a profile name, as the command
+    line's --sandbox does) is not offered where its list does not exist, and nothing is made."""
+    from outbound_desk.emulator import Sandbox
+
+    _cancelled_upload(qtbot, queue, sandbox, tmp_path, "Elsewhere")
+    assert _offered(qtbot, queue) == ["Elsewhere"]
+    with Sandbox.start(seed=False) as other:
+        other_client = GenesysClient(
+            sandbox_region(other.base_url),
+            ClientCredentials(other.client_id, other.client_secret),
+        )
+        pane = UploadQueuePane(client=lambda: other_client, ledger_path=ledger_path)
+        qtbot.addWidget(pane)
+        try:
+            assert _offered(qtbot, pane) == []
+            pane.resume_unfinished()
+            assert other.store.find_list("Elsewhere") is None
+        finally:
+            pane.shutdown()
+            other_client.close()

@@ -11,12 +11,13 @@ from outbound_desk.config import OrgProfile
 from outbound_desk.ui.context import make_context
 from outbound_desk.ui.history import HistoryPane, HistoryView
 from outbound_desk.ui.upload_queue.tab import UploadPane
+from tests.ui.conftest import ScriptedPrompter
 from tests.ui2 import messy
 
 
 @pytest.fixture
 def context(qtbot, sandbox):
-    ctx = make_context()
+    ctx = make_context(prompter=ScriptedPrompter())
     profile = OrgProfile(
         name="test sandbox",
         region="sandbox",
@@ -79,8 +80,15 @@ def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp
     pane.shutdown()
 
 
-def test_an_override_uploads_a_prepared_copy(qtbot, context, sandbox, tmp_path):
-    """A detection the user overrode reaches the engine as a normalised copy."""
+def test_an_override_reaches_the_engine_with_the_previewed_profile(
+    qtbot, context, sandbox, tmp_path, monkeypatch
+):
+    """Issue 13: the upload takes what the preview detected (the person's overrides applied)
+    and neither sniffs nor scans the file again: it reads it once, to send it."""
+    import traceback
+
+    import outbound_desk.files.reader as reader
+
     pane = UploadPane(context)
     qtbot.addWidget(pane)
     preview = pane.preview
@@ -93,18 +101,39 @@ def test_an_override_uploads_a_prepared_copy(qtbot, context, sandbox, tmp_path):
     with qtbot.waitSignal(preview.validation_finished, timeout=30_000) as done:
         preview.set_overrides({"has_header": False, "delimiter": "|"})
     assert done.args[0].valid == 30
+    qtbot.waitUntil(lambda: preview.upload_button.isEnabled(), timeout=30_000)
     request = preview.upload_request()
     assert request is not None
     assert request.target is None  # a new list from the file's header
     panel = preview.schema_panel
-    panel.id_column.setCurrentIndex(panel.id_column.findData("column_1"))
+    panel.pick_id_column("column_1")
+    qtbot.waitUntil(lambda: preview.upload_button.isEnabled(), timeout=30_000)
+    reads: list[str] = []
+    real_open = open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            reads.append("".join(traceback.format_stack(limit=14)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "open", counting_open, raising=False)
     with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
         preview.upload_button.click()
     job = pane.queue.store.get(ended.args[0])
     assert job.state == "done", job.error
-    assert str(job.options.file).endswith(".prepared.csv")
+    assert job.options.file == path.resolve()  # the file itself, no prepared copy
+    assert job.prepared.overrides.delimiter == "|"
+    assert job.options.read == {"has_header": False, "delimiter": "|"}
+    # Every read is the engine's stream of validated chunks (to send, then to reconcile);
+    # none is a sniff or a scan of what the preview already profiled.
+    assert reads
+    assert not [r for r in reads if "open_plan" in r or "in scan" in r or "in sniff" in r]
+    assert all("in chunks" in r for r in reads)
     found = sandbox.store.find_list(request.schema.name)
     assert sandbox.store.contact_count(found["id"]) == 30
+    asked = [a for a in context.prompter.asked if a[0] == "confirm"]
+    assert asked
+    assert "column_1" in asked[-1][2]
     pane.shutdown()
 
 

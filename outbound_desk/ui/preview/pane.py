@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 
 from outbound_desk.ui.filetypes import CSV_FILTER, OPEN_FILTER
 from outbound_desk.ui.messages import plural
-from outbound_desk.ui.preview.child import CHILD_MIN_BYTES, run_in_child
 from outbound_desk.ui.preview.issues import IssueIndex
 from outbound_desk.ui.preview.models import IssuesTableModel, RowsTableModel
 from outbound_desk.ui.preview.overview import (
@@ -208,6 +207,7 @@ class PreviewPane(QWidget):
         self.schema_panel.target_changed.connect(self._on_schema_panel_target_changed)
         self.schema_panel.mapping_changed.connect(self._on_schema_panel_mapping_changed)
         self.schema_panel.options_changed.connect(self._on_schema_panel_options_changed)
+        self.schema_panel.id_column_chosen.connect(self._on_schema_panel_id_column_chosen)
 
         self.issues_model = IssuesTableModel(self)
         self.issues_view = QTableView()
@@ -521,9 +521,7 @@ class PreviewPane(QWidget):
 
         generation = self._generation
         self._scan_job = self._jobs.start(
-            lambda progress, cancelled: _run(
-                profile, scan, profile, progress=progress, cancelled=cancelled
-            ),
+            lambda progress, cancelled: scan(profile, progress=progress, cancelled=cancelled),
             name="scan",
             on_progress=lambda done, total, phase: self._on_scan_progress(generation, done, total),
             on_success=lambda scanned: self._on_scanned(generation, scanned),
@@ -607,15 +605,20 @@ class PreviewPane(QWidget):
             if schema is None or self._header_region != region:
                 self._guess_header_schema(profile, region)
                 return
-            remembered = None
+            remembered = saved_id = None
         else:
             schema = target.schema
-            remembered = (
-                self._settings.preferences.column_mappings.get(target.list_id)
-                if self._settings is not None and target.list_id
-                else None
-            )
-        self.schema_panel.show_schema(schema, profile.columns, profile.has_header, remembered)
+            prefs = self._settings.preferences if self._settings is not None else None
+            remembered = prefs.column_mappings.get(target.list_id) if prefs else None
+            saved_id = prefs.id_columns.get(target.list_id) if prefs else None
+        self.schema_panel.show_schema(
+            schema,
+            profile.columns,
+            profile.has_header,
+            remembered,
+            samples=_samples(profile),
+            saved_id=saved_id,
+        )
         self._schedule_validation()
 
     def _guess_header_schema(self, profile: Any, region: str) -> None:
@@ -683,9 +686,9 @@ class PreviewPane(QWidget):
         out: str | None = None,
         rejects: str | None = None,
     ) -> None:
-        """Run ``validate_file`` over the whole file in a worker (a child process for big
-        files), optionally writing the normalised and the rejects files; one path for the
-        Validate button and the two export actions."""
+        """Run ``validate_file`` over the whole file on a worker thread, optionally writing the
+        normalised and the rejects files; one path for the Validate button and the two export
+        actions."""
         from outbound_desk.contacts import validate_file
 
         schema, mapping, options = inputs
@@ -695,9 +698,7 @@ class PreviewPane(QWidget):
         file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
 
         def work(progress: Any, cancelled: Any) -> Any:
-            report = _run(
-                profile,
-                validate_file,
+            report = validate_file(
                 profile,
                 schema,
                 mapping,
@@ -810,8 +811,10 @@ class PreviewPane(QWidget):
         self.validate_button.setEnabled(has_file and not busy)
         self.rejects_button.setEnabled(validated and bool(getattr(self._report, "invalid", 0)))
         self.fixed_button.setEnabled(validated and not blocked)
+        # The upload takes the scanned profile (rows, SHA-256) as it is: wait for the scan.
+        scanned = getattr(self._profile, "sha256", None) is not None
         self.upload_button.setEnabled(
-            validated and not blocked and bool(getattr(self._report, "valid", 0))
+            validated and scanned and not blocked and bool(getattr(self._report, "valid", 0))
         )
 
     def export_rejects(self, path: str) -> None:
@@ -905,6 +908,13 @@ class PreviewPane(QWidget):
         self._schedule_validation()
         self._update_actions()
 
+    @Slot(object)
+    def _on_schema_panel_id_column_chosen(self, column: str | None) -> None:
+        target = self.schema_panel.current_target()
+        if self._settings is not None and target is not None and target.list_id and column:
+            self._settings.preferences.id_columns[target.list_id] = column
+            self._save_settings()
+
     @Slot()
     def _on_cancel_button_clicked(self) -> None:
         # The job ends at its next check; its "cancelled" answer puts the pane back to idle.
@@ -996,14 +1006,6 @@ class PreviewPane(QWidget):
         self._show_error(f"Could not list the contact lists: {_message(exc)}")
 
 
-def _run(profile: Any, fn: Any, *args: Any, progress: Any, cancelled: Any, **kwargs: Any) -> Any:
-    """``fn(*args, ...)`` here (a worker thread) for a small file, in a child process for a big
-    one, whose CPU work would otherwise keep the GUI thread waiting for the interpreter lock."""
-    if (profile.size_bytes or 0) < CHILD_MIN_BYTES:
-        return fn(*args, progress=progress, cancelled=cancelled, **kwargs)
-    return run_in_child(fn, *args, progress=progress, cancelled=cancelled, **kwargs)
-
-
 def _indexed(
     report: Any, file_issues: list[Any], file_counts: dict[str, int]
 ) -> tuple[Any, IssueIndex, list[Any]]:
@@ -1018,6 +1020,11 @@ def _indexed(
         index.issues(), key=lambda i: (-1 if i.row is None else int(i.row), i.column or "")
     )
     return report, index, ordered
+
+
+def _samples(profile: Any) -> dict[str, list[str]]:
+    """The detection's sample values per file column."""
+    return {c: [r[i] for r in profile.preview if i < len(r)] for i, c in enumerate(profile.columns)}
 
 
 def _header_schema(profile: Any, region: str) -> Any:

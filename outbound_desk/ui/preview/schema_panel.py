@@ -57,14 +57,23 @@ class TargetList:
 class SchemaPanel(QWidget):
     """Chooses the target list, shows the schema diff and edits the column mapping.
 
+    The id column starts from :func:`outbound_desk.contacts.ids.choose_id_column` (the
+    list's saved id column, the schema's, a unique CRM-key-looking column); once the person
+    picks one (or "none") that choice is kept across re-parses and overrides while the column
+    exists.
+
     Signals: ``target_changed(object)`` (a :class:`TargetList`, or None for "new list"),
     ``mapping_changed(object)`` (a ``ColumnMapping``) whenever the user edits it,
-    ``options_changed()`` when the phone region, id column or duplicate policy changes.
+    ``options_changed()`` when the phone region, id column or duplicate policy changes,
+    ``id_column_chosen(object)`` (a list column, or None) when the person picks the id column.
     """
 
     target_changed = Signal(object)
     mapping_changed = Signal(object)
     options_changed = Signal()
+    id_column_chosen = Signal(object)
+
+    NO_ID = "(none: a rerun adds every contact again)"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,6 +138,9 @@ class SchemaPanel(QWidget):
         self._diff: Any = None
         self._mapping: Any = None
         self._quiet = False
+        # The person's own id choice: unset (False), or a list column / None ("no id").
+        self._picked_id: str | bool | None = False
+        self.id_choice: Any = None  # the rule's last IdChoice (contacts.ids)
         self.set_targets([])
         self.target.activated.connect(self._on_target_activated)
         self.region.activated.connect(self._on_option_changed)
@@ -195,8 +207,14 @@ class SchemaPanel(QWidget):
         file_columns: Sequence[str],
         has_header: bool,
         remembered: Mapping[str, str | None] | None = None,
+        *,
+        samples: Mapping[str, Sequence[str]] | None = None,
+        saved_id: str | None = None,
     ) -> None:
-        """Diff *file_columns* against *schema* and suggest a mapping (or re-offer *remembered*)."""
+        """Diff *file_columns* against *schema* and suggest a mapping (or re-offer *remembered*).
+
+        *samples* (file column -> sample values) and *saved_id* (the id column remembered for
+        this list) feed the id column's default."""
         from outbound_desk.contacts import ColumnMapping, diff_columns, suggest_mapping
 
         self._schema = schema
@@ -230,19 +248,38 @@ class SchemaPanel(QWidget):
                 except ValueError:
                     note = ""
         self._mapping = mapping
-        self._fill_id_columns(schema)
+        self._fill_id_columns(schema, samples, saved_id)
         self._fill_diff()
         self._fill_mapping(note)
 
     # ------------------------------------------------------------------ views
-    def _fill_id_columns(self, schema: Any) -> None:
+    def forget_id_choice(self) -> None:
+        """Let the rule choose the id column again (another target list was chosen)."""
+        self._picked_id = False
+
+    def _fill_id_columns(
+        self,
+        schema: Any,
+        samples: Mapping[str, Sequence[str]] | None = None,
+        saved_id: str | None = None,
+    ) -> None:
+        from outbound_desk.contacts.ids import IdChoice, choose_id_column
+
+        picked = self._picked_id
+        if picked is None or (isinstance(picked, str) and picked in schema.columns):
+            self.id_choice = IdChoice(picked, "saved" if picked else "none")
+        else:
+            self._picked_id = False
+            self.id_choice = choose_id_column(
+                schema, sources=self._mapping.sources, samples=samples, saved=saved_id
+            )
         self._quiet = True
         self.id_column.clear()
-        self.id_column.addItem("(none: contacts get no stable id)", "")
+        self.id_column.addItem(self.NO_ID, "")
         for c in schema.columns:
             self.id_column.addItem(c, c)
-        i = self.id_column.findData(schema.id_column) if schema.id_column else 0
-        self.id_column.setCurrentIndex(max(i, 0))
+        column = self.id_choice.column
+        self.id_column.setCurrentIndex(max(self.id_column.findData(column), 0) if column else 0)
         self._quiet = False
         self._update_id_warning()
 
@@ -360,6 +397,7 @@ class SchemaPanel(QWidget):
     # ------------------------------------------------------------------ slots
     @Slot()
     def _on_target_activated(self) -> None:
+        self._picked_id = False  # another list: its own saved id column, or the rule's
         if not self._quiet:
             self.target_changed.emit(self.current_target())
 
@@ -370,8 +408,15 @@ class SchemaPanel(QWidget):
 
     @Slot()
     def _on_id_column_activated(self) -> None:
+        self._picked_id = self.id_column_name()
         self._update_id_warning()
+        self.id_column_chosen.emit(self._picked_id)
         self._on_option_changed()
+
+    def pick_id_column(self, column: str | None) -> None:
+        """Choose the id column (None: no id) as the person would with the combo."""
+        self.id_column.setCurrentIndex(max(self.id_column.findData(column or ""), 0))
+        self._on_id_column_activated()
 
     @Slot()
     def _on_mapping_combo_activated(self) -> None:

@@ -37,6 +37,54 @@ log = logging.getLogger(__name__)
 
 ClientProvider = Callable[[], Any]  # () -> outbound_desk.genesys.GenesysClient (or raises)
 
+#: Journal meta key: the person said "don't offer again" for this unfinished upload.
+DISMISSED = "resume_dismissed"
+
+
+def resumable_uploads(
+    ledger_path: Path, client: Any, org: str | None, *, lock_dir: Path | None = None
+) -> list[Any]:
+    """The ledger's unfinished uploads this app may offer to resume now (blocking; no Qt).
+
+    Only uploads of the org signed in now (recorded with its profile name, or without one)
+    into a list this org has, with a journal to resume from, not dismissed for good, and not
+    being run by another process (the per-list lock is free).
+    """
+    from outbound_desk.genesys import NotFound
+    from outbound_desk.upload.journal import Journal
+    from outbound_desk.upload.ledger import Ledger
+    from outbound_desk.upload.lock import ListBusyError, ListLock
+
+    if not Path(ledger_path).exists():
+        return []
+    ledger = Ledger(ledger_path)
+    try:
+        records = list(ledger.unfinished_uploads())
+    finally:
+        ledger.close()
+    out = []
+    for record in records:
+        if record.profile is not None and record.profile != org:
+            continue  # another org's upload
+        journal_path = Journal.path_for(ledger_path, record.id)
+        if not journal_path.exists():
+            continue
+        with Journal(journal_path) as journal:
+            if journal.get_meta(DISMISSED):
+                continue
+        lock = ListLock(record.list_id, lock_dir=lock_dir, timeout=0)
+        try:
+            lock.acquire()
+        except ListBusyError:
+            continue  # another process is running it (or another upload into that list)
+        lock.release()
+        try:
+            client.contact_lists.get(record.list_id)
+        except NotFound:
+            continue  # not a list of this org (or deleted since): resuming would create one
+        out.append(record)
+    return out
+
 
 class UploadQueuePane(QWidget):
     """Every upload of this session as a card; runs them through the upload engine.
@@ -47,13 +95,14 @@ class UploadQueuePane(QWidget):
     floods the GUI thread.
 
     *client* returns the signed-in ``GenesysClient`` (called on the GUI thread when a job
-    starts); *ledger_path* is the upload ledger. With *isolate* (the default) each upload runs
-    in a child process (:mod:`.process`), so the engine's CPU work cannot stall the GUI.
+    starts): every upload shares it, its token provider and its rate limiter; *ledger_path*
+    is the upload ledger.
 
     Signals: ``expanded_changed(bool)`` when the strip folds or opens, ``job_started(int)``,
     ``job_ended(int, str)`` (job id, "done" | "failed" | "cancelled"),
     ``notification_posted(str, str)`` (title, text) when the window was not focused,
-    ``resumable_found(object)`` (the unfinished ``UploadRecord`` list).
+    ``resumable_found(object)`` (the unfinished ``UploadRecord`` list, when not empty),
+    ``unfinished_checked(object)`` (that list, also when empty) after each check.
     """
 
     expanded_changed = Signal(bool)
@@ -61,6 +110,7 @@ class UploadQueuePane(QWidget):
     job_ended = Signal(int, str)
     notification_posted = Signal(str, str)
     resumable_found = Signal(object)
+    unfinished_checked = Signal(object)
 
     REPAINT_MS = 250
 
@@ -69,18 +119,20 @@ class UploadQueuePane(QWidget):
         *,
         client: ClientProvider,
         ledger_path: Callable[[], Path],
+        org: Callable[[], str | None] = lambda: None,
+        lock_dir: Path | None = None,
         jobs: JobRunner | None = None,
         tasks: TaskRunner | None = None,
         prompter: Prompter | None = None,
         max_running: int = 2,
-        isolate: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("UploadQueuePane")
-        self._isolate = isolate
         self._client = client
         self._ledger_path = ledger_path
+        self._org = org
+        self._lock_dir = lock_dir
         self._own_runners = jobs is None
         self._jobs = jobs or JobRunner(self)
         self._tasks = tasks or TaskRunner(self)
@@ -95,7 +147,7 @@ class UploadQueuePane(QWidget):
         self.resume_banner.setWordWrap(True)
         self.resume_button = QPushButton("Resume them")
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
-        self.dismiss_button = QPushButton("Not now")
+        self.dismiss_button = QPushButton("Don't offer again")
         self.dismiss_button.clicked.connect(self._on_dismiss_button_clicked)
         banner = QHBoxLayout()
         banner.addWidget(self.resume_banner, 1)
@@ -151,12 +203,13 @@ class UploadQueuePane(QWidget):
         *,
         list_name: str,
         list_id: str | None = None,
-        prepare: Any = None,
+        prepared: Any = None,
     ) -> QueuedUpload:
         """Queue an upload (``upload.UploadOptions``); it starts when its list is free.
 
         Pass *list_id* whenever the list exists: jobs are serialised per list by id, else by
-        *list_name*.
+        *list_name*. *prepared* is the preview's scanned ``FileProfile`` (overrides applied):
+        the engine uses it instead of reading the file again.
         """
         job = self.store.add(
             title=Path(options.file).name,
@@ -164,7 +217,7 @@ class UploadQueuePane(QWidget):
             list_name=list_name,
             transport=str(options.via),
             options=options,
-            prepare=prepare,
+            prepared=prepared,
         )
         card = JobCard(job)
         card.cancel_clicked.connect(self._on_card_cancel_clicked)
@@ -220,7 +273,6 @@ class UploadQueuePane(QWidget):
             self._start(job)
 
     def _start(self, job: QueuedUpload) -> None:
-        from outbound_desk.ui.upload_queue.process import run_upload_in_child
         from outbound_desk.upload.ledger import Ledger
         from outbound_desk.upload.runner import run_upload
 
@@ -230,31 +282,16 @@ class UploadQueuePane(QWidget):
             self.store.mark_ended(job, FAILED, error=str(exc) or type(exc).__name__)
             self._ended(job)
             return
-        ledger_path = self._ledger_path()
+        ledger_path, org, lock_dir = self._ledger_path(), self._org(), self._lock_dir
         self.store.mark_started(job)
 
-        isolate = self._isolate
-
         def work(progress: Any, cancelled: Any) -> Any:
+            # On a worker thread of this process, through the session's one client: its token
+            # provider renews (or asks for a new sign-in and waits), its limiter paces every
+            # request the app makes. See docs/ARCHITECTURE.md, "Where work runs".
             def on_progress(snapshot: Any) -> None:
                 job.progress = snapshot  # read by the repaint timer on the GUI thread
 
-            def stop() -> bool:
-                return bool(cancelled() or job.cancelled())
-
-            if isolate:
-                return run_upload_in_child(
-                    client,
-                    job.options,
-                    ledger_path,
-                    progress=on_progress,
-                    cancelled=stop,
-                    paused=job.paused,
-                    prepare=job.prepare,
-                    on_options=lambda options: setattr(job, "options", options),
-                )
-            if job.prepare is not None:
-                job.options = job.prepare(job.options, progress, stop)
             ledger = Ledger(ledger_path)
             try:
                 return run_upload(
@@ -262,8 +299,11 @@ class UploadQueuePane(QWidget):
                     job.options,
                     ledger,
                     progress=on_progress,
-                    cancelled=stop,
+                    cancelled=lambda: bool(cancelled() or job.cancelled()),
                     paused=job.paused,
+                    prepared=job.prepared,
+                    profile=org,  # the ledger says which org it went to (the resume offer)
+                    lock_dir=lock_dir,
                 )
             finally:
                 ledger.close()
@@ -342,19 +382,19 @@ class UploadQueuePane(QWidget):
 
     # ------------------------------------------------------------------ resume offer
     def check_unfinished(self) -> None:
-        """Ask the ledger (off the GUI thread) for uploads a crash left unfinished."""
-        from outbound_desk.upload.ledger import Ledger
-
-        path = self._ledger_path()
+        """Find (off the GUI thread) the uploads a crash left unfinished that may be resumed
+        here: see :func:`resumable_uploads`."""
+        try:
+            client = self._client()
+        except Exception:  # not signed in: nothing can be resumed yet (asked again on sign-in)
+            self._on_unfinished_loaded([])
+            return
+        path, org, lock_dir = self._ledger_path(), self._org(), self._lock_dir
+        running = {str(getattr(j.result, "upload_id", "")) for j in self.store.jobs}
 
         def work() -> list[Any]:
-            if not Path(path).exists():
-                return []
-            ledger = Ledger(path)
-            try:
-                return list(ledger.unfinished_uploads())
-            finally:
-                ledger.close()
+            found = resumable_uploads(path, client, org, lock_dir=lock_dir)
+            return [r for r in found if r.id not in running]
 
         self._tasks.run(
             work,
@@ -363,8 +403,8 @@ class UploadQueuePane(QWidget):
         )
 
     def _on_unfinished_loaded(self, records: list[Any]) -> None:
-        running = {str(getattr(j.result, "upload_id", "")) for j in self.store.jobs}
-        self._resumable = [r for r in records if r.id not in running]
+        self._resumable = list(records)
+        self.unfinished_checked.emit(list(records))
         if not self._resumable:
             self.banner.hide()
             return
@@ -373,8 +413,8 @@ class UploadQueuePane(QWidget):
         )
         more = f" and {len(self._resumable) - 3} more" if len(self._resumable) > 3 else ""
         self.resume_banner.setText(
-            f"{len(self._resumable)} upload(s) did not finish last time: {names}{more}. "
-            "Resuming sends only what was not confirmed."
+            f"{len(self._resumable)} upload(s) to this org did not finish last time: {names}"
+            f"{more}. Resuming sends only what was not confirmed."
         )
         self.banner.show()
         self.resumable_found.emit(list(self._resumable))
@@ -398,8 +438,23 @@ class UploadQueuePane(QWidget):
         self.banner.hide()
         return queued
 
+    def dismiss_unfinished(self) -> None:
+        """Never offer the listed uploads again (each stays in the ledger and the history)."""
+        from outbound_desk.upload.journal import Journal
+
+        for record in self._resumable:
+            journal_path = Journal.path_for(self._ledger_path(), record.id)
+            try:
+                with Journal(journal_path) as journal:
+                    journal.set_meta(DISMISSED, "1")
+            except Exception as exc:  # the offer goes anyway; it may come back next time
+                log.warning("could not dismiss upload %s: %s", record.id, exc)
+        self._resumable = []
+        self.banner.hide()
+
     def _resume_options(self, record: Any) -> Any:
-        """The options the upload was started with (saved in its journal), to resume it."""
+        """The options the upload was started with (saved in its journal), to resume it into
+        the list it went to, from the absolute path the ledger recorded."""
         import dataclasses
 
         from outbound_desk.upload.journal import Journal
@@ -413,8 +468,21 @@ class UploadQueuePane(QWidget):
         if saved is None:
             raise ValueError("its options were not saved; start it again instead")
         options = UploadOptions.from_json(saved)
+        file = Path(record.file_path)
+        if not file.is_absolute():
+            raise ValueError(
+                f"the ledger holds a relative path ({file}); open the file and upload it again"
+            )
         # Queued behind other jobs of this app, it may also wait for another process's lock.
-        return dataclasses.replace(options, resume_id=record.id, lock_timeout_s=None)
+        return dataclasses.replace(
+            options,
+            file=file,
+            # A list it created is found again by its name (resumable_uploads checked that this
+            # org has it); any other by its id, never by a name another org may also have.
+            list=options.list if options.create else record.list_id,
+            resume_id=record.id,
+            lock_timeout_s=None,
+        )
 
     @Slot()
     def _on_resume_button_clicked(self) -> None:
@@ -422,7 +490,7 @@ class UploadQueuePane(QWidget):
 
     @Slot()
     def _on_dismiss_button_clicked(self) -> None:
-        self.banner.hide()
+        self.dismiss_unfinished()
 
     # ------------------------------------------------------------------ card controls
     @Slot(int)

@@ -37,10 +37,9 @@ class QueuedUpload:
     list_name: str
     transport: str
     options: Any  # outbound_desk.upload.UploadOptions
-    #: Work to do before the upload, picklable (it may run in a child process), e.g. write
-    #: the file with the user's detection overrides applied:
-    #: ``prepare(options, progress, cancelled) -> UploadOptions``.
-    prepare: Any = None
+    #: The preview's scanned ``files.FileProfile`` (detection overrides applied), handed to
+    #: the engine so that it neither sniffs nor scans the file again; None: it does.
+    prepared: Any = None
     state: str = QUEUED
     progress: Any = None
     result: Any = None
@@ -81,7 +80,7 @@ class UploadQueueStore:
         list_name: str,
         transport: str,
         options: Any,
-        prepare: Any = None,
+        prepared: Any = None,
     ) -> QueuedUpload:
         job = QueuedUpload(
             next(self._ids),
@@ -90,7 +89,7 @@ class UploadQueueStore:
             list_name,
             transport,
             options,
-            prepare=prepare,
+            prepared=prepared,
             queued_at=self._clock(),
         )
         self.jobs.append(job)

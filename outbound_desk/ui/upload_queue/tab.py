@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.preview import PreviewPane, TargetList, UploadRequest
 from outbound_desk.ui.upload_queue.pane import UploadQueuePane
-from outbound_desk.ui.upload_queue.process import PrepareCopy
 
 if TYPE_CHECKING:
     from outbound_desk.config import Preferences, UiState
@@ -29,30 +28,34 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "list"
 
 
-def options_for_request(
-    request: UploadRequest, prefs: Preferences, work_dir: Path
-) -> tuple[Any, Any]:
-    """The engine's ``UploadOptions`` for what the preview pane asked, and an optional
-    ``PrepareCopy`` step to run first (in the upload's process).
+def options_for_request(request: UploadRequest, prefs: Preferences, work_dir: Path) -> Any:
+    """The engine's ``UploadOptions`` for what the preview pane asked.
 
-    A new list is created from the schema the pane showed (written to *work_dir*). When the
-    user overrode a detection (encoding, delimiter, quote, header) the engine, which detects for
-    itself, gets a normalised copy written with those overrides (UTF-8, comma, the list's
-    header) instead of the original file.
+    A new list is created from the schema the pane showed (written to *work_dir*, so that a
+    resume finds it). The file's path is absolute: a resume may run from any directory. The
+    person's detection overrides are the options' ``read`` (a resume reads the file the same
+    way); the preview's scanned profile goes to the engine beside these options
+    (``enqueue(prepared=...)``), so nothing is detected twice.
     """
     import dataclasses
 
     from outbound_desk.upload.model import UploadOptions
 
     work_dir.mkdir(parents=True, exist_ok=True)
+    overrides = getattr(request.profile, "overrides", None)
+    read = (
+        {k: v for k, v in dataclasses.asdict(overrides).items() if v is not None}
+        if overrides is not None
+        else {}
+    )
     schema = request.schema
     create = request.target is None
     schema_path = None
     if create:
         schema_path = work_dir / f"{_safe_name(schema.name)}.schema.json"
         schema_path.write_text(json.dumps(schema.to_dict(), indent=2), encoding="utf-8")
-    options = UploadOptions(
-        file=Path(request.path),
+    return UploadOptions(
+        file=Path(request.path).expanduser().resolve(),
         list=request.target.list_id if request.target and request.target.list_id else schema.name,
         create=create,
         schema_path=schema_path,
@@ -66,19 +69,49 @@ def options_for_request(
         duplicates=request.duplicate_policy,  # type: ignore[arg-type]
         file_threshold=prefs.csv_import_threshold,
         lock_timeout_s=None,  # queued behind this app's jobs; wait for other processes too
+        read=read,  # how the preview read it: a resume reads it the same way
     )
-    overrides = getattr(request.profile, "overrides", None)
-    if overrides is None or not any(dataclasses.astuple(overrides)):
-        return options, None
-    prepare = PrepareCopy(
-        profile=request.profile,
-        schema=schema,
-        mapping=request.mapping,
-        region=request.region,
-        duplicates=request.duplicate_policy,
-        target=work_dir / f"{Path(request.path).stem}.prepared.csv",
-    )
-    return options, prepare
+
+
+def confirmation_text(request: UploadRequest, options: Any, connection: Any) -> str:
+    """What the confirmation before an upload says: org, identity, list, transport, counts."""
+    valid = request.valid_rows
+    rows = getattr(request.profile, "rows", None)
+    if options.via == "auto":
+        chosen = "file" if (valid or 0) > options.file_threshold else "api"
+    else:
+        chosen = options.via
+    transport = {
+        "api": "JSON contact batches (POST …/contacts)",
+        "file": "a CSV import (presigned upload, progress from importstatus)",
+    }[chosen]
+    if options.via == "auto":
+        transport += f" (automatic: above {options.file_threshold:,} rows a CSV import)"
+    if request.target is None:
+        where = f"a NEW list {request.schema.name!r}, created from this file's header"
+    else:
+        where = f"list {request.target.name!r} ({request.target.list_id})"
+    lines = [
+        f"Org: {connection.profile.name} ({connection.region.key})",
+        f"Signed in as: {connection.identity}",
+        f"List: {where}",
+        f"Transport: {transport}",
+        f"File: {request.path}",
+        "Rows: "
+        + (f"{rows:,} in the file, " if rows is not None else "")
+        + (f"{valid:,} valid to upload" if valid is not None else "valid rows to upload"),
+        f"Duplicate ids: {request.duplicate_policy}",
+    ]
+    if request.id_column:
+        lines.append(f"Contact id: column {request.id_column!r} (a rerun updates, never adds)")
+    else:
+        lines += [
+            "",
+            "NO STABLE ID: the platform makes up an id for every contact. A rerun, or a resume"
+            " after a crash, adds every contact again as a duplicate. Choose an id column in"
+            " the preview to avoid this; upload without one only if this is really a one-off.",
+        ]
+    return "\n".join(lines)
 
 
 class UploadPane(Pane):
@@ -98,6 +131,7 @@ class UploadPane(Pane):
         self.queue = UploadQueuePane(
             client=self._client,
             ledger_path=self._ledger_path,
+            org=self._org,
             jobs=context.jobs,
             tasks=context.tasks,
             prompter=context.prompter,
@@ -136,6 +170,12 @@ class UploadPane(Pane):
             raise RuntimeError("not signed in: connect to an org first (Connection menu)")
         return conn.client
 
+    def _org(self) -> str | None:
+        """The signed-in org's profile name: recorded with each upload, so that the resume
+        offer shows only this org's."""
+        conn = self.context.session.connection
+        return conn.profile.name if conn is not None else None
+
     def _ledger_path(self) -> Path:
         from outbound_desk.config import ledger_path
 
@@ -164,14 +204,29 @@ class UploadPane(Pane):
         from outbound_desk.config import data_dir
 
         prefs = self.context.settings.preferences
+        connection = self.context.session.connection
+        if connection is None:
+            self.context.prompter.error(
+                self, "Upload", "Not signed in: connect to an org first (File > Connection…)."
+            )
+            return
         try:
-            options, prepare = options_for_request(request, prefs, data_dir() / "prepared")
+            options = options_for_request(request, prefs, data_dir() / "prepared")
         except Exception as exc:
             self.context.prompter.error(self, "Upload", f"Cannot queue this upload: {exc}")
             return
+        title = "Upload without stable ids?" if not request.id_column else "Upload"
+        if not self.context.prompter.confirm(
+            self,
+            title,
+            confirmation_text(request, options, connection),
+            danger=not request.id_column,
+        ):
+            return
         name = request.target.name if request.target else request.schema.name
         list_id = request.target.list_id if request.target else None
-        self.queue.enqueue(options, list_name=name, list_id=list_id, prepare=prepare)
+        prepared = request.profile if getattr(request.profile, "sha256", None) else None
+        self.queue.enqueue(options, list_name=name, list_id=list_id, prepared=prepared)
 
     @Slot(bool)
     def _on_queue_expanded_changed(self, expanded: bool) -> None:
@@ -215,6 +270,7 @@ class UploadPane(Pane):
     @Slot()
     def _on_session_disconnected(self) -> None:
         self.preview.schema_panel.set_targets([])
+        self.queue.check_unfinished()  # signed out: no org's uploads are offered
 
     # ------------------------------------------------------------------ Pane
     def menu_actions(self) -> Sequence[QAction]:
