@@ -362,6 +362,7 @@ def test_the_issue_filter_follows_a_new_file(qtbot, make_pane, tmp_path):
     assert pane.issues_model.rowCount() == len(pane.issue_index.issues()) >= 1
     assert pane.issue_counts.text() == f"{len(pane.issue_index.issues())} issue" + (
         "" if len(pane.issue_index.issues()) == 1 else "s"
+    )
 
 
 def existing_list_without_id() -> TargetList:
