@@ -73,22 +73,3 @@ def test_a_class_that_cannot_be_made_here_keeps_its_name_and_code() -> None:
     again = ErrorEnvelope.from_dict(data).rebuild()
     assert isinstance(again, RemoteError)
     assert (str(again), again.exit_code, again.type_name) == ("odd", 1, data["type"])
-
-
-def test_a_real_child_process_raises_the_same_error_in_the_parent() -> None:
-    """Before, the parent raised ChildError(message, class name): exit code and upload id lost."""
-    from outbound_desk.ui.preview.child import run_in_child
-
-    with pytest.raises(UploadPlatformError) as caught:
-        run_in_child(_fail, "platform", progress=lambda *a: None, cancelled=lambda: False)
-    assert (caught.value.exit_code, caught.value.upload_id) == (3, "u-42")
-    with pytest.raises(FileError) as bad:
-        run_in_child(_fail, "file", progress=lambda *a: None, cancelled=lambda: False)
-    assert (bad.value.code, bad.value.offset, bad.value.row, bad.value.exit_code) == (
-        "decode_error",
-        17,
-        3,
-        1,
-    )
-    with pytest.raises(KeyError):
-        run_in_child(_fail, "other", progress=lambda *a: None, cancelled=lambda: False)
