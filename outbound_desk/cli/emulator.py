@@ -35,6 +35,14 @@ def register(subparsers: Any) -> None:
         help="comma list of key=value: error_rate, drop_rate, latency_ms, token_ttl_s, "
         "create_404_ms, import_stall_s",
     )
+    parser.add_argument(
+        "--behaviour",
+        default="",
+        metavar="SPEC",
+        help="where the platform's behaviour is unknown, pick one (key=value,...): "
+        "empty_result=error|page, stale_version=409|400, unknown_data_keys=refuse|ignore, "
+        "excel_import=parse|fail",
+    )
     parser.add_argument("--state", metavar="FILE", help="SQLite file that keeps the org's state")
     parser.add_argument("--no-seed", action="store_true", help="do not create the sample lists")
     parser.add_argument(
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         Sandbox,
         SandboxConfig,
         SandboxError,
+        parse_behaviour,
         parse_faults,
         parse_rate_limit,
     )
@@ -70,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rate_limit = parse_rate_limit(args.rate_limit)
         faults = parse_faults(args.faults)
+        behaviour = parse_behaviour(args.behaviour)
     except ValueError as exc:
         return fail(str(exc), ExitCode.USAGE)
     config = SandboxConfig(
@@ -77,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         rate_limit=rate_limit,
         faults=faults,
+        behaviour=behaviour,
         state_path=Path(args.state) if args.state else None,
         seed=not args.no_seed,
     )

@@ -9,18 +9,21 @@ client, so a misreading in one is not mirrored in the other.
 ...     sb.base_url, sb.client_id, sb.client_secret
 """
 
+from outbound_desk.emulator.behaviour import Behaviour, parse_behaviour
 from outbound_desk.emulator.faults import Faults, parse_faults, parse_rate_limit
 from outbound_desk.emulator.org import SandboxConfig
 from outbound_desk.emulator.sandbox import Sandbox, SandboxError
 from outbound_desk.emulator.store import Limits, Store
 
 __all__ = [
+    "Behaviour",
     "Faults",
     "Limits",
     "Sandbox",
     "SandboxConfig",
     "SandboxError",
     "Store",
+    "parse_behaviour",
     "parse_faults",
     "parse_rate_limit",
 ]

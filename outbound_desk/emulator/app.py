@@ -11,13 +11,18 @@ import base64
 import contextlib
 import csv
 import io
+import itertools
 import json
 import math
+import os
+import re
 import secrets
+import tempfile
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -44,7 +49,22 @@ Handler = Callable[[Request], Awaitable[Response]]
 LISTS = "/api/v2/outbound/contactlists"
 ONE_LIST = LISTS + "/{list_id}"
 SORT_KEYS = {"name", "dateCreated", "dateModified", "id"}
-FILTER_TYPES = {"prefix", "contains", "equals"}
+#: GET /contactlists ``filterType`` values (GENESYS_API.md, from the platform's filter-type page).
+FILTER_TYPES = (
+    "Equals",
+    "RegEx",
+    "Contains",
+    "Prefix",
+    "LessThan",
+    "LessThanEqualTo",
+    "GreaterThan",
+    "GreaterThanEqualTo",
+    "BeginsWith",
+    "EndsWith",
+)
+MAX_REGEX_CHARS = 256
+#: The bulk jobs listing holds the 10 most recent jobs of a list (GENESYS_API.md [C SDK 269]).
+BULK_JOBS_KEPT = 10
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 #: Where the sandbox's "storage host" serves downloads behind signed URLs (no token).
 STORAGE_PREFIX = "/storage/downloads/"
@@ -88,14 +108,59 @@ def _endpoint(fn: Handler) -> Handler:
     return wrapper
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+def _too_large(what: str, size: int, limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "request.entity.too.large",
+        f"{what} is {size} bytes; at most {limit} are accepted.",
+        params={"limit": str(limit)},
+    )
+
+
+def _declared_length(request: Request) -> int | None:
+    try:
+        return int(request.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+async def _read_capped(request: Request, limit: int, what: str) -> bytes:
+    """The request body, refused with 413 past *limit* bytes without reading the rest."""
+    declared = _declared_length(request)
+    if declared is not None and declared > limit:
+        raise _too_large(what, declared, limit)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise _too_large(what, len(raw), limit)
+    return bytes(raw)
+
+
+def _parse_json(raw: bytes, max_depth: int) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError:
+        raise bad_request(
+            f"The request body is nested too deeply; at most {max_depth} levels are accepted."
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}") from None
+    # Depth of the decoded value, iteratively (a deep body must not recurse in the sandbox).
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise bad_request(
+                    f"The request body is nested {depth} levels deep or more; at most "
+                    f"{max_depth} are accepted."
+                )
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return value
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -151,6 +216,30 @@ class Api:
         self.store = org.store
 
     # ------------------------------------------------------------------ helpers
+    async def _json(self, request: Request) -> Any:
+        """The JSON body, within the platform's size and nesting limits (400/413 past them)."""
+        limits = self.store.limits
+        raw = await _read_capped(request, limits.max_json_bytes, "The request body")
+        return _parse_json(raw, limits.max_json_depth)
+
+    async def _spool(self, chunks: AsyncIterator[bytes]) -> Path:
+        """Stream an uploaded file to a temporary file (never whole in memory), capped."""
+        limit = self.store.limits.max_upload_bytes
+        fd, name = tempfile.mkstemp(prefix="outbound-desk-sandbox-upload-")
+        path = Path(name)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise _too_large("The file", size, limit)
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
     def _visible(self, list_id: str) -> JSON:
         """The list, or 404 if it does not exist or is still inside ``create_404_ms``."""
         body = self.store.get_list(list_id)
@@ -266,12 +355,18 @@ class Api:
         page_size = _int_param(request, "pageSize", 25, 1, 100)
         page = _int_param(request, "pageNumber", 1, 1)
         name = request.query_params.get("name")
-        filter_type = request.query_params.get("filterType", "Prefix")
-        if filter_type.lower() not in FILTER_TYPES:
-            raise invalid_value(
-                f"filterType must be Prefix, Contains or Equals, not {filter_type!r}.",
-                field="filterType",
-            )
+        filter_type = _filter_type(request.query_params.get("filterType", "Prefix"))
+        if name and filter_type == "regex":
+            if len(name) > MAX_REGEX_CHARS:
+                raise invalid_value(
+                    f"A RegEx name filter has at most {MAX_REGEX_CHARS} characters.", field="name"
+                )
+            try:
+                re.compile(name)
+            except re.error as exc:
+                raise invalid_value(
+                    f"The name filter is not a valid regular expression: {exc}.", field="name"
+                ) from None
         ids = set(_multi(request, "id"))
         division_ids = set(_multi(request, "divisionId"))
         sort_by = request.query_params.get("sortBy", "name")
@@ -295,7 +390,7 @@ class Api:
                 continue
             if division_ids and body["division"]["id"] not in division_ids:
                 continue
-            if name and not _name_matches(body["name"], name, filter_type.lower()):
+            if name and not _name_matches(body["name"], name, filter_type):
                 continue
             found.append(body)
 
@@ -307,6 +402,20 @@ class Api:
         total = len(found)
         page_count = math.ceil(total / page_size)
         chunk = found[(page - 1) * page_size : page * page_size]
+        if (
+            not chunk
+            and (name or ids)
+            and not _flag(request, "allowEmptyResult")
+            and self.store.behaviour.empty_result == "error"
+        ):
+            # A look-up that matches nothing (README: the sandbox's reading of the SDK's
+            # "whether to return an empty page when there are no results").
+            raise ApiError(
+                404,
+                "no.results",
+                f"No contact list matches (page {page}, {total} found). Ask with "
+                "allowEmptyResult=true for an empty page instead.",
+            )
         query = {k: v for k, v in request.query_params.items() if k != "pageNumber"}
         query.setdefault("pageSize", str(page_size))
         envelope: JSON = {
@@ -322,7 +431,7 @@ class Api:
         return json_response(envelope)
 
     async def create_list(self, request: Request) -> Response:
-        created = self.store.create_list(await _json_body(request))
+        created = self.store.create_list(await self._json(request))
         return json_response(self._render_list(created, size=False, import_status=False))
 
     async def delete_lists(self, request: Request) -> Response:
@@ -348,7 +457,7 @@ class Api:
     async def put_list(self, request: Request) -> Response:
         list_id = request.path_params["list_id"]
         self._visible(list_id)
-        updated = self.store.update_list(list_id, await _json_body(request))
+        updated = self.store.update_list(list_id, await self._json(request))
         return json_response(self._render_list(updated, size=False, import_status=False))
 
     async def delete_list(self, request: Request) -> Response:
@@ -367,7 +476,7 @@ class Api:
     async def add_contacts(self, request: Request) -> Response:
         list_id = request.path_params["list_id"]
         self._visible(list_id)
-        body = await _json_body(request)
+        body = await self._json(request)
         if not isinstance(body, list):
             raise bad_request("The request body must be an array of contacts.")
         cap = self.store.limits.max_contacts_per_request
@@ -402,7 +511,7 @@ class Api:
     async def read_contacts(self, request: Request) -> Response:
         list_id = request.path_params["list_id"]
         self._visible(list_id)
-        body = await _json_body(request)
+        body = await self._json(request)
         if not isinstance(body, list) or not all(isinstance(i, str) for i in body):
             raise bad_request("The request body must be an array of contact ids.")
         cap = self.store.limits.max_contacts_per_request
@@ -429,7 +538,7 @@ class Api:
         contact_id = request.path_params["contact_id"]
         self._visible(list_id)
         current = self.store.get_contact(list_id, contact_id)
-        body = await _json_body(request)
+        body = await self._json(request)
         if not isinstance(body, dict):
             raise bad_request("The request body must be a contact object.")
         data = self.store.check_contact_data(list_id, body.get("data"), "the contact")
@@ -450,7 +559,7 @@ class Api:
     async def search_contacts(self, request: Request) -> Response:
         list_id = request.path_params["list_id"]
         body_list = self._visible(list_id)
-        body = await _json_body(request) or {}
+        body = await self._json(request) or {}
         if not isinstance(body, dict):
             raise bad_request("The request body must be a search object.")
         page = _body_int(body, "pageNumber", 1, 1, None)
@@ -504,7 +613,7 @@ class Api:
     async def _bulk(self, request: Request, kind: str) -> Response:
         list_id = request.path_params["list_id"]
         body_list = self._visible(list_id)
-        body = await _json_body(request)
+        body = await self._json(request)
         if not isinstance(body, dict):
             raise bad_request("The request body must be an object.")
         if body.get("contactListFilterId"):
@@ -514,8 +623,20 @@ class Api:
             )
         ids = body.get("contactIds")
         criteria = body.get("criteria")
+        if kind == "BulkDelete" and ids is not None:
+            # ContactBulkSearchParameters has no contactIds (SDK 269): remove by filter or
+            # criteria; single contacts go with DELETE .../contacts?contactIds=.
+            raise invalid_value(
+                "Bulk remove takes contactListFilterId or criteria, not contactIds; delete "
+                "contacts by id with DELETE .../contacts?contactIds=a,b.",
+                field="contactIds",
+            )
         if ids is None and criteria is None:
-            raise invalid_value("Name the contacts with contactIds or criteria.", "criteria")
+            needs = "contactIds or criteria" if kind == "BulkEdit" else "criteria"
+            raise invalid_value(f"Name the contacts with {needs}.", "criteria")
+        backup = body.get("generateDownloadURI", True)
+        if not isinstance(backup, bool):
+            raise invalid_value("generateDownloadURI must be true or false.", "generateDownloadURI")
         if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
             raise invalid_value("contactIds must be an array of ids.", field="contactIds")
         edit: dict[str, str] = {}
@@ -546,7 +667,11 @@ class Api:
             "selfUri": f"{list_uri(list_id)}/contacts/bulk/jobs/{job_id}",
         }
         with self.org.lock:
-            self.org.jobs.setdefault(list_id, {})[job_id] = job
+            jobs = self.org.jobs.setdefault(list_id, {})
+            jobs[job_id] = job
+            while len(jobs) > BULK_JOBS_KEPT:
+                del jobs[next(iter(jobs))]
+        base = str(request.base_url).rstrip("/")
 
         async def run() -> None:
             await asyncio.sleep(self.org.config.bulk_job_delay_s)
@@ -570,6 +695,11 @@ class Api:
                 return
             with self.org.lock:
                 job.update(state="Complete", completedRecords=len(targets), percentComplete=100)
+                if backup:
+                    # A backup of the contacts as they were, served like an export.
+                    download_id = uuid.uuid4().hex
+                    self.org.downloads[download_id] = _export_csv(body_list, targets)
+                    job["downloadURI"] = f"{base}/api/v2/downloads/{download_id}"
 
         self.org.spawn(run())
         with self.org.lock:
@@ -579,7 +709,8 @@ class Api:
         list_id = request.path_params["list_id"]
         self._visible(list_id)
         with self.org.lock:
-            jobs = [dict(j) for j in self.org.jobs.get(list_id, {}).values()]
+            # The 10 most recent, newest first.
+            jobs = [dict(j) for j in reversed(self.org.jobs.get(list_id, {}).values())]
         return json_response(
             {
                 "total": len(jobs),
@@ -604,8 +735,15 @@ class Api:
         self._visible(list_id)
         return json_response(self.store.import_status(list_id))
 
-    def start_import(self, list_id: str, raw: bytes, contact_id_name: str | None) -> None:
-        """Accept a file for *list_id*; it is applied in the background at a steady pace."""
+    def start_import(
+        self,
+        list_id: str,
+        path: Path,
+        contact_id_name: str | None,
+        content_type: str = csvimport.CSV_TYPE,
+    ) -> None:
+        """Accept the file at *path* (the import deletes it) for *list_id*; it is applied in
+        the background at a steady pace."""
         self.store.set_import_status(
             list_id,
             {
@@ -615,10 +753,21 @@ class Api:
                 "percentComplete": 0,
             },
         )
-        self.org.spawn(self._run_import(list_id, raw, contact_id_name))
+        self.org.spawn(self._run_import(list_id, path, contact_id_name, content_type))
 
-    async def _run_import(self, list_id: str, raw: bytes, contact_id_name: str | None) -> None:
+    async def _run_import(
+        self, list_id: str, path: Path, contact_id_name: str | None, content_type: str
+    ) -> None:
+        try:
+            await self._import_file(list_id, path, contact_id_name, content_type)
+        finally:
+            path.unlink(missing_ok=True)
+
+    async def _import_file(
+        self, list_id: str, path: Path, contact_id_name: str | None, content_type: str
+    ) -> None:
         org = self.org
+        limits = self.store.limits
         async with org.import_lock(list_id):
             status: JSON = {"state": "IN_PROGRESS", "totalRecords": 0, "completedRecords": 0}
             self.store.set_import_status(list_id, {**status, "percentComplete": 0})
@@ -627,18 +776,33 @@ class Api:
             body = self.store.get_list(list_id)
             if body is None:
                 return
+            columns: list[str] = body["columnNames"]
+
+            def rows() -> Iterator[csvimport.Row]:
+                return csvimport.iter_rows(path, columns, contact_id_name, limits, content_type)
+
+            def scan() -> tuple[int, int]:
+                """The whole file checked (nothing is applied from a bad file): rows, new."""
+                total = generated = 0
+                ids: set[str] = set()
+                for cid, _ in rows():
+                    total += 1
+                    if cid is None:
+                        generated += 1
+                    else:
+                        ids.add(cid)
+                return total, generated + self.store.count_new(list_id, ids)
+
             try:
-                parsed = csvimport.parse_upload(
-                    raw, body["columnNames"], contact_id_name, self.store.limits
-                )
-                rows = parsed.rows
-                room = self.store.limits.max_contacts_per_list - self.store.contact_count(list_id)
-                existing = {
-                    c["id"] for c in self.store.get_contacts(list_id, [r[0] for r in rows if r[0]])
-                }
-                new = len({r[0] for r in rows if r[0] and r[0] not in existing}) + sum(
-                    1 for r in rows if r[0] is None
-                )
+                if (
+                    content_type in csvimport.EXCEL_TYPES
+                    and self.store.behaviour.excel_import == "fail"
+                ):
+                    raise csvimport.BadFileError(
+                        "UNSUPPORTED_FILE_TYPE: this org imports CSV files only"
+                    )
+                total, new = await asyncio.to_thread(scan)
+                room = limits.max_contacts_per_list - self.store.contact_count(list_id)
                 if new > room:
                     raise csvimport.BadFileError(
                         f"CONTACT_LIST_SIZE_LIMIT_EXCEEDED: the file adds {new} contacts; the "
@@ -650,12 +814,15 @@ class Api:
                     {**status, "state": "FAILED", "percentComplete": 0, "failureReason": str(exc)},
                 )
                 return
-            total = len(rows)
             trim = bool(body.get("trimWhitespace", True))
             tick = 0.05
             per_tick = max(1, int(org.config.import_rows_per_s * tick))
-            for start in range(0, total, per_tick):
-                chunk = rows[start : start + per_tick]
+            source = rows()
+            done = 0
+            while done < total:
+                chunk = list(itertools.islice(source, per_tick))
+                if not chunk:
+                    break
                 try:
                     self.store.upsert_contacts(
                         list_id,
@@ -670,13 +837,13 @@ class Api:
                         {
                             "state": "FAILED",
                             "totalRecords": total,
-                            "completedRecords": start,
-                            "percentComplete": start * 100 // total,
+                            "completedRecords": done,
+                            "percentComplete": done * 100 // total,
                             "failureReason": f"{exc.code}: {exc.message}",
                         },
                     )
                     return
-                done = start + len(chunk)
+                done += len(chunk)
                 if done < total:
                     self.store.set_import_status(
                         list_id,
@@ -695,16 +862,19 @@ class Api:
 
     async def presign_upload(self, request: Request) -> Response:
         await self._check_refused("presigned_upload", request)
-        body = await _json_body(request)
+        body = await self._json(request)
         if not isinstance(body, dict):
             raise bad_request("The request body must be an upload request object.")
         list_id = body.get("id")
         if not isinstance(list_id, str):
             raise invalid_value("id (the contact list id) is required.", field="id")
         self._visible(list_id)
-        content_type = body.get("contentType", "text/csv")
-        if content_type != "text/csv":
-            raise invalid_value("contentType must be text/csv.", field="contentType")
+        content_type = body.get("contentType", csvimport.CSV_TYPE)
+        if content_type not in csvimport.CONTENT_TYPES:
+            raise invalid_value(
+                f"contentType must be one of {', '.join(csvimport.CONTENT_TYPES)}.",
+                field="contentType",
+            )
         timeout = body.get("signedUrlTimeoutSeconds", 600)
         if not isinstance(timeout, int) or not 1 <= timeout <= 604_800:
             raise invalid_value(
@@ -715,7 +885,7 @@ class Api:
         if id_name is not None and not isinstance(id_name, str):
             raise invalid_value("contactIdName must be a column name.", field="contactIdName")
         key = uuid.uuid4().hex
-        headers = {"Content-Type": "text/csv", "x-amz-meta-contactlistid": list_id}
+        headers = {"Content-Type": content_type, "x-amz-meta-contactlistid": list_id}
         with self.org.lock:
             self.org.uploads[key] = Upload(
                 list_id, id_name or None, headers, time.monotonic() + timeout
@@ -724,7 +894,7 @@ class Api:
         return json_response(
             {
                 "url": f"{base}/uploads/presigned/{key}",
-                "uploadKey": f"contactlists/{list_id}/{key}.csv",
+                "uploadKey": f"contactlists/{list_id}/{key}.{_EXTENSIONS[content_type]}",
                 "headers": headers,
             }
         )
@@ -748,19 +918,34 @@ class Api:
                     "SignatureDoesNotMatch",
                     f"The header {name} must be sent exactly as given by the upload request.",
                 )
-        raw = await request.body()
+        limit = self.store.limits.max_upload_bytes
+        declared = _declared_length(request)
+        if declared is not None and declared > limit:
+            return _entity_too_large(declared, limit)
+        try:
+            path = await self._spool(request.stream())
+        except ApiError:
+            return _entity_too_large(None, limit)
         with self.org.lock:
             if self.org.uploads.pop(key, None) is None:
+                path.unlink(missing_ok=True)
                 return _storage_error(403, "AccessDenied", "The upload URL was already used.")
         if self.store.get_list(upload.list_id) is None:
+            path.unlink(missing_ok=True)
             return Response(status_code=200)  # the list was deleted; the file goes nowhere
-        self.start_import(upload.list_id, raw, upload.contact_id_name)
+        self.start_import(
+            upload.list_id, path, upload.contact_id_name, upload.headers["Content-Type"]
+        )
         return Response(status_code=200)
 
     async def legacy_upload(self, request: Request) -> Response:
         await self._check_refused("legacy_upload", request)
+        declared = _declared_length(request)
+        limit = self.store.limits.max_upload_bytes
+        if declared is not None and declared > limit + 1024 * 1024:  # the file and its form
+            raise _too_large("The upload", declared, limit)
         try:
-            form = await request.form()
+            form = await request.form(max_files=1)
         except Exception as exc:  # the multipart parser's own errors
             raise bad_request(f"The body is not multipart/form-data: {exc}") from None
         list_id = form.get("id")
@@ -772,17 +957,24 @@ class Api:
         if not isinstance(file, UploadFile):
             raise invalid_value("The form field file (the CSV file) is required.", "file")
         self._visible(list_id)
-        raw = await file.read()
-        await form.close()
+
+        async def parts(upload: UploadFile = file) -> AsyncIterator[bytes]:
+            while chunk := await upload.read(1 << 20):
+                yield chunk
+
+        try:
+            path = await self._spool(parts())
+        finally:
+            await form.close()
         id_name = form.get("contact-id-name")
-        self.start_import(list_id, raw, id_name if isinstance(id_name, str) and id_name else None)
+        self.start_import(list_id, path, id_name if isinstance(id_name, str) and id_name else None)
         return json_response({"id": list_id, "fileType": "contactlist"})
 
     # ------------------------------------------------------------------ export
     async def start_export(self, request: Request) -> Response:
         list_id = request.path_params["list_id"]
         body = self._visible(list_id)
-        await _json_body(request)  # the SDK sends the literal body null
+        await self._json(request)  # the SDK sends the literal body null
         data = _export_csv(body, self.store.all_contacts(list_id))
         download_id = uuid.uuid4().hex
         export = Export(time.monotonic() + self.org.config.export_delay_s, download_id, now_iso())
@@ -885,17 +1077,54 @@ def _oauth_error(status: int, error: str, description: str) -> Response:
     )
 
 
+_EXTENSIONS = {
+    csvimport.CSV_TYPE: "csv",
+    csvimport.EXCEL_TYPES[0]: "xls",
+    csvimport.EXCEL_TYPES[1]: "xlsx",
+}
+
+
+def _entity_too_large(size: int | None, limit: int) -> Response:
+    """What S3 answers a PUT past its size limit."""
+    sent = f" ({size} bytes)" if size is not None else ""
+    return _storage_error(
+        400,
+        "EntityTooLarge",
+        f"Your proposed upload{sent} exceeds the maximum allowed size of {limit} bytes.",
+    )
+
+
 def _storage_error(status: int, code: str, message: str) -> Response:
     return json_response({"code": code, "message": message, "status": status}, status)
 
 
+def _filter_type(text: str) -> str:
+    """The ``filterType`` folded to lower case, or 400 naming the values it takes."""
+    folded = {f.lower(): f for f in FILTER_TYPES}
+    if text.lower() not in folded:
+        raise invalid_value(
+            f"filterType must be one of {', '.join(FILTER_TYPES)}, not {text!r}.",
+            field="filterType",
+        )
+    return text.lower()
+
+
 def _name_matches(name: str, wanted: str, filter_type: str) -> bool:
+    """Names compare case-insensitively; LessThan & co. compare in that folded order."""
     a, b = name.casefold(), wanted.casefold()
-    if filter_type == "contains":
-        return b in a
-    if filter_type == "equals":
-        return a == b
-    return a.startswith(b)
+    tests: dict[str, Callable[[], bool]] = {
+        "equals": lambda: a == b,
+        "regex": lambda: re.search(wanted, name, re.IGNORECASE) is not None,
+        "contains": lambda: b in a,
+        "prefix": lambda: a.startswith(b),
+        "beginswith": lambda: a.startswith(b),
+        "endswith": lambda: a.endswith(b),
+        "lessthan": lambda: a < b,
+        "lessthanequalto": lambda: a <= b,
+        "greaterthan": lambda: a > b,
+        "greaterthanequalto": lambda: a >= b,
+    }
+    return tests[filter_type]()
 
 
 def _body_int(body: JSON, name: str, default: int, low: int, high: int | None) -> int:
@@ -945,6 +1174,9 @@ def _criteria_matcher(criteria: Any, columns: list[str]) -> Callable[[dict[str, 
 
 
 def _predicate(pred: Any, columns: list[str]) -> Callable[[dict[str, str]], bool]:
+    """One ``ContactListFilterPredicate``: ``IN`` takes ``range.inSet``, ``BETWEEN`` takes
+    ``range.min``/``range.max`` (inclusive unless ``minInclusive``/``maxInclusive`` say not),
+    the others take ``value`` (SDK 269 ContactListFilterPredicate / ContactListFilterRange)."""
     if not isinstance(pred, dict) or pred.get("column") not in columns:
         raise invalid_value("Each predicate must name a list column.", field="column")
     column = pred["column"]
@@ -952,27 +1184,69 @@ def _predicate(pred: Any, columns: list[str]) -> Callable[[dict[str, str]], bool
     numeric = str(pred.get("columnType", "alphabetic")).lower() == "numeric"
     value = str(pred.get("value", ""))
     inverted = bool(pred.get("inverted"))
+    span = pred.get("range")
+    if span is not None and not isinstance(span, dict):
+        raise invalid_value("range must be an object {min, max, inSet...}.", field="range")
+    span = span or {}
 
     def conv(text: str) -> Any:
         return _sort_value(text, numeric)
 
-    tests: dict[str, Callable[[str], bool]] = {
-        "EQUALS": lambda x: conv(x) == conv(value),
-        "CONTAINS": lambda x: value.casefold() in x.casefold(),
-        "BEGINS_WITH": lambda x: x.casefold().startswith(value.casefold()),
-        "ENDS_WITH": lambda x: x.casefold().endswith(value.casefold()),
-        "IN": lambda x: x.casefold() in {v.strip().casefold() for v in value.split(",")},
-        "LESS_THAN": lambda x: conv(x) < conv(value),
-        "LESS_THAN_EQUALS": lambda x: conv(x) <= conv(value),
-        "GREATER_THAN": lambda x: conv(x) > conv(value),
-        "GREATER_THAN_EQUALS": lambda x: conv(x) >= conv(value),
-    }
-    test = tests.get(operator)
-    if test is None:
-        raise invalid_value(
-            f"The sandbox's basic search supports {', '.join(tests)}; not {operator}.",
-            field="operator",
-        )
+    def need_range(*keys: str) -> None:
+        if not any(span.get(k) is not None for k in keys):
+            raise invalid_value(
+                f"{operator} takes range.{' or range.'.join(keys)}, not value.", field="range"
+            )
+
+    test: Callable[[str], bool]
+    if operator == "IN":
+        need_range("inSet")
+        members = span["inSet"]
+        if not isinstance(members, list):
+            raise invalid_value("range.inSet must be an array of values.", field="range.inSet")
+        wanted = {conv(str(m).strip()) if numeric else str(m).strip().casefold() for m in members}
+
+        def test(x: str) -> bool:
+            return (conv(x) if numeric else x.casefold()) in wanted
+
+    elif operator == "BETWEEN":
+        need_range("min", "max")
+        low, high = span.get("min"), span.get("max")
+        low_in, high_in = span.get("minInclusive", True), span.get("maxInclusive", True)
+
+        def test(x: str) -> bool:
+            v = conv(x)
+            if low is not None:
+                lo = conv(str(low))
+                if v < lo or (v == lo and low_in is False):
+                    return False
+            if high is not None:
+                hi = conv(str(high))
+                if v > hi or (v == hi and high_in is False):
+                    return False
+            return True
+
+    else:
+        tests: dict[str, Callable[[str], bool]] = {
+            "EQUALS": lambda x: conv(x) == conv(value),
+            "CONTAINS": lambda x: value.casefold() in x.casefold(),
+            "BEGINS_WITH": lambda x: x.casefold().startswith(value.casefold()),
+            "ENDS_WITH": lambda x: x.casefold().endswith(value.casefold()),
+            "LESS_THAN": lambda x: conv(x) < conv(value),
+            "LESS_THAN_EQUALS": lambda x: conv(x) <= conv(value),
+            "GREATER_THAN": lambda x: conv(x) > conv(value),
+            "GREATER_THAN_EQUALS": lambda x: conv(x) >= conv(value),
+            # Dates compare as their ISO-8601 text (the sandbox's reading of BEFORE/AFTER).
+            "BEFORE": lambda x: bool(x) and x < value,
+            "AFTER": lambda x: bool(x) and x > value,
+        }
+        found = tests.get(operator)
+        if found is None:
+            raise invalid_value(
+                f"operator must be one of {', '.join([*tests, 'BETWEEN', 'IN'])}; not {operator}.",
+                field="operator",
+            )
+        test = found
     return lambda data: test(data.get(column, "")) != inverted
 
 

@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from outbound_desk.emulator.behaviour import Behaviour
 from outbound_desk.emulator.faults import Faults
 from outbound_desk.emulator.ratelimit import RateLimiter
 from outbound_desk.emulator.store import JSON, Limits, Store
@@ -31,6 +32,8 @@ class SandboxConfig:
     client_secret: str = dataclasses.field(default="sandbox-secret", repr=False)
     rate_limit: tuple[int, float] = (300, 60.0)
     faults: Faults = dataclasses.field(default_factory=Faults)
+    #: Choices where the platform's behaviour is unknown (``--behaviour``).
+    behaviour: Behaviour = dataclasses.field(default_factory=Behaviour)
     state_path: Path | None = None
     seed: bool = True
     limits: Limits = dataclasses.field(default_factory=Limits)

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from outbound_desk.emulator.app import create_app
+from outbound_desk.emulator.behaviour import Behaviour
 from outbound_desk.emulator.faults import Faults
 from outbound_desk.emulator.org import Org, SandboxConfig
 from outbound_desk.emulator.ratelimit import RateLimiter
@@ -36,6 +37,7 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.store = Store(config.limits, config.state_path)
+        self.store.behaviour = config.behaviour
         if config.seed:
             seed_store(self.store)
         self.org = Org(config, self.store)
@@ -188,6 +190,16 @@ class Sandbox:
         """Serve export files broken: ``"empty"`` (0 bytes) or ``"html"`` (a web page);
         ``None`` serves them whole again."""
         self.org.set_download_fault(fault)
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return self.store.behaviour
+
+    def set_behaviour(self, **changes: str) -> Behaviour:
+        """Choose how undocumented behaviour goes: ``sb.set_behaviour(empty_result="page")``."""
+        new = dataclasses.replace(self.store.behaviour, **changes)
+        self.store.behaviour = new
+        return new
 
     def set_rate_limit(self, limit: int, window_s: float = 60.0) -> None:
         """Change the per-token budget; every token starts a fresh window."""

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from outbound_desk.emulator.behaviour import Behaviour
 from outbound_desk.emulator.errors import ApiError, bad_request, invalid_value, not_found
 
 JSON = dict[str, Any]
@@ -31,12 +32,24 @@ HOME_DIVISION = {
     "selfUri": "/api/v2/authorization/divisions/8f1b7c2e-0d2c-4a4e-9c55-6e6f6d650001",
 }
 READ_ONLY_LIST_FIELDS = ("id", "dateCreated", "dateModified", "size", "importStatus", "selfUri")
-COLUMN_DATA_TYPES = ("TEXT", "NUMERIC", "TIMESTAMP")
+COLUMN_DATA_TYPES = (
+    "TEXT",
+    "NUMERIC",
+    "TIMESTAMP",
+    "DATETIME",
+)  # SDK 269 ColumnDataTypeSpecification
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """The platform's documented limits; tests lower the big ones to reach them cheaply."""
+    """The platform's limits; tests lower the big ones to reach them cheaply.
+
+    Documented [C help pages]: 50 columns, 128-character column names, 512-character values,
+    1,000,000 contacts per list, 1,000 lists per org. Chosen because the real figure is not
+    documented [U] (see README.md): 1,000 contacts per request, 256-character list names,
+    512-character ids (a contact id comes from a column value, which may be 512 long), 10 MiB
+    JSON bodies, JSON nested at most 64 deep, 1 GiB per uploaded file.
+    """
 
     max_columns: int = 50
     max_name_chars: int = 128
@@ -44,6 +57,11 @@ class Limits:
     max_contacts_per_list: int = 1_000_000
     max_lists: int = 1_000
     max_contacts_per_request: int = 1_000
+    max_list_name_chars: int = 256
+    max_id_chars: int = 512
+    max_json_bytes: int = 10 * 1024 * 1024
+    max_json_depth: int = 64
+    max_upload_bytes: int = 1024 * 1024 * 1024
 
 
 def now_iso() -> str:
@@ -76,6 +94,8 @@ class Store:
 
     def __init__(self, limits: Limits | None = None, state_path: Path | str | None = None) -> None:
         self.limits = limits or Limits()
+        #: The choices for undocumented platform behaviour (set by the Sandbox).
+        self.behaviour = Behaviour()
         self._lock = threading.RLock()
         self._lists: dict[str, _List] = {}
         self._db: _Sqlite | None = None
@@ -192,13 +212,13 @@ class Store:
                 )
             current = rec.body["version"]
             if version != current:
-                raise ApiError(
-                    409,
-                    "general.conflict",
+                message = (
                     f"The version supplied ({version}) does not match the current version "
-                    f"({current}) of the contact list. Read the list again and retry.",
-                    field="version",
+                    f"({current}) of the contact list. Read the list again and retry."
                 )
+                if self.behaviour.stale_version == "400":
+                    raise invalid_value(message, field="version")
+                raise ApiError(409, "general.conflict", message, field="version")
             clean = self._validate_list(body, current_id=list_id)
             removed = {c.casefold() for c in rec.body["columnNames"]} - {
                 c.casefold() for c in clean["columnNames"]
@@ -258,6 +278,12 @@ class Store:
         name = clean.get("name")
         if not isinstance(name, str) or not name.strip():
             raise invalid_value("The contact list needs a name.", field="name")
+        if len(name) > lim.max_list_name_chars:
+            raise invalid_value(
+                f"The contact list name is {len(name)} characters long; at most "
+                f"{lim.max_list_name_chars} are allowed.",
+                field="name",
+            )
         for list_id, rec in self._lists.items():
             if list_id != current_id and rec.body["name"].casefold() == name.casefold():
                 raise ApiError(
@@ -352,13 +378,17 @@ class Store:
         return clean
 
     # ------------------------------------------------------------------ contacts
-    def render_contact(self, list_id: str, contact_id: str, contact: _Contact) -> JSON:
+    def render_contact(
+        self, list_id: str, contact_id: str, contact: _Contact, phones: Sequence[str] = ()
+    ) -> JSON:
+        """The contact as the platform shows it: ``phoneNumberStatus`` has one entry per phone
+        column of the list (``DialerContact.phoneNumberStatus``, keyed by column)."""
         return {
             "id": contact_id,
             "contactListId": list_id,
             "data": dict(contact.data),
             "callable": contact.callable,
-            "phoneNumberStatus": {},
+            "phoneNumberStatus": {phone: {"callable": True} for phone in phones},
             "contactableStatus": {},
             "dateCreated": contact.date_created,
             "selfUri": f"{list_uri(list_id)}/contacts/{contact_id}",
@@ -388,7 +418,13 @@ class Store:
                 clean: dict[str, str] = data
             else:
                 where = wheres[n] if wheres is not None else f"contact {n}"
-                clean = _clean_data(data, columns, limit, where)
+                clean = _clean_data(
+                    data,
+                    columns,
+                    limit,
+                    where,
+                    ignore_unknown=self.behaviour.unknown_data_keys == "ignore",
+                )
             out.append({k: v.strip() for k, v in clean.items()} if trim else dict(clean))
         return out
 
@@ -413,8 +449,16 @@ class Store:
                     params={"limit": str(self.limits.max_contacts_per_list)},
                 )
             stamp = now_iso()
+            phones = _phones(rec)
             out: list[JSON] = []
             changed: list[tuple[str, _Contact]] = []
+            for cid, _, _ in items:
+                if cid is not None and len(cid) > self.limits.max_id_chars:
+                    raise invalid_value(
+                        f"The contact id {cid[:40]!r}... is {len(cid)} characters long; at most "
+                        f"{self.limits.max_id_chars} are allowed.",
+                        field="id",
+                    )
             for cid, data, callable_ in items:
                 contact_id = cid if cid is not None else uuid.uuid4().hex
                 old = rec.contacts.get(contact_id)
@@ -425,7 +469,7 @@ class Store:
                 )
                 rec.contacts[contact_id] = contact
                 changed.append((contact_id, contact))
-                out.append(self.render_contact(list_id, contact_id, contact))
+                out.append(self.render_contact(list_id, contact_id, contact, phones))
             if self._db is not None:
                 self._db.save_contacts(list_id, changed)
             return out
@@ -447,8 +491,9 @@ class Store:
     def get_contacts(self, list_id: str, ids: Iterable[str]) -> list[JSON]:
         with self._lock:
             rec = self._require(list_id)
+            phones = _phones(rec)
             return [
-                self.render_contact(list_id, cid, rec.contacts[cid])
+                self.render_contact(list_id, cid, rec.contacts[cid], phones)
                 for cid in ids
                 if cid in rec.contacts
             ]
@@ -459,13 +504,14 @@ class Store:
             contact = rec.contacts.get(contact_id)
             if contact is None:
                 raise not_found(f"The contact {contact_id} is not in the list {list_id}.")
-            return self.render_contact(list_id, contact_id, contact)
+            return self.render_contact(list_id, contact_id, contact, _phones(rec))
 
     def all_contacts(self, list_id: str) -> list[JSON]:
         """Every contact of a list, in the order they were first added (for tests and export)."""
         with self._lock:
             rec = self._require(list_id)
-            return [self.render_contact(list_id, cid, c) for cid, c in rec.contacts.items()]
+            phones = _phones(rec)
+            return [self.render_contact(list_id, cid, c, phones) for cid, c in rec.contacts.items()]
 
     def delete_contacts(self, list_id: str, ids: Iterable[str]) -> int:
         with self._lock:
@@ -500,7 +546,13 @@ class Store:
                 rec.import_status = {k: v for k, v in status.items() if v is not None}
 
 
-def _clean_data(data: Any, columns: frozenset[str], max_chars: int, where: str) -> dict[str, str]:
+def _phones(rec: _List) -> list[str]:
+    return [p["columnName"] for p in rec.body.get("phoneColumns", [])]
+
+
+def _clean_data(
+    data: Any, columns: frozenset[str], max_chars: int, where: str, *, ignore_unknown: bool = False
+) -> dict[str, str]:
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -508,6 +560,8 @@ def _clean_data(data: Any, columns: frozenset[str], max_chars: int, where: str) 
     clean: dict[str, str] = {}
     for key, value in data.items():
         if key not in columns:
+            if ignore_unknown:
+                continue
             raise invalid_value(
                 f"{where}: {key!r} is not a column of the contact list; its columns are "
                 + ", ".join(sorted(columns))

@@ -30,7 +30,7 @@ def test_add_returns_stored_contacts_and_readding_updates(
     assert first["contactListId"] == lst["id"]
     assert first["data"] == {"firstName": "Ada", "phone": "+15125550100", "customerId": "c1"}
     assert first["callable"] is True
-    assert first["phoneNumberStatus"] == {}
+    assert first["phoneNumberStatus"] == {"phone": {"callable": True}}  # one per phone column
     api.post(_contacts(lst), json=[contact("c1", "Adele")])
     assert sandbox.store.contact_count(lst["id"]) == 2
     assert api.get(f"{_contacts(lst)}/c1").json()["data"]["firstName"] == "Adele"

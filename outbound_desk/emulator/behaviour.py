@@ -1,0 +1,66 @@
+"""Where the platform's behaviour is not known, the sandbox can show each possibility.
+
+Every field is a fact tagged [U] in the API notes (nothing official says which the real
+service does). The default is the sandbox's pick; tests and ``outbound-desk emulator
+--behaviour key=value,...`` choose the other, so a client can be shown to handle both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Behaviour:
+    """The sandbox's choices for undocumented platform behaviour.
+
+    - ``empty_result``: a look-up by ``name`` or ``id`` that finds nothing on the page asked
+      for, without ``allowEmptyResult=true``, answers ``error`` (404 ``no.results``: the SDK
+      says allowEmptyResult makes it "return an empty page when there are no results", and
+      Terraform always sends it for name look-ups) or ``page`` (an empty page anyway). Plain
+      listings (no filter) always answer a page.
+    - ``stale_version``: a ``PUT`` of a list with a stale ``version`` answers ``409``
+      (``general.conflict``) or ``400`` (``invalid.value``, the message naming the version).
+    - ``unknown_data_keys``: contact ``data`` keys that are not list columns are refused
+      (``refuse``: 400) or dropped silently (``ignore``).
+    - ``excel_import``: a presigned upload with an Excel content type is ``parse``\\d (the
+      first sheet, read with python-calamine when it is installed) or ``fail``\\s the import
+      with ``UNSUPPORTED_FILE_TYPE``.
+    """
+
+    empty_result: str = "error"
+    stale_version: str = "409"
+    unknown_data_keys: str = "refuse"
+    excel_import: str = "parse"
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            allowed = CHOICES[field.name]
+            if value not in allowed:
+                raise ValueError(f"{field.name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "empty_result": ("error", "page"),
+    "stale_version": ("409", "400"),
+    "unknown_data_keys": ("refuse", "ignore"),
+    "excel_import": ("parse", "fail"),
+}
+
+
+def parse_behaviour(spec: str) -> Behaviour:
+    """``"empty_result=page,stale_version=400"`` -> :class:`Behaviour`; ``ValueError`` if bad."""
+    values: dict[str, str] = {}
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"behaviour {item!r} is not key=value")
+        if key not in CHOICES:
+            raise ValueError(f"unknown behaviour {key!r}; known: {', '.join(CHOICES)}")
+        values[key] = value.strip()
+    return Behaviour(**values)
