@@ -71,6 +71,8 @@ def test_json_line_then_curl_style_requests_then_sigterm_exits_0(
         (["--host", "192.0.2.10"], "--allow-remote"),
         (["--faults", "error_rate=3"], "error_rate"),
         (["--rate-limit", "abc"], "rate limit"),
+        (["--behaviour", "empty_result=maybe"], "empty_result must be one of error, page"),
+        (["--behaviour", "colour=blue"], "unknown behaviour 'colour'"),
     ],
 )
 def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
@@ -79,3 +81,28 @@ def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
     assert proc.returncode == 2
     assert message in err
     assert "Traceback" not in err
+
+
+def test_behaviour_picks_the_other_reading_of_undocumented_behaviour() -> None:
+    proc = _run("--port", "0", "--json", "--no-seed", "--behaviour", "empty_result=page")
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        token = httpx.post(
+            ready["base_url"] + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(ready["client_id"], ready["client_secret"]),
+        ).json()["access_token"]
+        found = httpx.get(
+            ready["base_url"] + "/api/v2/outbound/contactlists",
+            params={"name": "nothing like this"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert found.status_code == 200  # the default answers 404 no.results
+        assert found.json()["entities"] == []
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
