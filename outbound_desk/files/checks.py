@@ -109,13 +109,18 @@ def unterminated(row: int) -> Issue:
     )
 
 
-def stray_quote(row: int | None) -> Issue:
+def stray_quote(row: int | None, column: str | None = None) -> Issue:
+    where = (
+        f"record {row}{_in(column)} has"
+        if row is not None
+        else "a record past the first megabyte of the file has"
+    )
     return Issue(
         row,
-        None,
+        column,
         "stray_quote",
-        f"record {row} has a quote character inside a value that is not quoted; it is kept "
-        "as written, but check the record",
+        f"{where} a quote character inside a value that is not quoted; it is kept as "
+        "written, but check the record",
         Severity.WARNING,
     )
 

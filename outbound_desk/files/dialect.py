@@ -124,9 +124,17 @@ def detect_dialect(text: str) -> Dialect:
     if quotechar != '"':
         # Single quotes are rare and apostrophes common: they must split better than '"'.
         plain_score, plain = _best(text, '"', True, None)
-        if plain_score >= score:
+        if plain_score >= score and not _wrapped(text, Dialect(plain, '"', True, None), quotechar):
             return Dialect(plain, '"', True, None)
     return Dialect(delimiter, quotechar, doublequote, escapechar)
+
+
+def _wrapped(text: str, dialect: Dialect, quote: str) -> bool:
+    """Whether most values, split without *quote*, are wrapped in it (``'Ann'``): then it
+    is the file's quote character, even where no value needs quoting (issue 15)."""
+    fields = [f for r in split_records(text, dialect, limit=SNIFF_RECORDS) for f in r if f]
+    wrapped = sum(1 for f in fields if len(f) >= 2 and f[0] == quote and f[-1] == quote)
+    return wrapped >= 4 and wrapped >= 0.5 * len(fields)
 
 
 def detect_line_ending(text: str, quotechar: str = '"') -> str:

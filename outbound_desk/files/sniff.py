@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 
 from outbound_desk.files import checks
 from outbound_desk.files.dialect import (
@@ -95,6 +96,57 @@ def _stray_quote_rows(text: str, dialect: Dialect) -> bool:
     q = re.escape(dialect.quotechar)
     d = re.escape(dialect.delimiter)
     return re.search(f"[^{d}{q}\\r\\n]{q}[^{d}{q}\\r\\n]", text) is not None
+
+
+def _stray_quote_records(
+    text: str, dialect: Dialect, columns: list[str], has_header: bool, limit: int = 100
+) -> list[tuple[int, str | None]]:
+    """(record, column) of the values that hold a quote without being quoted, in *text*
+    (the file's head, decoded), as the reader numbers records (a quoted line break stays in
+    its record)."""
+    import csv
+
+    if dialect.quotechar not in text:
+        return []
+    q = dialect.quotechar
+    lines = iter(text.splitlines(keepends=True))
+    taken: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            taken.append(line)
+            yield line
+
+    reader = csv.reader(
+        feed(),
+        delimiter=dialect.delimiter,
+        quotechar=q,
+        doublequote=dialect.doublequote,
+        escapechar=dialect.escapechar,
+        strict=False,
+    )
+    out: list[tuple[int, str | None]] = []
+    record = 0
+    try:
+        for _ in reader:
+            record += 1
+            raw, taken[:] = "".join(taken), []
+            if q not in raw:
+                continue
+            for j, value in enumerate(raw.rstrip("\r\n").split(dialect.delimiter)):
+                if len(value) > 1 and not value.startswith(q) and q in value:
+                    name = (
+                        columns[j]
+                        if j < len(columns) and not (has_header and record == 1)
+                        else None
+                    )
+                    out.append((record, name))
+                    break
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
 
 
 def _workbook_format(path: str) -> str | None:
@@ -218,7 +270,12 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
         if len(preview) < PREVIEW_RECORDS:
             preview.append(record)
     if stray:
-        issues.append(checks.stray_quote(None))
+        # Every issue names its record (issue 15): the head's stray quotes are located; only
+        # one seen in a later sample has no record number to give.
+        located = _stray_quote_records(head_text, dialect, columns, has_header)
+        issues.extend(checks.stray_quote(row, column) for row, column in located)
+        if not located:
+            issues.append(checks.stray_quote(None))
     issues.extend(
         # The preview's rows are data's: fixed in place, numbered as the file's records.
         mojibake_in_rows(data, columns, first_data, fix=overrides.fix_mojibake)

@@ -484,39 +484,18 @@ def _typed_header(first: Sequence[Cell], rest: Sequence[Sequence[Cell]]) -> bool
 
 def sniff_workbook(path: str, fmt: str, size: int, overrides: Overrides) -> FileProfile:
     """The profile of a workbook's sheet, from its first rows."""
-    book = _open(path, fmt)
-    try:
-        sheets = _sheets(book, path)
-        big = _big_xlsx_sheets(path, fmt)
-        with_data: list[SheetInfo] = []
-        loaded: dict[int, Any] = {}
-        for s in sheets:
-            if s.index in big:
-                with_data.append(SheetInfo(s.name, s.index, s.hidden, None))
-                continue
-            try:
-                sheet = book.get_sheet_by_index(s.index)
-            except Exception as exc:  # calamine's errors have no common base
-                raise _sheet_error(path, exc) from None
-            loaded[s.index] = sheet
-            with_data.append(SheetInfo(s.name, s.index, s.hidden, sheet.height > 0))
-        sheets = with_data
-        if overrides.sheet is None:
-            chosen = next((s for s in sheets if s.has_data is not False and not s.hidden), None)
-            chosen = chosen or next((s for s in sheets if s.has_data is not False), None)
-            if chosen is None:
-                raise FileError(f"every sheet of {os.path.basename(path)} is empty", code="empty")
-        else:
-            chosen = _pick_sheet(sheets, overrides.sheet, path)
-        want = TITLE_SCAN_ROWS + PREVIEW_RECORDS + 60
-        if chosen.index in big:
-            head = _XlsxHead(path, big[chosen.index]).read(want)
-        else:
-            head = _calamine_head(loaded[chosen.index], want)
-            if fmt in ("xlsx", "xlsm"):
-                head.errors = _xlsx_errors(path, chosen)
-    finally:
-        book.close()
+    want = TITLE_SCAN_ROWS + PREVIEW_RECORDS + 60
+    big = _big_xlsx_sheets(path, fmt)
+    if big:
+        # calamine reads all shared strings when it opens a workbook (1.5 s for a sheet of
+        # a million rows): the first rows come straight from the XML instead.
+        listed = _xlsx_sheet_list(path)
+        # (Whether a sheet has rows is known from its first row: instant at any size.)
+        sheets = [SheetInfo(s.name, s.index, s.hidden, _has_rows(path, part)) for s, part in listed]
+        chosen = _choose(sheets, overrides.sheet, path)
+        head = _XlsxHead(path, listed[chosen.index][1]).read(want)
+    else:
+        chosen, sheets, head = _calamine_sniff(path, fmt, overrides, want)
     if not any(_filled(r) for r in head.rows):
         raise FileError(
             f"sheet {chosen.name!r} of {os.path.basename(path)} is empty; choose another "
@@ -605,6 +584,40 @@ def sniff_workbook(path: str, fmt: str, size: int, overrides: Overrides) -> File
     profile.issues = issues
     profile.issue_counts = dict(Counter(i.code for i in issues))
     return profile
+
+
+def _choose(sheets: list[SheetInfo], wanted: str | None, path: str) -> SheetInfo:
+    """The sheet asked for, or the first visible one with data."""
+    if wanted is not None:
+        return _pick_sheet(sheets, wanted, path)
+    chosen = next((s for s in sheets if s.has_data is not False and not s.hidden), None)
+    chosen = chosen or next((s for s in sheets if s.has_data is not False), None)
+    if chosen is None:
+        raise FileError(f"every sheet of {os.path.basename(path)} is empty", code="empty")
+    return chosen
+
+
+def _calamine_sniff(
+    path: str, fmt: str, overrides: Overrides, want: int
+) -> tuple[SheetInfo, list[SheetInfo], _Head]:
+    book = _open(path, fmt)
+    try:
+        sheets: list[SheetInfo] = []
+        loaded: dict[int, Any] = {}
+        for s in _sheets(book, path):
+            try:
+                sheet = book.get_sheet_by_index(s.index)
+            except Exception as exc:  # calamine's errors have no common base
+                raise _sheet_error(path, exc) from None
+            loaded[s.index] = sheet
+            sheets.append(SheetInfo(s.name, s.index, s.hidden, sheet.height > 0))
+        chosen = _choose(sheets, overrides.sheet, path)
+        head = _calamine_head(loaded[chosen.index], want)
+        if fmt in ("xlsx", "xlsm"):
+            head.errors = _xlsx_errors(path, chosen)
+    finally:
+        book.close()
+    return chosen, sheets, head
 
 
 def _convert(
@@ -944,6 +957,24 @@ def _sheet_parts(z: zipfile.ZipFile) -> list[str]:
         target = target.lstrip("/") if target.startswith("/") else "xl/" + target
         parts.append(os.path.normpath(target).replace(os.sep, "/"))
     return parts
+
+
+def _xlsx_sheet_list(path: str) -> list[tuple[SheetInfo, str]]:
+    """Each worksheet of an .xlsx (name, position, hidden) with its XML part."""
+    import defusedxml.ElementTree as SafeXml
+
+    with zipfile.ZipFile(path) as z:
+        book = SafeXml.fromstring(z.read("xl/workbook.xml"))
+        parts = _sheet_parts(z)
+    out = []
+    for i, (sheet, part) in enumerate(zip(book.iter(f"{_NS_MAIN}sheet"), parts, strict=True)):
+        hidden = sheet.get("state", "visible") != "visible"
+        out.append((SheetInfo(sheet.get("name", f"Sheet{i + 1}"), i, hidden), part))
+    return out
+
+
+def _has_rows(path: str, part: str) -> bool:
+    return bool(_XlsxHead(path, part).read(1).rows)
 
 
 def _big_xlsx_sheets(path: str, fmt: str) -> dict[int, str]:
