@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from outbound_desk.genesys.errors import UnexpectedAnswer
 from outbound_desk.genesys.models import Contact, Page
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ class Contacts:
 
         When every contact carries an ``id`` the call is an upsert and is retried after a lost
         answer; without ids a retry would duplicate contacts, so it is not.
+
+        The answer is the confirmation, so it must be the stored contacts: an answer without
+        them (a 204, a redirect, another shape) or one that leaves out some of the ids sent
+        (or, without ids, holds fewer contacts than were sent) raises
+        :class:`UnexpectedAnswer` and nothing counts as stored.
         """
         if len(contacts) > MAX_CONTACTS_PER_CALL:
             raise ValueError(
@@ -75,7 +81,21 @@ class Contacts:
             # shape confirms nothing and raises.
             expect=list,
         )
-        return [Contact.from_api(item) for item in answer if isinstance(item, dict)]
+        stored = [Contact.from_api(item) for item in answer if isinstance(item, dict)]
+        sent_ids = {str(item["id"]) for item in body if item.get("id")}
+        if with_ids:
+            unconfirmed = len(sent_ids - {c.id for c in stored if c.id is not None})
+        else:
+            unconfirmed = max(0, len(body) - len(stored))
+        if unconfirmed:
+            raise UnexpectedAnswer(
+                f"the platform's answer confirms {len(body) - unconfirmed} of the {len(body)} "
+                "contacts sent; none is taken as stored",
+                status=200,
+                method="POST",
+                path=_path(list_id),
+            )
+        return stored
 
     def get_many(self, list_id: str, ids: Sequence[str]) -> list[Contact]:
         """Read contacts by id through ``contacts/bulk`` (a read; ids not found are absent)."""

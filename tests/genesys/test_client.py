@@ -121,7 +121,7 @@ def test_upserts_with_ids_are_retried_after_a_dropped_answer(make_client: MakeCl
 
 def test_any_request_is_retried_when_the_connection_never_opened(make_client: MakeClient) -> None:
     client, recorder = make_client(
-        _script(httpx.ConnectError("refused"), httpx.Response(200, json=[]))
+        _script(httpx.ConnectError("refused"), httpx.Response(200, json=[{"data": {"phone": "1"}}]))
     )
     client.contacts.add("L1", [{"data": {"phone": "1"}}])
     assert len(recorder.api_requests()) == 2
@@ -134,7 +134,8 @@ def test_429_honours_retry_after_with_a_cap_and_pauses_the_limiter(
         429, headers={"Retry-After": "500"}, json={"code": "too.many.requests"}
     )
     client, recorder = make_client(
-        _script(limited, httpx.Response(200, json=[])), retry_after_cap_s=60.0
+        _script(limited, httpx.Response(200, json=[{"data": {"phone": "1"}}])),
+        retry_after_cap_s=60.0,
     )
     start = clock.now
     # A POST without ids: the platform did not act on a 429, so even this is retried.

@@ -255,3 +255,17 @@ def test_presigned_upload_urls_never_reach_the_log_in_full(
     assert "X-Amz-Signature=***" in text  # httpx logs the request line: masked
     for secret in (signature, credential, security, "ASIAQEXAMPLE"):
         assert secret not in text
+
+
+def test_an_add_whose_answer_leaves_contacts_out_confirms_nothing(
+    hostile: HostileProxy, hostile_client: GenesysClient
+) -> None:
+    list_id = _make_list(hostile_client)
+
+    def drop_last(body: bytes) -> bytes:
+        return json.dumps(json.loads(body)[:-1]).encode()
+
+    hostile.rewrite("POST", f"{LISTS}/{list_id}/contacts", drop_last)
+    sent = [{"id": f"c{i}", "data": {"id": f"c{i}", "phone": "+12125550100"}} for i in range(3)]
+    with pytest.raises(UnexpectedAnswer, match="confirms 2 of the 3"):
+        hostile_client.contacts.add(list_id, sent)
