@@ -8,8 +8,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from outbound_desk.files.model import (
+    KEPT_RECORD_BYTES,
     MAX_COLUMNS,
     MAX_NAME_LENGTH,
+    MAX_RECORD_FIELDS,
     MAX_VALUE_LENGTH,
     Issue,
     Severity,
@@ -28,22 +30,45 @@ DIGITS = r"\d+"
 
 def ragged(row: int, fields: int, expected: int) -> Issue:
     more_or_less = "too many" if fields > expected else "too few"
+    kept = (
+        f"; the rejects file keeps its first {MAX_RECORD_FIELDS:,} fields"
+        if fields > MAX_RECORD_FIELDS
+        else ""
+    )
     return Issue(
         row,
         None,
         "ragged_row",
-        f"record {row} has {fields} fields where the header has {expected} ({more_or_less}): "
+        f"record {row} has {fields:,} fields where the header has {expected} ({more_or_less}): "
         "a value holding the delimiter without quotes, or a missing or extra delimiter; "
-        "fix the record or quote the value",
+        f"fix the record or quote the value{kept}",
     )
 
 
-def blank(row: int) -> Issue:
+def record_too_long(row: int, length: int) -> Issue:
+    return Issue(
+        row,
+        None,
+        "record_too_long",
+        f"record {row} is {length:,} characters long; the platform takes at most "
+        f"{MAX_COLUMNS} values of {MAX_VALUE_LENGTH} characters: the record is rejected, and "
+        f"only its first {KEPT_RECORD_BYTES:,} bytes are kept (in the rejects file). A quote "
+        "that is never closed makes everything after it one value: check the quoting",
+    )
+
+
+def blank(row: int, count: int = 1) -> Issue:
+    """Blank records *row* .. *row* + *count* - 1 (one issue for a run of them)."""
+    what = (
+        f"record {row} is blank"
+        if count == 1
+        else f"records {row} to {row + count - 1} ({count:,}) are blank"
+    )
     return Issue(
         row,
         None,
         "blank_row",
-        f"record {row} is blank; it is skipped",
+        f"{what}; they are skipped" if count > 1 else f"{what}; it is skipped",
         Severity.WARNING,
     )
 
@@ -72,11 +97,28 @@ def nul(row: int, column: str | None) -> Issue:
 
 
 def invalid_bytes(
-    row: int | None, column: str | None, offset: int | None, bad: bytes, encoding: str
+    row: int | None,
+    column: str | None,
+    offset: int | None,
+    bad: bytes,
+    encoding: str,
+    count: int | None = None,
 ) -> Issue:
+    """Invalid bytes in one value: *bad* are its first ones, *count* all of them."""
     where = f" at byte offset {offset}" if offset is not None else ""
     record = f" (record {row}{_in(column)})" if row is not None else ""
-    if encoding == "utf-8":
+    more = (
+        f" ({count:,} invalid bytes in this value in all)"
+        if count is not None and count > len(bad)
+        else ""
+    )
+    if encoding == "utf-8" and bad[:1] == b"\xed" and len(bad) >= 3 and 0xA0 <= bad[1] <= 0xBF:
+        hint = (
+            "these are UTF-16 surrogates written as UTF-8 (CESU-8, as some Java and MySQL "
+            "exports write characters outside the BMP such as emoji): export the file again "
+            "as real UTF-8"
+        )
+    elif encoding == "utf-8":
         # Never advise opening the whole file as cp1252: its valid UTF-8 letters would all
         # turn into mojibake ("é" into "Ã©"). Repair just these bytes (issue 15).
         hint = (
@@ -92,8 +134,8 @@ def invalid_bytes(
         row,
         column,
         "invalid_bytes",
-        f"bytes {bad.hex(' ')}{where}{record} are not valid {encoding} and read as '\ufffd'; "
-        f"{hint}",
+        f"bytes {bad.hex(' ')}{where}{record} are not valid {encoding} and read as "
+        f"'\ufffd'{more}; {hint}",
         Severity.ERROR,
         offset,
     )

@@ -42,6 +42,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"SQLite format 3\x00", "an SQLite database"),
 )
 
+_CESU = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
 _HIGH_LINE = re.compile(rb"[^\r\n]*[\x80-\xff][^\r\n]*")
 
 _MULTIBYTE = frozenset(
@@ -198,13 +199,21 @@ def guess_encoding(samples: list[tuple[int, bytes]], size: int) -> EncodingGuess
     if all(piece.isascii() for piece in trimmed):
         # Plain ASCII: UTF-8 reads it; so would any single-byte code page.
         return EncodingGuess("utf-8", False, 0, 1.0, "ascii")
-    valid = invalid = 0
+    valid = invalid = surrogates = 0
     for piece in trimmed:
+        # UTF-16 surrogates written as UTF-8 (CESU-8: ED A0..BF xx) are UTF-8 damage, not
+        # evidence of a code page: they must not make the whole file read as cp1252. The
+        # reader reports each as invalid bytes on its record.
+        if b"\xed" in piece:
+            piece, n = _CESU.subn(b"", piece)
+            surrogates += n
         text = piece.decode("utf-8", errors="replace")
         # Invalid sequences become U+FFFD; a U+FFFD written in the file (EF BF BD) is valid.
         bad = text.count("\ufffd") - piece.count(REPLACEMENT_UTF8)
         invalid += bad
         valid += len(text) - len(text.encode("ascii", "ignore")) - bad
+    if invalid == 0 and surrogates:
+        return EncodingGuess("utf-8", False, 0, 0.9, "cp1252")
     if invalid == 0:
         return EncodingGuess("utf-8", False, 0, 1.0, "cp1252")
     if invalid == 1 and valid > 0 and trimmed[-1] != _trim_utf8(trimmed[-1], True, False):

@@ -26,6 +26,15 @@ MAX_VALUE_LENGTH = 512
 #: How many issues of one code a profile keeps; all of them are still counted.
 ISSUES_KEPT_PER_CODE = 1_000
 
+#: Fields a record may have before the file is refused (20 times the platform's column limit):
+#: a wider header is no contact list, and reading it would only cost time and memory.
+MAX_RECORD_FIELDS = 1_000
+#: A record longer than this (in bytes or characters) is cut to its first
+#: ``KEPT_RECORD_BYTES`` and rejected with a ``record_too_long`` issue: the platform takes at
+#: most 50 values of 512 characters (well under 100 KiB), and a 200 MB field must not be held.
+LONG_RECORD_BYTES = 1 << 20
+KEPT_RECORD_BYTES = 64 << 10
+
 
 class Severity(enum.StrEnum):
     """How bad an issue is: ``error`` blocks an upload, ``warning`` asks for a look."""

@@ -16,16 +16,27 @@ import codecs
 import hashlib
 import io
 import os
+import re
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outbound_desk.files import checks
-from outbound_desk.files.dialect import csv_reader
-from outbound_desk.files.encoding import REPLACEMENT_UTF8
-from outbound_desk.files.model import Cancelled, FileError, FileProfile, Issue, RecordChunk
+from outbound_desk.files.dialect import capped_lines, csv_reader, text_lines
+from outbound_desk.files.model import (
+    KEPT_RECORD_BYTES,
+    LONG_RECORD_BYTES,
+    MAX_RECORD_FIELDS,
+    Cancelled,
+    Dialect,
+    FileError,
+    FileProfile,
+    Issue,
+    RecordChunk,
+)
 from outbound_desk.files.repair import (
     FALLBACK_ERRORS,
     MOJIBAKE_BYTES,
@@ -42,6 +53,8 @@ Progress = Callable[[int, int, str], None]
 IsCancelled = Callable[[], bool]
 
 MIN_BLOCK_BYTES = 1 << 20
+# Line breaks tried one by one (with quote counts) before a vectorised pass over the block.
+_QUICK_TRIES = 16
 MAX_BLOCK_BYTES = 32 << 20
 # What every value in scientific notation or stored as a decimal number holds.
 _NUMBER_HINT = r"[eE]\+|\.0"
@@ -71,6 +84,67 @@ def decode_collecting(data: bytes, encoding: str) -> tuple[str, list[tuple[int, 
             return data.decode(encoding, errors=_ERRORS), _collected.bad
         finally:
             del _collected.bad
+
+
+# Invalid bytes are read as lone surrogates U+DC00 + byte (PEP 383's surrogateescape, which
+# the UTF-8 codec does in C; the handler below does it for the other codecs), not as U+FFFD:
+# a strict decoder never yields a lone surrogate, so a marker is always damage and a U+FFFD
+# always a character the file holds. In the UTF-8 blocks the markers are the 3-byte
+# sequences ED B0..B3 xx ("surrogatepass"); the parsers turn each into U+FFFD once reported.
+MARKS = "outbound_desk.files.mark"
+_MARKER = re.compile("[\udc00-\udcff]")
+_MARKER_RUN = re.compile("[\udc00-\udcff]+")
+
+
+def _mark_errors(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: each invalid byte becomes U+DC00 + byte; with a list set in
+    ``_collected.marks``, the offset of each such byte is appended to it."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    marks = getattr(_collected, "marks", None)
+    if marks is not None:
+        marks.extend(range(exc.start, exc.end))
+    return "".join(chr(0xDC00 + b) for b in bad), exc.end
+
+
+codecs.register_error(MARKS, _mark_errors)
+
+
+def decode_marking(data: bytes, encoding: str) -> tuple[bytes, npt.NDArray[np.int64] | None]:
+    """*data* as UTF-8 with invalid bytes as markers, and the offset in *data* of each marker
+    (``None`` when there is none)."""
+    import numpy as np
+
+    if encoding == "utf-8":
+        if is_utf8(data):
+            return data, None
+        utf8 = data.decode("utf-8", "surrogateescape").encode("utf-8", "surrogatepass")
+        at = marker_positions(utf8)
+        # Each marker is 3 bytes for the 1 byte it stands for.
+        return utf8, at - 2 * np.arange(len(at), dtype=np.int64)
+    try:
+        return data.decode(encoding).encode(), None
+    except UnicodeDecodeError:
+        pass
+    _collected.marks = []
+    try:
+        text = data.decode(encoding, errors=MARKS)
+        offsets = np.asarray(_collected.marks, dtype=np.int64)
+    finally:
+        del _collected.marks
+    return text.encode("utf-8", "surrogatepass"), offsets
+
+
+def marker_positions(utf8: bytes) -> npt.NDArray[np.int64]:
+    """Where the invalid-byte markers (ED B0..B3 xx) start in a UTF-8 block."""
+    import numpy as np
+
+    if b"\xed" not in utf8:
+        return np.zeros(0, dtype=np.int64)
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    hits = (u[:-1] == 0xED) & ((u[1:] & 0xFC) == 0xB0)
+    return np.flatnonzero(hits).astype(np.int64)
 
 
 def is_utf8(data: bytes) -> bool:
@@ -146,10 +220,50 @@ class _HashingReader(io.RawIOBase):
 
 @dataclass(slots=True)
 class _Piece:
-    data: bytes  # UTF-8
-    bad: list[tuple[int, bytes]]  # (raw offset, raw bytes) of invalid sequences, in order
+    data: bytes  # UTF-8, invalid bytes as markers (see MARKS)
+    marks: npt.NDArray[np.int64] | None  # raw file offset of each marker, in order
     done: int  # raw bytes read so far
     eof: bool
+
+
+class _Marks:
+    """The raw offsets of the markers not yet given to a block, in file order."""
+
+    def __init__(self) -> None:
+        self._parts: list[npt.NDArray[np.int64]] = []
+        self._pos = 0  # into self._parts[0]
+
+    def add(self, offsets: npt.NDArray[np.int64] | None) -> None:
+        if offsets is not None and len(offsets):
+            self._parts.append(offsets)
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+    def take(self, n: int) -> npt.NDArray[np.int64]:
+        import numpy as np
+
+        out: list[npt.NDArray[np.int64]] = []
+        while n > 0 and self._parts:
+            head = self._parts[0]
+            got = head[self._pos : self._pos + n]
+            out.append(got)
+            n -= len(got)
+            self._pos += len(got)
+            if self._pos >= len(head):
+                self._parts.pop(0)
+                self._pos = 0
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+@dataclass(slots=True)
+class _Long:
+    """A record longer than ``LONG_RECORD_BYTES``: its first bytes, and what was skipped."""
+
+    kept: bytes
+    marks: npt.NDArray[np.int64]
+    length: int  # bytes so far
+    parity: int  # of the quotes so far
 
 
 @dataclass(slots=True)
@@ -160,7 +274,7 @@ class _Parsed:
     records: npt.NDArray[np.int64]
     issues: list[Issue] = field(default_factory=list)
     raw: dict[int, list[str]] = field(default_factory=dict)
-    blanks: list[int] = field(default_factory=list)
+    blanks: Sequence[int] | npt.NDArray[np.int64] = field(default_factory=list)
     count: int = 0  # records in the block, blank and broken ones included
     numbers: bool = True  # whether a value may hold "e+", "E+" or ".0" (Excel damage)
     mojibake: bool = True  # whether a value may hold mojibake ("CafÃ©")
@@ -179,8 +293,14 @@ class _Reader:
         cancelled: IsCancelled | None = None,
         number_hints: bool = False,
         threads: bool = True,
+        issue_cap: int | None = None,
+        skipped: Counter[str] | None = None,
     ) -> None:
         self.profile = profile
+        # With a cap (scan), issues past it are counted in *skipped*, not built.
+        self.issue_cap = issue_cap
+        self.built: Counter[str] = Counter()
+        self.skipped: Counter[str] = skipped if skipped is not None else Counter()
         self.number_hints = number_hints
         self.threads = threads
         self.block_bytes = block_bytes
@@ -201,6 +321,16 @@ class _Reader:
         self.repair = profile.overrides.repair_encoding and profile.encoding == "utf-8"
         self.repaired = 0
         self.first_repaired: int | None = None
+
+    def want(self, code: str) -> bool:
+        """Whether to build an issue of *code* (false past the cap: then it is counted)."""
+        if self.issue_cap is None:
+            return True
+        if self.built[code] < self.issue_cap:
+            self.built[code] += 1
+            return True
+        self.skipped[code] += 1
+        return False
 
     # ------------------------------------------------------------------ bytes to UTF-8
     def _check(self, done: int) -> None:
@@ -237,21 +367,20 @@ class _Reader:
                         offset=offset + len(data) - 1,
                     )
                 body, carry = data[:cut], data[cut:]
-                spans: list[tuple[int, int]] = []
-                if encoding == "utf-8" and is_utf8(body):
-                    utf8 = body  # valid as it is: no decoding, no re-encoding
-                elif self.repair:
+                marks = None
+                if self.repair and not is_utf8(body):
                     _, found = decode_collecting(body, encoding)
                     if found and self.first_repaired is None:
                         self.first_repaired = offset + found[0][0]
                     self.repaired += len(found)
                     utf8 = decode_with_fallback(body).encode()
                 else:
-                    text, spans = decode_collecting(body, encoding)
-                    utf8 = text.encode()
-                bad = [(offset + s, body[s:e]) for s, e in spans]
+                    # Valid UTF-8 is used as it is: no decoding, no re-encoding.
+                    utf8, marks = decode_marking(body, encoding)
+                    if marks is not None:
+                        marks += offset
                 offset += cut
-                yield _Piece(utf8, bad, done, eof)
+                yield _Piece(utf8, marks, done, eof)
                 if eof:
                     return
 
@@ -271,7 +400,7 @@ class _Reader:
         if self.quote not in data:
             return cut + 1
         parity = self._parity(data, 0, cut) % 2
-        while cut >= 0:
+        for _ in range(_QUICK_TRIES):
             if parity == 0:
                 return cut + 1
             prev = data.rfind(nl, 0, cut)
@@ -279,60 +408,166 @@ class _Reader:
                 return -1
             parity = (parity - self._parity(data, prev, cut)) % 2
             cut = prev
-        return -1
+        # A value holding thousands of line breaks: one vectorised pass instead of a loop.
+        ends = self._breaks_outside_quotes(data[:cut], nl, 0)
+        return int(ends[-1]) + 1 if len(ends) else -1
 
     def _first_boundary(self, data: bytes) -> int:
         """Index just after the first record (the header), or len(data)."""
         nl = b"\n" if b"\n" in data else b"\r"
         pos = data.find(nl)
-        while pos >= 0:
+        for _ in range(_QUICK_TRIES):
+            if pos < 0:
+                return len(data)
             if self._parity(data, 0, pos) % 2 == 0:
                 return pos + 1
             pos = data.find(nl, pos + 1)
-        return len(data)
+        end = self._record_end(data, 0)
+        return end if end >= 0 else len(data)
+
+    def _breaks_outside_quotes(self, data: bytes, nl: bytes, parity: int) -> npt.NDArray[np.intp]:
+        """Positions of the line breaks *nl* in *data* outside quotes (*parity*: of the quotes
+        before *data*)."""
+        import numpy as np
+
+        u = np.frombuffer(data, dtype=np.uint8)
+        quotes = u == self.quote[0]
+        if self.escaped_quote:
+            quotes[1:] &= u[:-1] != self.escaped_quote[0]
+        odd = np.bitwise_xor.accumulate(quotes.view(np.uint8)) ^ parity
+        return np.flatnonzero((u == nl[0]) & (odd == 0))
+
+    def _record_end(self, data: bytes, parity: int) -> int:
+        """Index just after the first line break in *data* outside quotes, when the quotes
+        before *data* left *parity*; or -1. (numpy: a record may span millions of lines.)"""
+        nl = b"\n" if b"\n" in data else b"\r"
+        first = data.find(nl)
+        if first < 0:
+            return -1
+        if self.quote not in data:
+            return first + 1 if parity == 0 else -1
+        ends = self._breaks_outside_quotes(data, nl, parity)
+        return int(ends[0]) + 1 if len(ends) else -1
+
+    def _start_long(self, buffer: bytes, marks: _Marks) -> _Long:
+        kept = buffer[:KEPT_RECORD_BYTES]
+        kept = kept[: len(kept) - incomplete_tail(kept, "utf-8")]
+        if self.profile.dialect.escapechar:
+            kept = kept.rstrip(self.profile.dialect.escapechar.encode())
+        kept_marks = marks.take(len(marker_positions(kept)))
+        marks.take(len(marker_positions(buffer[len(kept) :])))  # skipped with the rest
+        return _Long(kept, kept_marks, len(buffer), self._parity(buffer, 0, len(buffer)) % 2)
+
+    def _finish_long(self, long: _Long, start: int, unterminated: bool) -> _Parsed:
+        """The long record, cut to its first bytes and closed, as one rejected record."""
+        closed = long.kept
+        if self._parity(closed, 0, len(closed)) % 2:
+            closed += self.quote
+        text = closed.decode("utf-8", "surrogatepass")
+        fields = [
+            f
+            for record in csv_reader(io.StringIO(text, newline=""), self.profile.dialect)
+            for f in record
+        ]
+        return self._parse_records(
+            [(fields or [""], long.length)],
+            start,
+            long.marks,
+            unterminated,
+            check_nul="\x00" in text,
+        )
 
     def blocks(self) -> Iterator[_Parsed]:
         if self.profile.stray_quotes:
             yield from self._exact_blocks()
             return
         buffer = b""
-        bad: list[tuple[int, bytes]] = []
+        marks = _Marks()
         record = 1
         header_pending = self.profile.has_header
+        long: _Long | None = None
         for piece in self._pieces():
-            buffer += piece.data
-            bad.extend(piece.bad)
+            marks.add(piece.marks)
+            data = piece.data
+            if long is not None:
+                # Inside a record too long to hold: look for its end, keep nothing of it.
+                end = self._record_end(data, long.parity)
+                skipped = data if end < 0 else data[:end]
+                marks.take(len(marker_positions(skipped)))
+                long.length += len(skipped)
+                long.parity = (long.parity + self._parity(skipped, 0, len(skipped))) % 2
+                if end < 0 and not piece.eof:
+                    continue
+                parsed = self._finish_long(long, record, unterminated=end < 0 and long.parity == 1)
+                record += parsed.count
+                yield parsed
+                long = None
+                data = data[len(skipped) :]
+            buffer += data
             if header_pending:
                 if not piece.eof and self._last_boundary(buffer) < 0:
+                    if len(buffer) > LONG_RECORD_BYTES:
+                        raise FileError(
+                            f"the header (record 1) is longer than {LONG_RECORD_BYTES:,} "
+                            "bytes: check the delimiter and the quoting",
+                            code="record_too_long",
+                            row=1,
+                        )
                     continue
-                buffer = buffer[self._first_boundary(buffer) :]
+                head = self._first_boundary(buffer)
+                marks.take(len(marker_positions(buffer[:head])))
+                buffer = buffer[head:]
                 record, header_pending = 2, False
             cut = len(buffer) if piece.eof else self._last_boundary(buffer)
             if cut <= 0:
+                if not piece.eof and len(buffer) > LONG_RECORD_BYTES:
+                    long = self._start_long(buffer, marks)
+                    buffer = b""
                 continue
             block, buffer = buffer[:cut], buffer[cut:]
-            # Invalid bytes of this block (a scan of the block: only when there are any).
-            mine = block.count(REPLACEMENT_UTF8) if bad else 0
-            block_bad, bad = bad[:mine], bad[mine:]
+            block_marks = marks.take(len(marker_positions(block))) if marks else None
             unterminated = piece.eof and self._parity(block, 0, len(block)) % 2 == 1
-            parsed = self._parse(block, record, block_bad, unterminated)
+            parsed = self._parse(block, record, block_marks, unterminated)
             parsed.mojibake = MOJIBAKE_BYTES.search(block) is not None
             record += parsed.count
             yield parsed
 
     # ------------------------------------------------------------------ parsing
     def _parse(
-        self, block: bytes, start: int, bad: list[tuple[int, bytes]], unterminated: bool
+        self,
+        block: bytes,
+        start: int,
+        marks: npt.NDArray[np.int64] | None,
+        unterminated: bool,
     ) -> _Parsed:
         if not block:
             return self._empty(start)
-        if not bad and not unterminated and b"\x00" not in block:
+        if (marks is None or not len(marks)) and not unterminated and b"\x00" not in block:
             parsed = self._parse_fast(block, start)
             if parsed is not None:
                 return parsed
-        text = block.decode("utf-8")
-        reader = csv_reader(io.StringIO(text, newline=""), self.profile.dialect)
-        return self._parse_records(reader, start, bad, unterminated, check_nul="\x00" in text)
+        text = block.decode("utf-8", "surrogatepass")
+        return self._parse_records(
+            self._records(lambda cuts: text_lines(text, block, self.profile.dialect, cuts)),
+            start,
+            marks,
+            unterminated,
+            check_nul="\x00" in text,
+        )
+
+    def _records(
+        self, lines: Callable[[dict[int, int]], Iterable[str]]
+    ) -> Iterator[tuple[list[str], int]]:
+        """The stdlib reader's records over ``lines(cuts)``, each with the length it had when
+        one of its lines was too long and cut (``cuts[line number]``; else 0)."""
+        cuts: dict[int, int] = {}
+        source = lines(cuts)
+        reader: Any = csv_reader(source, self.profile.dialect)  # .line_num: lines read
+        for fields in reader:
+            cut = 0
+            while cuts and next(iter(cuts)) <= reader.line_num:
+                cut = max(cut, cuts.pop(next(iter(cuts))))
+            yield fields, cut
 
     def _empty(self, start: int) -> _Parsed:
         import numpy as np
@@ -383,7 +618,7 @@ class _Reader:
         table = table.rename_columns(self.names)
         count = table.num_rows
         records = np.arange(start, start + count, dtype=np.int64)
-        blanks: list[int] = []
+        blanks: Sequence[int] | npt.NDArray[np.int64] = []
         if count and self.ncols:
             empty = pc.equal(pc.utf8_length(table.column(0)), 0)
             for i in range(1, self.ncols):
@@ -392,7 +627,7 @@ class _Reader:
                 empty = pc.and_(empty, pc.equal(pc.utf8_length(table.column(i)), 0))
             if pc.any(empty).as_py():
                 mask = empty.to_numpy(zero_copy_only=False)
-                blanks = records[mask].tolist()
+                blanks = records[mask]
                 table = table.filter(pc.invert(empty))
                 records = records[~mask]
         numbers = True
@@ -406,51 +641,66 @@ class _Reader:
 
     def _parse_records(
         self,
-        reader: Iterable[list[str]],
+        reader: Iterable[tuple[list[str], int]],
         start: int,
-        bad: Sequence[tuple[int, bytes]],
+        marks: npt.NDArray[np.int64] | None,
         unterminated: bool,
         *,
         check_nul: bool,
-        encoding_offsets: bool = True,
+        check_marks: bool = False,
     ) -> _Parsed:
+        """Records ``(fields, cut)`` of the stdlib reader as a block; *marks* are the file
+        offsets of the block's invalid-byte markers (``None``: none, or not known, with
+        *check_marks*)."""
         import numpy as np
 
         names = self.names
+        encoding = self.profile.encoding
         rows: list[list[str]] = []
         records: list[int] = []
         issues: list[Issue] = []
         raw: dict[int, list[str]] = {}
         blanks: list[int] = []
-        bad_left = list(bad)
-        check_bad = bool(bad) or not encoding_offsets
+        check_bad = check_marks or (marks is not None and len(marks) > 0)
+        next_mark = 0  # index into marks of the next marker in the block
         record = start - 1
-        for fields in reader:
+        for fields, cut in reader:
             record += 1
-            if not any(fields):
+            if not any(fields) and not cut:
                 blanks.append(record)
                 continue
             if check_nul:
                 for i, value in enumerate(fields):
                     if "\x00" in value:
                         fields[i] = value.replace("\x00", "")
-                        issues.append(checks.nul(record, _name(names, i)))
+                        if self.want("nul_byte"):
+                            issues.append(checks.nul(record, _name(names, i)))
             if check_bad:
                 for i, value in enumerate(fields):
-                    for _ in range(value.count("\ufffd")):
-                        offset, raw_bytes = bad_left.pop(0) if bad_left else (None, b"")
+                    if _MARKER.search(value) is None:
+                        continue
+                    run = _MARKER_RUN.search(value)
+                    fields[i], count = _MARKER.subn("\ufffd", value)
+                    offset = None
+                    if marks is not None and next_mark < len(marks):
+                        offset = int(marks[next_mark])
+                    next_mark += count
+                    if self.want("invalid_bytes"):
+                        first = bytes(ord(c) - 0xDC00 for c in run.group()[:16]) if run else b""
                         issues.append(
                             checks.invalid_bytes(
-                                record,
-                                _name(names, i),
-                                offset,
-                                raw_bytes,
-                                self.profile.encoding,
+                                record, _name(names, i), offset, first, encoding, count
                             )
                         )
+            if cut:
+                if self.want("record_too_long"):
+                    issues.append(checks.record_too_long(record, cut))
+                raw[record] = fields[:MAX_RECORD_FIELDS]
+                continue
             if len(fields) != self.ncols:
-                issues.append(checks.ragged(record, len(fields), self.ncols))
-                raw[record] = fields
+                if self.want("ragged_row"):
+                    issues.append(checks.ragged(record, len(fields), self.ncols))
+                raw[record] = fields[:MAX_RECORD_FIELDS]
                 continue
             rows.append(fields)
             records.append(record)
@@ -475,16 +725,22 @@ class _Reader:
         import itertools
 
         hashing = _HashingReader(self.profile.path, self.hasher, self._check)
+        encoding = self.profile.encoding
         with hashing:
             buffered = io.BufferedReader(hashing, buffer_size=1 << 20)
             buffered.read(self.bom_length)
             text = io.TextIOWrapper(
                 buffered,
-                encoding=self.profile.encoding,
-                errors=FALLBACK_ERRORS if self.repair else "replace",
+                encoding=encoding,
+                # Markers, not U+FFFD: a U+FFFD the file holds is no damage (see MARKS).
+                errors=FALLBACK_ERRORS
+                if self.repair
+                else "surrogateescape"
+                if encoding == "utf-8"
+                else MARKS,
                 newline="",
             )
-            reader = csv_reader(text, self.profile.dialect)
+            reader = self._records(lambda cuts: _stream_lines(text, self.profile.dialect, cuts))
             record = 1
             if self.profile.has_header:
                 next(reader, None)
@@ -495,10 +751,14 @@ class _Reader:
                 if not rows:
                     return
                 parsed = self._parse_records(
-                    rows, record, [], False, check_nul=True, encoding_offsets=False
+                    rows, record, None, False, check_nul=True, check_marks=True
                 )
                 record += parsed.count
                 yield parsed
+
+
+def _stream_lines(stream: io.TextIOBase, dialect: Dialect, cuts: dict[int, int]) -> Iterable[str]:
+    return capped_lines(stream.readline, LONG_RECORD_BYTES, KEPT_RECORD_BYTES, dialect, cuts)
 
 
 def _name(names: Sequence[str], index: int) -> str | None:
@@ -587,25 +847,53 @@ def block_bytes_for(profile: FileProfile, chunk_rows: int) -> int:
 
 
 class _Blanks:
-    """Blank records wait here until a data record follows; trailing ones are reported once."""
+    """Blank records wait here until a data record follows; trailing ones are reported once.
 
-    def __init__(self) -> None:
-        self.pending: list[int] = []
+    They wait as runs ``[first, count]``: a file of a hundred million blank lines must not
+    make a list of a hundred million numbers.
+    """
+
+    def __init__(self, want: Callable[[str], bool] | None = None) -> None:
+        self.pending: list[list[int]] = []
+        self.want = want
+
+    def _wait(self, blanks: Sequence[int] | npt.NDArray[np.int64]) -> None:
+        import numpy as np
+
+        if not len(blanks):
+            return
+        at = np.asarray(blanks, dtype=np.int64)
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(at) != 1) + 1))
+        lengths = np.diff(np.concatenate((starts, [len(at)])))
+        runs = self.pending
+        for first, count in zip(at[starts].tolist(), lengths.tolist(), strict=True):
+            if runs and runs[-1][0] + runs[-1][1] == first:
+                runs[-1][1] += count
+            else:
+                runs.append([first, count])
 
     def feed(self, parsed: _Parsed) -> list[Issue]:
         data = [int(r) for r in parsed.records[-1:]] + list(parsed.raw)
-        waiting = self.pending + parsed.blanks
+        self._wait(parsed.blanks)
         if not data:
-            self.pending = waiting
             return []
         last_data = max(data)
-        self.pending = [r for r in waiting if r > last_data]
-        return [checks.blank(r) for r in waiting if r < last_data]
+        out: list[Issue] = []
+        keep: list[list[int]] = []
+        for first, count in self.pending:
+            before = min(count, max(last_data - first, 0))
+            if before and (self.want is None or self.want("blank_row")):
+                out.append(checks.blank(first, before))  # a run of blank records: one issue
+            if before < count:
+                keep.append([first + before, count - before])
+        self.pending = keep
+        return out
 
     def finish(self) -> list[Issue]:
         if not self.pending:
             return []
-        return [checks.trailing_blank(self.pending[0], len(self.pending))]
+        count = sum(n for _, n in self.pending)
+        return [checks.trailing_blank(self.pending[0][0], count)]
 
 
 def iter_chunks(
@@ -672,6 +960,8 @@ def _parts(
     *,
     number_hints: bool = False,
     threads: bool = True,
+    issue_cap: int | None = None,
+    skipped: Counter[str] | None = None,
 ) -> Iterator[_Part]:
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
@@ -688,8 +978,10 @@ def _parts(
         cancelled=cancelled,
         number_hints=number_hints,
         threads=threads,
+        issue_cap=issue_cap,
+        skipped=skipped,
     )
-    blanks = _Blanks()
+    blanks = _Blanks(reader.want if issue_cap is not None else None)
     try:
         for parsed in reader.blocks():
             issues = parsed.issues + blanks.feed(parsed)
@@ -793,7 +1085,18 @@ def scan(
         if n < ISSUES_KEPT_PER_CODE:
             kept.append(issue)
 
-    for part in _parts(profile, 50_000, None, progress, cancelled, hasher, number_hints=True):
+    skipped: Counter[str] = Counter()  # issues past the cap, counted without being built
+    for part in _parts(
+        profile,
+        50_000,
+        None,
+        progress,
+        cancelled,
+        hasher,
+        number_hints=True,
+        issue_cap=ISSUES_KEPT_PER_CODE,
+        skipped=skipped,
+    ):
         rows += part.table.num_rows + len(part.raw)
         for issue in part.issues:
             add(issue)
@@ -810,6 +1113,8 @@ def scan(
     for issue in profile.issues:
         if issue.code == "stray_quote":
             add(issue)
+    for code, n in skipped.items():
+        counts[code] = counts.get(code, 0) + n
     kept.sort(key=lambda i: (i.row is None, i.row or 0))
     out.issues = kept
     out.issue_counts = counts

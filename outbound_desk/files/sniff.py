@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from outbound_desk.files import checks
 from outbound_desk.files.dialect import (
     complete_records,
+    count_fields,
     detect_dialect,
     detect_header,
     detect_line_ending,
@@ -24,7 +25,10 @@ from outbound_desk.files.encoding import (
     read_samples,
 )
 from outbound_desk.files.model import (
+    LONG_RECORD_BYTES,
     MAX_COLUMNS,
+    MAX_NAME_LENGTH,
+    MAX_RECORD_FIELDS,
     Dialect,
     FileError,
     FileProfile,
@@ -160,6 +164,33 @@ def _workbook_format(path: str) -> str | None:
     return detect_format(path, head)
 
 
+def _check_first_record(text: str, dialect: Dialect, at_eof: bool) -> None:
+    """Refuse a first record far wider or longer than any contact list's header, before it
+    is parsed: 40,000 names or a 50 MB line of ``abc,`` took minutes and gigabytes."""
+    fields = count_fields(text, dialect, MAX_RECORD_FIELDS)
+    if fields > MAX_RECORD_FIELDS:
+        raise FileError(
+            f"the first record has more than {MAX_RECORD_FIELDS:,} fields, and a contact list "
+            f"holds at most {MAX_COLUMNS} columns: this is not a contact list, or the "
+            "delimiter is wrong (choose it with --delimiter)",
+            code="too_many_columns",
+            row=1,
+        )
+    line_break = _LINE_BREAK.search(text)
+    length = line_break.start() if line_break else len(text)
+    if length > LONG_RECORD_BYTES or (line_break is None and not at_eof):
+        raise FileError(
+            f"the first record is longer than {min(length, LONG_RECORD_BYTES):,} characters "
+            f"(read to detect the format), where a header of {MAX_COLUMNS} names of "
+            f"{MAX_NAME_LENGTH} characters is far shorter: check the delimiter and the quoting",
+            code="record_too_long",
+            row=1,
+        )
+
+
+_LINE_BREAK = re.compile("[\r\n]")
+
+
 def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> FileProfile:
     """Profile *path* from samples of its start, middle and end (no full read).
 
@@ -213,6 +244,7 @@ def sniff(path: str | os.PathLike[str], overrides: Overrides | None = None) -> F
         detected.doublequote,
         detected.escapechar,
     )
+    _check_first_record(head_text, dialect, at_eof)
     records = split_records(head_text, dialect, limit=PREVIEW_RECORDS + 50)
     complete = records if at_eof or len(records) < 2 else records[:-1]
     has_header = (
