@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from outbound_desk.cli._common import ExitCode, fail, print_json
+from outbound_desk.cli._common import ExitCode, fail, print_json, safe
 from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
 
 
@@ -62,7 +62,7 @@ class _ProgressLine:
             size = f"{done / 1e6:,.1f} MB" + (f" of {total / 1e6:,.1f} MB" if total else "")
             line = f"downloading {size}"
         else:
-            line = phase
+            line = safe(phase)
         sys.stderr.write("\r" + line + " " * max(0, self.width - len(line)))
         sys.stderr.flush()
         self.width = len(line)
@@ -119,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(saved.as_json())
     else:
-        print(f"{saved.rows:,} contacts of list {found.name} ({found.id}) saved to {saved.path}")
+        print(
+            safe(f"{saved.rows:,} contacts of list {found.name} ({found.id}) saved to {saved.path}")
+        )
         print(f"sha256: {saved.sha256}")
     return int(ExitCode.OK)

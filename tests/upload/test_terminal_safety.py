@@ -99,3 +99,21 @@ def test_validate_against_the_list(
     got = capsys.readouterr()
     assert code == 1
     assert not _raw_in(got.out + got.err)
+
+
+def test_export_and_lists_commands(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    list_id = _evil_list(sandbox)
+    url = ["--sandbox", sandbox.base_url]
+    assert main(["export", list_id, "--out", str(tmp_path / "x.csv"), *url]) == 0
+    got = capsys.readouterr()
+    assert not _raw_in(got.out + got.err)
+    assert "Evil\\x1b" in got.out
+    assert main(["lists", "clear", list_id, "--yes", *url]) == 0
+    got = capsys.readouterr()
+    assert not _raw_in(got.out + got.err)
+    assert main(["export", EVIL + "x", "--out", str(tmp_path / "y.csv"), *url]) == 1
+    got = capsys.readouterr()
+    assert not _raw_in(got.out + got.err)
+    assert "Evil\\x1b" in got.err
