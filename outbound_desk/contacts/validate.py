@@ -450,6 +450,7 @@ def _read_ahead(
     start: Callable[[RecordChunk], _U],
     *,
     ahead: int = 1,
+    hasher: Any = None,
 ) -> Iterator[tuple[RecordChunk, _U]]:
     """``iter_chunks`` run by a thread up to *ahead* chunks ahead of the caller, each chunk
     with what ``start(chunk)`` returned for it in that thread.
@@ -481,6 +482,7 @@ def _read_ahead(
             progress=None if progress is None else (lambda d, t, p: latest.append((d, t, p))),
             cancelled=cancelled,
             threads=False,  # the checking threads keep the cores busy
+            hasher=hasher,
         )
         try:
             with _closing(items):  # a generator: give its file back now
@@ -525,6 +527,8 @@ class _Validation:
         self.schema = schema
         self.mapping = mapping
         self.options = options
+        #: Fed the bytes of the main pass as they are read (see ``iter_valid_chunks``).
+        self.hasher: Any = None
         diff = diff_columns(profile.columns, schema, has_header=profile.has_header)
         self.report = ValidationReport(schema, diff, mapping, options)
         sources = mapping.sources
@@ -858,7 +862,13 @@ class _Validation:
         profile, rows = self.profile, self.options.chunk_rows
         if profile.size_bytes < self.options.parallel_min_bytes:
             with _closing(
-                iter_chunks(profile, chunk_rows=rows, progress=progress, cancelled=cancelled)
+                iter_chunks(
+                    profile,
+                    chunk_rows=rows,
+                    progress=progress,
+                    cancelled=cancelled,
+                    hasher=self.hasher,
+                )
             ) as chunks:
                 for chunk in chunks:
                     yield chunk, _check(chunk.table, normaliser, args)
@@ -867,7 +877,9 @@ class _Validation:
         workers = min(self.options.workers or os.cpu_count() or 1, _MAX_WORKERS)
         if workers < 2:
             with _closing(
-                _read_ahead(profile, rows, progress, cancelled, lambda chunk: None)
+                _read_ahead(
+                    profile, rows, progress, cancelled, lambda chunk: None, hasher=self.hasher
+                )
             ) as read:
                 for chunk, _ in read:
                     yield chunk, _check(chunk.table, normaliser, args)
@@ -893,6 +905,7 @@ class _Validation:
                     cancelled,
                     lambda chunk: pool.submit(check, chunk.table),
                     ahead=workers,
+                    hasher=self.hasher,
                 )
             ) as checking:
                 for chunk, future in checking:
@@ -910,14 +923,17 @@ def iter_valid_chunks(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     report: list[ValidationReport] | None = None,
+    hasher: Any = None,
 ) -> Iterator[ValidChunk]:
     """Valid rows, normalised, chunk by chunk, with the rejected rows of each chunk.
 
     The upload engine batches these. Pass an empty list as *report* to receive the
     :class:`ValidationReport` (filled as the chunks go; final when the iterator is exhausted).
-    A blocked mapping (unknown or missing required columns) yields nothing.
+    A blocked mapping (unknown or missing required columns) yields nothing. The bytes of a CSV
+    file the rows come from are fed to *hasher* as they are read (``files.iter_chunks``).
     """
     run = _Validation(profile, schema, mapping, options or ValidationOptions())
+    run.hasher = hasher
     if report is not None:
         report.append(run.report)
     if run.report.blocked:

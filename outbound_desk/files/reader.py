@@ -904,6 +904,7 @@ def iter_chunks(
     progress: Progress | None = None,
     cancelled: IsCancelled | None = None,
     threads: bool = True,
+    hasher: Any = None,
 ) -> Iterator[RecordChunk]:
     """The file's data records in chunks of at most *chunk_rows* frame rows, in file order.
 
@@ -913,7 +914,9 @@ def iter_chunks(
     ``FileError`` for a file that cannot be read. *threads*: Arrow may parse a block on
     several cores (a caller whose own threads already keep the cores busy passes False:
     validating 1M rows with two checking threads took 5 % more CPU and time with them).
-    A workbook's profile (``profile.workbook``) is read by ``files.workbook``.
+    A workbook's profile (``profile.workbook``) is read by ``files.workbook``. A CSV file's
+    bytes, as read, are fed to *hasher* (a ``hashlib`` object), as ``scan`` does: an upload
+    compares the two to know it sent the file it checked.
     """
     if profile.workbook is not None:
         from outbound_desk.files.workbook import iter_workbook_chunks
@@ -922,7 +925,7 @@ def iter_chunks(
             profile, chunk_rows=chunk_rows, columns=columns, progress=progress, cancelled=cancelled
         )
         return
-    yield from _chunks(profile, chunk_rows, columns, progress, cancelled, None, threads)
+    yield from _chunks(profile, chunk_rows, columns, progress, cancelled, hasher, threads)
 
 
 def _chunks(

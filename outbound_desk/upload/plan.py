@@ -11,6 +11,7 @@ edited file, another export) adds them again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,6 +43,11 @@ from outbound_desk.upload.model import (
 )
 
 Progress = Callable[[int, int, str], None]
+_AFTER_A_CHANGE = (
+    "the upload stopped before sending any row read after the change. Nothing is lost: put "
+    "the original file back and rerun to resume this upload, or rerun with the file as it is "
+    "now (a new upload; contacts already confirmed with the same data are skipped)"
+)
 _PHONE_WORDS = ("phone", "mobile", "cell", "tel", "fax")
 
 
@@ -172,13 +178,7 @@ class Plan:
         if self.identity is None:
             return
         try:
-            self.identity.check(
-                "uploaded",
-                "the upload stopped before sending any row read after the change. Nothing is "
-                "lost: put the original file back and rerun to resume this upload, or rerun "
-                "with the file as it is now (a new upload; contacts already confirmed with the "
-                "same data are skipped)",
-            )
+            self.identity.check("uploaded", _AFTER_A_CHANGE)
         except FileChangedError as exc:
             raise UploadRejected(str(exc)) from None
 
@@ -218,8 +218,16 @@ class Plan:
             source = self.mapping.sources.get(self.id_column)
             if source is not None:
                 id_pos = list(self.profile.columns).index(source)
+        # The bytes this pass reads, to compare with the scan's checksum at the end.
+        read = hashlib.sha256() if self.profile.workbook is None else None
         for vc in iter_valid_chunks(
-            self.profile, schema, self.mapping, vopts, cancelled=cancelled, report=reports
+            self.profile,
+            schema,
+            self.mapping,
+            vopts,
+            cancelled=cancelled,
+            report=reports,
+            hasher=read,
         ):
             records = [int(r) for r in vc.records.tolist()]
             frame = vc.frame
@@ -262,6 +270,16 @@ class Plan:
         if report is not None and report.blocked:
             problems = "; ".join(i.message for i in report.issues[:5])
             raise UploadRejected(f"the file does not fit list {schema.name!r}: {problems}")
+        if read is not None and read.hexdigest() != self.sha256:
+            # A change no file time showed (within the file system's timestamp tick).
+            raise UploadRejected(
+                f"{self.profile.path} changed while it was being uploaded (the bytes read to "
+                "send are not the bytes checked: their SHA-256 differs, though no file time "
+                "moved), so rows read after the change may have been sent. Nothing is lost: "
+                "the ledger holds what each contact was sent with, so rerunning (on the "
+                "original file, which resumes, or on the file as it is now, a new upload) "
+                "resends whatever differs"
+            )
 
 
 def _still(prepared: FileProfile | None, identity: FileIdentity | None) -> bool:

@@ -165,3 +165,22 @@ def test_validate_writes_no_out_from_a_changed_file(tmp_path: Path) -> None:
         )  # fmt: skip
     assert "changed while it was being validated" in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "s.json"]
+
+
+def test_a_change_no_file_time_shows_is_caught_by_the_checksum(uploader: Uploader) -> None:
+    """A same-size edit within the file system's timestamp tick: only the bytes tell."""
+    from outbound_desk.contacts import load_schema as load
+    from outbound_desk.upload.plan import open_plan
+
+    f = uploader.csv(50)
+    plan = open_plan(uploader.options(f))
+    assert plan.bind(load(uploader.schema)) == []
+    _edit_in_place(f)
+    plan.identity = FileIdentity.of(f)  # as if the stat had not seen it
+    with pytest.raises(UploadRejected) as caught:
+        for _chunk in plan.chunks():
+            pass
+    assert "SHA-256 differs" in str(caught.value)
+    f.write_bytes(f.read_bytes().replace(b"Hacked,", b"First1,", 1))  # the original again
+    plan.identity = FileIdentity.of(f)
+    assert sum(len(c.contact_ids) for c in plan.chunks()) == 50
