@@ -213,6 +213,11 @@ def use_cache_dir(directory: str | os.PathLike[str] | None) -> None:
     _cache_dir = Path(directory) if directory is not None else None
 
 
+def cache_dir() -> Path | None:
+    """The directory :func:`use_cache_dir` set (None: nothing is kept between processes)."""
+    return _cache_dir
+
+
 def _cache_key(regions: list[tuple[str | None, str | None, str | None]]) -> str:
     """A table is a function of the patterns and of this module's code: both make the key."""
     try:
@@ -267,4 +272,4 @@ def prefixes(digits: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any
     return index
 
 
-__all__ = ["PREFIX", "cached_walk_table", "prefixes", "use_cache_dir", "walk_table"]
+__all__ = ["PREFIX", "cache_dir", "cached_walk_table", "prefixes", "use_cache_dir", "walk_table"]

@@ -35,6 +35,16 @@ E164)``. :class:`PhoneNormaliser` gives those answers for a whole column at once
 
 The punctuation is removed once, over the bytes with numpy, for both fast paths.
 
+**Checked against phonenumbers at start.** The fast paths re-derive phonenumbers' rules from
+its metadata, so a release that changes how it reads them could change an answer silently.
+Before a country calling code's fast path answers anything in a process (``_country``, and
+``_nanp`` for +1), it is run on phonenumbers' own example numbers of every region of that code
+and every number type (``example_number_for_type``), written as E.164 (and nationally for the
+NANP), plus each example with a digit more and a digit less (invalid ones), and compared with
+``classify``. Where any answer differs, that code's fast path is switched off (its numbers go
+to phonenumbers itself) and a warning says so. ``pyproject.toml`` pins phonenumbers to the
+minor release the tests run.
+
 ``tests/contacts/test_phones.py`` checks both fast paths against ``phonenumbers`` on every area
 code, on phonenumbers' example numbers of every region and on hypothesis-generated shapes;
 the benchmark checks every row of its files.
@@ -42,11 +52,16 @@ the benchmark checks every row of its files.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import json
+import logging
 import multiprocessing
 import os
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -62,6 +77,8 @@ from phonenumbers.phonemetadata import PhoneMetadata
 
 from outbound_desk.contacts import nanp_table
 from outbound_desk.contacts._arrow import BoolArray, bytes_in, mask, string_buffers
+
+log = logging.getLogger(__name__)
 
 #: Reason codes (Issue.code) and what they mean to an admin.
 REASONS = {
@@ -301,9 +318,18 @@ _NANP: _NanpRules | None = None
 
 def _nanp() -> _NanpRules:
     global _NANP
-    if _NANP is None:
-        _NANP = _NanpRules()
-    return _NANP
+    if _NANP is not None:
+        return _NANP
+    with _RULES_LOCK:
+        if _NANP is None:
+            rules = _NanpRules()
+            _NANP = rules  # the check runs the fast path, which looks it up
+            if rules.usable:
+                wrong = _checked(0, lambda: _disagreements(1, _nanp_examples(), _nanp_arrow, "US"))
+                if wrong:
+                    rules.usable = False
+                    _distrust(1, wrong)
+        return _NANP
 
 
 #: Bytes of the punctuation phonenumbers drops (ASCII: never part of a multi-byte UTF-8
@@ -578,12 +604,158 @@ class _CountryRules:
 
 _COUNTRIES: dict[int, _CountryRules] = {}
 _COMPILE_LOCK = threading.Lock()
+_RULES_LOCK = threading.RLock()
 
 
 def _country(cc: int) -> _CountryRules:
-    if cc not in _COUNTRIES:
-        _COUNTRIES[cc] = _CountryRules(cc)
-    return _COUNTRIES[cc]
+    try:
+        return _COUNTRIES[cc]
+    except KeyError:
+        pass
+    with _RULES_LOCK:
+        if cc not in _COUNTRIES:
+            rules = _CountryRules(cc)
+            _COUNTRIES[cc] = rules  # the check below runs the fast path, which looks it up
+            if rules.usable:
+                wrong = _checked(
+                    cc, lambda: _disagreements(cc, _intl_examples(cc), _intl_arrow, "ZZ")
+                )
+                if wrong:
+                    rules.usable = False
+                    _distrust(cc, wrong)
+        return _COUNTRIES[cc]
+
+
+# --------------------------------------------------------------------- the start-up check
+_EXAMPLE_TYPES = tuple(
+    getattr(phonenumbers.PhoneNumberType, name)
+    for name in (
+        "FIXED_LINE",
+        "MOBILE",
+        "TOLL_FREE",
+        "PREMIUM_RATE",
+        "SHARED_COST",
+        "VOIP",
+        "PERSONAL_NUMBER",
+        "PAGER",
+        "UAN",
+        "VOICEMAIL",
+    )
+)
+#: Calling codes whose fast path disagreed with phonenumbers in this process (for tests and
+#: the log): code -> the first values that differed.
+DISTRUSTED: dict[int, list[str]] = {}
+
+
+def _examples(cc: int) -> list[phonenumbers.PhoneNumber]:
+    """phonenumbers' example numbers of every region of *cc*, every type."""
+    out = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+        for kind in _EXAMPLE_TYPES:
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                out.append(number)
+    return out
+
+
+def _variants(e164: str) -> list[str]:
+    """The number, and with one digit more and one less (mostly invalid ones)."""
+    return [e164, e164 + "5", e164[:-1]]
+
+
+def _intl_examples(cc: int) -> list[str]:
+    fmt = phonenumbers.PhoneNumberFormat.E164
+    return [v for n in _examples(cc) for v in _variants(phonenumbers.format_number(n, fmt))]
+
+
+def _nanp_examples() -> list[str]:
+    values = []
+    for n in _examples(1):
+        national = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.NATIONAL)
+        e164 = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+        values += [national, *_variants(e164[2:]), f"+1{e164[2:]}5"]
+    return values
+
+
+def _check_key() -> str:
+    """The verdicts hold for one phonenumbers release and one version of the fast paths."""
+    parts = [str(getattr(phonenumbers, "__version__", "?")).encode()]
+    for module in (__file__, nanp_table.__file__):
+        try:
+            with open(module, "rb") as fh:
+                parts.append(fh.read())
+        except OSError:  # a frozen build keeps no source: its version stands for the code
+            from outbound_desk import __version__
+
+            parts.append(__version__.encode())
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
+
+
+def _checked(code: int, check: Any) -> list[str]:
+    """*check*'s disagreements for *code* (0: the NANP national path), remembered in the
+    cache directory (``nanp_table.use_cache_dir``) per phonenumbers release and code version,
+    so that a process of the command line or the app does not check again what an earlier
+    one did. Without a cache directory it is checked in every process."""
+    directory = nanp_table.cache_dir()
+    path = None if directory is None else directory / f"phones-check-{_check_key()}.json"
+    known: dict[str, list[str]] = {}
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                known = loaded
+        if isinstance(known.get(str(code)), list):
+            return [str(v) for v in known[str(code)]]
+    try:
+        wrong: list[str] = check()
+    except Exception:
+        log.exception("checking the phone fast path (+%s) against phonenumbers failed", code)
+        return ["(the check itself failed)"]
+    if path is not None:
+        known[str(code)] = wrong[:5]
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".phones-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(known, fh)
+                os.replace(tmp, path)  # whole or not at all; a lost race only re-checks
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+    return wrong
+
+
+def _disagreements(
+    cc: int,
+    values: list[str],
+    path: Any,
+    region: str,
+) -> list[str]:
+    """The values where *path* (a fast path: ``_nanp_arrow`` or ``_intl_arrow``) answers
+    otherwise than ``classify(value, region)``; values it leaves undecided do not count."""
+    if not values:
+        return []
+    arr = pa.array(values, type=pa.large_string())
+    answers: _Answers = path(_clean(arr), _short(arr))
+    e164 = answers.e164.to_pylist()
+    fast: dict[int, tuple[str, str]] = {
+        int(i): (str(e), "") for i, e in zip(answers.valid.tolist(), e164, strict=True)
+    }
+    for i, r in zip(answers.invalid.tolist(), answers.reasons.tolist(), strict=True):
+        fast[int(i)] = ("", _CODES[int(r)])
+    return [values[i] for i, got in sorted(fast.items()) if got != classify(values[i], region)]
+
+
+def _distrust(cc: int, wrong: list[str]) -> None:
+    DISTRUSTED[cc] = wrong[:5]
+    log.warning(
+        "phonenumbers %s answers otherwise than Outbound Desk's fast path for +%s (e.g. %s): "
+        "those numbers are checked by phonenumbers itself (slower, never wrong)",
+        getattr(phonenumbers, "__version__", "?"),
+        cc,
+        ", ".join(wrong[:3]),
+    )
 
 
 #: Known country calling codes as a table over 0-999 (parse takes the shortest match).

@@ -395,3 +395,94 @@ def test_prefix_table_without_a_writable_cache_is_still_built(tmp_path, monkeypa
     monkeypatch.setattr(nanp_table, "_cache_dir", None)
     nanp_table.use_cache_dir(blocker / "cache")
     assert nanp_table.cached_walk_table(_nanp().regions) is not None
+
+
+# ------------------------------------------------------------ the start-up check (issue 13)
+def test_the_fast_paths_agree_with_this_phonenumbers_on_its_own_examples() -> None:
+    """The check run before a fast path answers finds nothing to distrust in the pinned
+    release (every country code is checked here, not only those a file brings)."""
+    import phonenumbers
+
+    from outbound_desk.contacts import phones
+
+    phones._nanp()
+    for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        phones._country(cc)
+    assert phones.DISTRUSTED == {}
+    assert phones._nanp().usable
+    assert phones._country(44).usable
+
+
+def test_a_country_whose_fast_path_disagrees_falls_back_to_phonenumbers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new phonenumbers release that reads its metadata otherwise than our fast path: the
+    check sees it on the example numbers, and that code's numbers go to phonenumbers."""
+    import numpy as np
+
+    from outbound_desk.contacts import phones
+
+    # Simulate the disagreement: the fast path calls every +44 number valid.
+    real = phones._CountryRules.valid_many
+
+    def everything_valid(self: phones._CountryRules, nsns: list[str]) -> object:
+        if self is phones._COUNTRIES.get(44):
+            return np.ones(len(nsns), dtype=bool)
+        return real(self, nsns)
+
+    monkeypatch.setattr(phones._CountryRules, "valid_many", everything_valid)
+    monkeypatch.setattr(phones, "_COUNTRIES", {})
+    monkeypatch.setattr(phones, "DISTRUSTED", {})
+
+    bad_gb = "+44 20 7946 095"  # one digit short: phonenumbers says invalid
+    values = pd.Series([bad_gb, "+44 20 7946 0958", "+49 30 901820", "(212) 555-0123"])
+    with caplog.at_level("WARNING"), PhoneNormaliser("US", workers=1) as n:
+        e164, reason = n.normalise(values)
+    assert 44 in phones.DISTRUSTED
+    assert not phones._country(44).usable
+    assert phones._country(49).usable  # only the code that disagreed
+    assert any("+44" in r.getMessage() for r in caplog.records)
+    want = [classify(v, "US") for v in values]
+    assert list(zip(e164.tolist(), reason.tolist(), strict=True)) == want
+    assert e164.tolist()[0] == ""  # the broken fast path would have called it valid
+
+
+def test_the_nanp_fast_path_is_switched_off_when_it_disagrees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    from outbound_desk.contacts import phones
+
+    monkeypatch.setattr(
+        phones._NanpRules, "valid", lambda self, digits: np.zeros(len(digits), dtype=bool)
+    )
+    monkeypatch.setattr(phones, "_NANP", None)
+    monkeypatch.setattr(phones, "DISTRUSTED", {})
+    assert not phones._nanp().usable
+    assert 1 in phones.DISTRUSTED
+    with PhoneNormaliser("US", workers=1) as n:
+        e164, _ = n.normalise(pd.Series(["(212) 555-0123"]))
+    assert e164.tolist() == ["+12125550123"]  # phonenumbers' answer, not the broken path's
+
+
+def test_the_checks_verdicts_are_kept_in_the_cache_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """The command line and the app check once per phonenumbers release, not per process."""
+    from pathlib import Path
+
+    from outbound_desk.contacts import nanp_table, phones
+
+    monkeypatch.setattr(nanp_table, "_cache_dir", Path(str(tmp_path)))
+    monkeypatch.setattr(phones, "_COUNTRIES", {})
+    assert phones._country(44).usable
+    (kept,) = Path(str(tmp_path)).glob("phones-check-*.json")
+    assert '"44": []' in kept.read_text(encoding="utf-8")
+
+    def no_second_check(*args: object) -> list[str]:
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(phones, "_disagreements", no_second_check)
+    monkeypatch.setattr(phones, "_COUNTRIES", {})  # another process, as it were
+    assert phones._country(44).usable
