@@ -9,6 +9,7 @@ secret from the OS keyring (never from anywhere else).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from outbound_desk.cli._common import ExitCode
@@ -16,6 +17,9 @@ from outbound_desk.cli._common import ExitCode
 if TYPE_CHECKING:
     from outbound_desk.config import OrgProfile
     from outbound_desk.genesys import GenesysClient, Region
+
+#: How long a command waits for a person to finish the browser sign-in.
+SIGN_IN_TIMEOUT_S = 120.0
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's public, well-known secret
@@ -87,18 +91,7 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
     except ValueError as exc:
         raise ConnectError(f"profile {name!r}: {exc}", ExitCode.USAGE) from None
     if profile.auth_method == "pkce":
-        from outbound_desk.genesys import PkceFlow, Token, TokenProvider
-
-        flows: list[PkceFlow] = []
-
-        def sign_in() -> Token:
-            # The flow shares the client's own httpx client (made just below), so closing the
-            # client closes everything.
-            return flows[0].token()
-
-        client = GenesysClient(region, TokenProvider(sign_in))
-        flows.append(PkceFlow(region, profile.client_id, http_client=client.http))
-        return client, name
+        return _connect_pkce(profile, region), name
     try:
         secret = CredentialStore().get_secret(name)
     except NoKeyringError as exc:
@@ -114,3 +107,102 @@ def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
         )
     creds = ClientCredentials(profile.client_id, secret)
     return GenesysClient(region, creds), name
+
+
+def _can_ask_a_person() -> bool:
+    """True when a person may be at this command: stdin and stderr are a terminal."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _connect_pkce(profile: OrgProfile, region: Region) -> GenesysClient:
+    """A client for a browser sign-in profile, signed in before any work starts.
+
+    Never waits silently: it says on stderr that the profile signs in through the browser,
+    opens it and shows the address, and waits at most :data:`SIGN_IN_TIMEOUT_S`. Where no
+    browser opens and no person is at a terminal (a scheduled job) it stops at once (exit 2).
+    Later renewals (no refresh token for PKCE, most likely) sign in again the same way.
+    """
+    import webbrowser
+
+    from outbound_desk.genesys import (
+        DEFAULT_REDIRECT_URI,
+        AuthenticationError,
+        Cancelled,
+        GenesysClient,
+        NetworkError,
+        PkceFlow,
+        ReauthenticationRequired,
+        ServerError,
+        Token,
+        TokenProvider,
+    )
+
+    name = profile.name
+    redirect = profile.redirect_uri or DEFAULT_REDIRECT_URI
+    unattended = (
+        f"profile {name!r} signs in through the browser (PKCE), which needs a person at this "
+        "machine, and no browser opened here and there is no terminal to show the address. "
+        f"Run the command in a terminal on a machine with a browser (sign in once with "
+        f"'outbound-desk login --profile {name} --region {profile.region} --client-id "
+        f"{profile.client_id} --pkce'), or use a client-credentials profile for scheduled jobs"
+    )
+
+    def open_browser(url: str) -> bool:
+        print(
+            f"Profile {name} signs in through the browser: opening it to sign in to Genesys "
+            f"Cloud (waiting up to {SIGN_IN_TIMEOUT_S:.0f} s; Ctrl-C to stop)...",
+            file=sys.stderr,
+        )
+        opened = bool(webbrowser.open(url))
+        if not opened:
+            if not _can_ask_a_person():
+                raise ReauthenticationRequired(unattended)
+            print(
+                f"No browser opened: open this address in a browser on this machine:\n{url}",
+                file=sys.stderr,
+            )
+        return opened
+
+    flows: list[PkceFlow] = []
+
+    def sign_in() -> Token:
+        # The flow shares the client's own httpx client (made just below), so closing the
+        # client closes everything.
+        return flows[0].token()
+
+    client = GenesysClient(region, TokenProvider(sign_in))
+    try:
+        flows.append(
+            PkceFlow(
+                region,
+                profile.client_id,
+                http_client=client.http,
+                redirect_uri=redirect,
+                open_browser=open_browser,
+                timeout_s=SIGN_IN_TIMEOUT_S,
+            )
+        )
+        client.tokens.token()
+    except BaseException as exc:
+        client.close()
+        if isinstance(exc, ValueError):  # a redirect URI the app cannot listen on
+            raise ConnectError(f"profile {name!r}: {exc}", ExitCode.USAGE) from None
+        if isinstance(exc, ReauthenticationRequired):
+            raise ConnectError(exc.message, ExitCode.USAGE) from None
+        if isinstance(exc, (NetworkError, ServerError)):
+            raise ConnectError(
+                f"could not reach {region.login_base} to sign in: {exc}", ExitCode.PLATFORM
+            ) from None
+        if isinstance(exc, AuthenticationError) and "no answer" in exc.message:
+            raise ConnectError(
+                f"profile {name!r}: {exc.message}: nobody finished the sign-in in the browser. "
+                f"If the browser showed an error about the redirect URI, register {redirect} "
+                "on the OAuth client (Authorized redirect URIs), exactly as written",
+                ExitCode.PLATFORM,
+            ) from None
+        if isinstance(exc, AuthenticationError):
+            raise ConnectError(f"browser sign-in failed: {exc}", ExitCode.REJECTED) from None
+        if isinstance(exc, Cancelled):
+            raise ConnectError("sign-in cancelled", ExitCode.PLATFORM) from None
+        raise
+    return client

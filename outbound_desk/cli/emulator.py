@@ -50,11 +50,26 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="allow a non-loopback --host (plain HTTP, well-known credentials: beware)",
     )
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="register one more browser sign-in redirect URI on the OAuth clients (repeatable; "
+        "http://127.0.0.1:18765/callback and http://localhost:18765/callback always are)",
+    )
+    parser.add_argument(
+        "--pkce-refresh-tokens",
+        action="store_true",
+        help="give the browser sign-in (PKCE) client refresh tokens too (unknown on the real "
+        "platform; by default it gets none)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import signal
     import threading
     from pathlib import Path
@@ -90,7 +105,12 @@ def run(args: argparse.Namespace) -> int:
         behaviour=behaviour,
         state_path=Path(args.state) if args.state else None,
         seed=not args.no_seed,
+        pkce_refresh_tokens=args.pkce_refresh_tokens,
     )
+    if args.redirect_uri:
+        config = dataclasses.replace(
+            config, redirect_uris=(*config.redirect_uris, *args.redirect_uri)
+        )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -109,12 +129,16 @@ def run(args: argparse.Namespace) -> int:
                         "base_url": sandbox.base_url,
                         "client_id": sandbox.client_id,
                         "client_secret": sandbox.client_secret,
+                        "pkce_client_id": sandbox.pkce_client_id,
+                        "redirect_uris": list(sandbox.config.redirect_uris),
                     }
                 )
             else:
                 print(f"Sandbox org serving at {sandbox.base_url}", flush=True)
                 print(f"  client id:     {sandbox.client_id}", flush=True)
                 print(f"  client secret: {sandbox.client_secret}", flush=True)
+                print(f"  browser sign-in (PKCE) client id: {sandbox.pkce_client_id}", flush=True)
+                print(f"  redirect URIs: {', '.join(sandbox.config.redirect_uris)}", flush=True)
                 print("Stop it with Ctrl+C.", flush=True)
             while not stop.wait(0.5):
                 pass

@@ -15,6 +15,9 @@ from typing import Any
 
 from outbound_desk.cli._common import ExitCode, fail, print_json
 
+#: How long login waits for the person to finish the sign-in in the browser.
+_SIGN_IN_S = 300.0
+
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -32,6 +35,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--client-id", metavar="ID", help="OAuth client id")
     p.add_argument("--pkce", action="store_true", help="sign in in the browser (no secret stored)")
+    p.add_argument(
+        "--redirect-uri",
+        metavar="URI",
+        help="with --pkce: the redirect URI registered on the OAuth client (default "
+        "http://127.0.0.1:18765/callback); the sign-in listens there",
+    )
     p.add_argument("--secret-stdin", action="store_true", help="read the client secret from stdin")
     p.add_argument("--sandbox-url", metavar="URL", help="the sandbox's URL (with --region sandbox)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -50,7 +59,11 @@ def _open_sign_in_page(url: str) -> bool:
     """Open the sign-in page in the system browser; where none opens, show the address."""
     import webbrowser
 
-    print("Opening the browser to sign in to Genesys Cloud...", file=sys.stderr)
+    print(
+        f"Opening the browser to sign in to Genesys Cloud (waiting up to {_SIGN_IN_S:.0f} s; "
+        "Ctrl-C to stop)...",
+        file=sys.stderr,
+    )
     opened = bool(webbrowser.open(url))
     if not opened:
         print(f"No browser opened: open this address to sign in:\n{url}", file=sys.stderr)
@@ -94,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             client_id=client_id,
             auth_method="pkce" if args.pkce else "client_credentials",
             sandbox_url=args.sandbox_url if region_key == "sandbox" else None,
+            redirect_uri=args.redirect_uri if args.pkce and args.redirect_uri else None,
         )
         region = region_of(profile)
     except ValueError as exc:
@@ -105,9 +119,23 @@ def run(args: argparse.Namespace) -> int:
         if args.pkce:
             import httpx
 
+            from outbound_desk.genesys import DEFAULT_REDIRECT_URI
+
+            redirect = profile.redirect_uri or DEFAULT_REDIRECT_URI
+            print(
+                f"The sign-in comes back to {redirect}: it must be one of the OAuth client's "
+                "Authorized redirect URIs, exactly as written (Genesys Cloud Admin > "
+                "Integrations > OAuth > the client)",
+                file=sys.stderr,
+            )
             with httpx.Client(timeout=httpx.Timeout(30, connect=5)) as http:
                 flow = PkceFlow(
-                    region, client_id, http_client=http, open_browser=_open_sign_in_page
+                    region,
+                    client_id,
+                    http_client=http,
+                    redirect_uri=redirect,
+                    open_browser=_open_sign_in_page,
+                    timeout_s=_SIGN_IN_S,
                 )
                 token = flow.sign_in()
             expires_in = token.lifetime
@@ -149,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         "region": profile.region,
         "client_id": profile.client_id,
         "auth_method": profile.auth_method,
+        "redirect_uri": (profile.redirect_uri or _default_redirect()) if args.pkce else None,
         "secret_store": None if args.pkce else store.backend_name(),
         "token_expires_in": expires_in,
     }
@@ -158,3 +187,9 @@ def run(args: argparse.Namespace) -> int:
         where = "" if args.pkce else f"; secret kept in {result['secret_store']}"
         print(f"signed in to {region.api_base} as {client_id}; profile {profile.name} saved{where}")
     return int(ExitCode.OK)
+
+
+def _default_redirect() -> str:
+    from outbound_desk.genesys import DEFAULT_REDIRECT_URI
+
+    return DEFAULT_REDIRECT_URI

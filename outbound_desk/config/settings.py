@@ -82,6 +82,10 @@ SETTINGS_FILENAME = "settings.json"
 STATE_FILENAME = "state.json"
 
 _REGION_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: A loopback redirect URI with an explicit port (what the browser sign-in can listen on).
+_LOOPBACK_REDIRECT = re.compile(
+    r"^http://(127\.0\.0\.1|localhost|\[::1\]):[1-9][0-9]{0,4}(/[^\s?#]*)?$"
+)
 _SECRET_LIKE_KEY = re.compile(r"secret|password|token|verifier", re.IGNORECASE)
 
 
@@ -94,6 +98,9 @@ class OrgProfile:
     client_id: str
     auth_method: AuthMethod = "client_credentials"
     sandbox_url: str | None = None
+    #: Browser sign-in (PKCE) only: the redirect URI registered on the OAuth client, matched
+    #: exactly by Genesys; None = the app's default (genesys.auth.DEFAULT_REDIRECT_URI).
+    redirect_uri: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -108,6 +115,11 @@ class OrgProfile:
             raise ValueError(f"profile {self.name!r}: a sandbox profile needs its sandbox URL")
         if self.sandbox_url and not re.match(r"^https?://", self.sandbox_url):
             raise ValueError(f"profile {self.name!r}: the sandbox URL must start with http(s)://")
+        if self.redirect_uri is not None and not _LOOPBACK_REDIRECT.match(self.redirect_uri):
+            raise ValueError(
+                f"profile {self.name!r}: the redirect URI {self.redirect_uri!r} must be "
+                "http://127.0.0.1:PORT/PATH, http://localhost:PORT/PATH or http://[::1]:PORT/PATH"
+            )
 
 
 @dataclass
@@ -417,7 +429,7 @@ def _profiles(file: str, raw: Any) -> list[OrgProfile]:
         _warn(file, "profiles", raw, [])
         return []
     out: list[OrgProfile] = []
-    allowed = {"name", "region", "client_id", "auth_method", "sandbox_url"}
+    allowed = {"name", "region", "client_id", "auth_method", "sandbox_url", "redirect_uri"}
     for item in raw:
         if not isinstance(item, dict):
             _warn(file, "profiles[]", item, "nothing")
@@ -432,6 +444,7 @@ def _profiles(file: str, raw: Any) -> list[OrgProfile]:
                 client_id=str(item.get("client_id", "")),
                 auth_method=cast(AuthMethod, item.get("auth_method", "client_credentials")),
                 sandbox_url=item.get("sandbox_url") or None,
+                redirect_uri=item.get("redirect_uri") or None,
             )
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("%s: ignoring an invalid profile: %s", file, exc)

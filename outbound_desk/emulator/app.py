@@ -65,7 +65,6 @@ FILTER_TYPES = (
 MAX_REGEX_CHARS = 256
 #: The bulk jobs listing holds the 10 most recent jobs of a list (GENESYS_API.md [C SDK 269]).
 BULK_JOBS_KEPT = 10
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 #: Where the sandbox's "storage host" serves downloads behind signed URLs (no token).
 STORAGE_PREFIX = "/storage/downloads/"
 DOWNLOAD_URL_TTL_S = 600.0
@@ -293,17 +292,22 @@ class Api:
                 return _oauth_error(401, "invalid_client", "The Basic credentials are garbled.")
             client_id, _, client_secret = decoded.partition(":")
         grant = fields.get("grant_type")
-        config = self.org.config
+        config, org = self.org.config, self.org
+        confidential = client_id == config.client_id and client_secret == config.client_secret
+        known = ("client_credentials", "authorization_code", "refresh_token")
+        if grant in known and client_secret and not confidential:
+            return _oauth_error(401, "invalid_client", "The client id or client secret is wrong.")
+        refresh: str | None = None
         if grant == "client_credentials":
-            if client_id != config.client_id or client_secret != config.client_secret:
+            if not confidential:
                 return _oauth_error(
                     401, "invalid_client", "The client id or client secret is wrong."
                 )
         elif grant == "authorization_code":
-            if client_id != config.client_id:
+            if client_id not in (config.client_id, config.pkce_client_id):
                 return _oauth_error(401, "invalid_client", "The client id is unknown.")
-            code_grant = self.org.take_code(fields.get("code", ""))
-            if code_grant is None:
+            code_grant = org.take_code(fields.get("code", ""))
+            if code_grant is None or code_grant.client_id != client_id:
                 return _oauth_error(400, "invalid_grant", "The code is unknown, used or expired.")
             if fields.get("redirect_uri") != code_grant.redirect_uri:
                 return _oauth_error(
@@ -313,26 +317,49 @@ class Api:
                 return _oauth_error(
                     400, "invalid_grant", "The code_verifier does not match the code_challenge."
                 )
+            # A refresh token for a code-grant client with its secret (the SDK's refresh sends
+            # client_id:client_secret); a public client gets one only if the org says so.
+            if confidential or org.pkce_refresh_tokens:
+                refresh = org.new_refresh_token(client_id, confidential=confidential)
+        elif grant == "refresh_token":
+            held = fields.get("refresh_token", "")
+            refresh_grant = org.refresh_grant(held)
+            if refresh_grant is None or refresh_grant.client_id != client_id:
+                return _oauth_error(400, "invalid_grant", "The refresh token is unknown.")
+            if refresh_grant.confidential and not confidential:
+                return _oauth_error(
+                    401, "invalid_client", "This refresh token needs the client's secret."
+                )
+            if not refresh_grant.confidential and not org.pkce_refresh_tokens:
+                return _oauth_error(400, "invalid_grant", "The refresh token was revoked.")
+            refresh = held
         else:
             return _oauth_error(
                 400,
                 "unsupported_grant_type",
-                "grant_type must be client_credentials or authorization_code.",
+                "grant_type must be client_credentials, authorization_code or refresh_token.",
             )
-        token, expires_in = self.org.issue_token()
-        return json_response(
-            {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
-        )
+        token, expires_in = org.issue_token()
+        body: JSON = {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+        if refresh is not None:
+            body["refresh_token"] = refresh
+        return json_response(body)
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
         redirect_uri = q.get("redirect_uri", "")
         parsed = urllib.parse.urlsplit(redirect_uri)
-        if q.get("client_id") != self.org.config.client_id:
+        client_id = q.get("client_id")
+        if client_id not in (self.org.config.client_id, self.org.config.pkce_client_id):
             return _oauth_error(400, "invalid_client", "The client id is unknown.")
-        if parsed.scheme != "http" or (parsed.hostname or "") not in LOOPBACK_HOSTS:
+        if not self.org.redirect_registered(redirect_uri):
+            # Genesys matches the redirect URI exactly against the OAuth client's list; an
+            # unregistered one gets an error page, never a redirect with a code.
             return _oauth_error(
-                400, "invalid_request", "redirect_uri must be an http:// loopback address."
+                400,
+                "invalid_request",
+                f"redirect_uri {redirect_uri!r} is not registered on OAuth client {client_id}: "
+                "add it to the client's Authorized redirect URIs, exactly as sent.",
             )
         reply: dict[str, str] = {}
         if q.get("response_type") != "code":
@@ -341,9 +368,7 @@ class Api:
             reply["error"] = "invalid_request"
             reply["error_description"] = "PKCE with code_challenge_method=S256 is required"
         else:
-            reply["code"] = self.org.new_code(
-                self.org.config.client_id, redirect_uri, q["code_challenge"]
-            )
+            reply["code"] = self.org.new_code(client_id, redirect_uri, q["code_challenge"])
         if "state" in q:
             reply["state"] = q["state"]
         joiner = "&" if parsed.query else "?"

@@ -44,6 +44,19 @@ class SandboxConfig:
     bulk_job_delay_s: float = 0.3
     #: Seconds a PKCE authorization code stays valid.
     auth_code_ttl_s: float = 300.0
+    #: A public OAuth client (authorization code + PKCE, no secret), as a person's desktop
+    #: app uses. ``client_id`` above is a confidential one: client credentials, and the code
+    #: grant too (with its secret it gets refresh tokens; without, it is treated as public).
+    pkce_client_id: str = "sandbox-pkce"
+    #: The redirect URIs registered on both OAuth clients: ``/oauth/authorize`` accepts these
+    #: exactly (as Genesys does), nothing else. The first is the app's default.
+    redirect_uris: tuple[str, ...] = (
+        "http://127.0.0.1:18765/callback",
+        "http://localhost:18765/callback",
+    )
+    #: Whether a public (PKCE) client gets a refresh token too. Unknown on the real platform
+    #: (GENESYS_API.md OAuth, [U]); the safe default is no.
+    pkce_refresh_tokens: bool = False
 
 
 #: The CSV upload paths a test can make the org refuse, as an org without that feature (404)
@@ -74,6 +87,13 @@ class AuthCode:
 
 
 @dataclasses.dataclass
+class RefreshGrant:
+    client_id: str
+    #: True when issued to a client that authenticated with its secret.
+    confidential: bool
+
+
+@dataclasses.dataclass
 class Export:
     ready_at: float
     download_id: str
@@ -96,6 +116,9 @@ class Org:
         self.rng = random.Random()
         self.tokens: dict[str, float] = {}
         self.codes: dict[str, AuthCode] = {}
+        self.refresh_tokens: dict[str, RefreshGrant] = {}
+        self.redirect_uris: set[str] = set(config.redirect_uris)
+        self.pkce_refresh_tokens = config.pkce_refresh_tokens
         self.uploads: dict[str, Upload] = {}
         self.exports: dict[str, Export] = {}
         self.downloads: dict[str, bytes] = {}
@@ -163,6 +186,29 @@ class Org:
         with self.lock:
             expires = self.tokens.get(token)
         return expires is not None and time.monotonic() < expires
+
+    def register_redirect_uri(self, uri: str) -> None:
+        """Add *uri* to the OAuth clients' registered redirect URIs (exact match)."""
+        with self.lock:
+            self.redirect_uris.add(uri)
+
+    def redirect_registered(self, uri: str) -> bool:
+        with self.lock:
+            return uri in self.redirect_uris
+
+    def set_pkce_refresh_tokens(self, issue: bool) -> None:
+        with self.lock:
+            self.pkce_refresh_tokens = issue
+
+    def new_refresh_token(self, client_id: str, *, confidential: bool) -> str:
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.refresh_tokens[token] = RefreshGrant(client_id, confidential)
+        return token
+
+    def refresh_grant(self, token: str) -> RefreshGrant | None:
+        with self.lock:
+            return self.refresh_tokens.get(token)
 
     def new_code(self, client_id: str, redirect_uri: str, challenge: str) -> str:
         code = secrets.token_urlsafe(24)

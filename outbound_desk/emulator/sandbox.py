@@ -201,6 +201,18 @@ class Sandbox:
         self.store.behaviour = new
         return new
 
+    @property
+    def pkce_client_id(self) -> str:
+        return self.config.pkce_client_id
+
+    def register_redirect_uri(self, uri: str) -> None:
+        """Register one more redirect URI on the OAuth clients (authorize matches exactly)."""
+        self.org.register_redirect_uri(uri)
+
+    def set_pkce_refresh_tokens(self, issue: bool) -> None:
+        """Whether public (PKCE) clients get refresh tokens (unknown on the platform)."""
+        self.org.set_pkce_refresh_tokens(issue)
+
     def set_rate_limit(self, limit: int, window_s: float = 60.0) -> None:
         """Change the per-token budget; every token starts a fresh window."""
         self.org.limiter.configure(limit, window_s)

@@ -9,12 +9,15 @@ No Qt here. Typical use::
 
 from outbound_desk.genesys._client import DEFAULT_TIMEOUT, GenesysClient
 from outbound_desk.genesys.auth import (
+    DEFAULT_REDIRECT_URI,
     ClientCredentials,
     PkceFlow,
+    ReauthenticationRequired,
     Secret,
     Token,
     TokenProvider,
     fetch_client_credentials_token,
+    parse_redirect_uri,
     pkce_challenge,
 )
 from outbound_desk.genesys.contacts import MAX_CONTACTS_PER_CALL
@@ -67,6 +70,7 @@ from outbound_desk.genesys.ratelimit import (
 from outbound_desk.genesys.regions import REGIONS, Region, region_for, sandbox_region
 
 __all__ = [
+    "DEFAULT_REDIRECT_URI",
     "DEFAULT_TIMEOUT",
     "ID_COLUMN",
     "MAX_CONTACTS_PER_CALL",
@@ -104,6 +108,7 @@ __all__ = [
     "RateLimiter",
     "RateLimits",
     "RateStats",
+    "ReauthenticationRequired",
     "Region",
     "Secret",
     "ServerError",
@@ -115,6 +120,7 @@ __all__ = [
     "fetch_client_credentials_token",
     "is_import_finished",
     "parse_export",
+    "parse_redirect_uri",
     "pkce_challenge",
     "rate_family",
     "region_for",

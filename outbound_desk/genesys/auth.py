@@ -7,11 +7,14 @@ client secret is only ever sent to the region's own ``login.`` host (or the sand
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import http.server
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
 import urllib.parse
@@ -34,12 +37,15 @@ from outbound_desk.genesys.errors import (
 from outbound_desk.genesys.regions import Region
 
 __all__ = [
+    "DEFAULT_REDIRECT_URI",
     "ClientCredentials",
     "PkceFlow",
+    "ReauthenticationRequired",
     "Secret",
     "Token",
     "TokenProvider",
     "fetch_client_credentials_token",
+    "parse_redirect_uri",
     "pkce_challenge",
 ]
 
@@ -289,6 +295,51 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+#: The browser sign-in's redirect URI unless a profile sets another. Genesys matches redirect
+#: URIs exactly against the OAuth client's registered list, so it is fixed (the admin registers
+#: it once), like the official ``gc`` CLI's one port. 127.0.0.1 rather than ``localhost``
+#: (RFC 8252 section 7.3: no resolver, no IPv6/IPv4 ambiguity); port 18765 is outside every
+#: common OS's ephemeral range (Linux 32768+, Windows/macOS 49152+), so an outgoing
+#: connection never holds it, and clear of the usual development ports (3000, 8000, 8080,
+#: the sandbox's 8765).
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:18765/callback"
+_LOOPBACK_NAMES = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
+
+
+class ReauthenticationRequired(AuthenticationError):  # noqa: N818 - named for what is needed
+    """The access token ended, no refresh token came back (or it was refused), and this flow
+    may not open the browser by itself: a person has to sign in again.
+
+    Raised by :meth:`PkceFlow.token` when it was made with ``interactive=False`` and no
+    ``reauthenticate`` hook. An app catches nothing: it passes ``reauthenticate`` (which asks
+    the person and blocks the asking thread until they signed in, so work in flight waits).
+    """
+
+    hint = (
+        "Sign in again in the browser (in the app: File > Connection…; on the command line: "
+        "'outbound-desk login --profile NAME --pkce' on a machine with a browser)."
+    )
+
+
+def parse_redirect_uri(uri: str) -> tuple[str, int, str]:
+    """``(address to listen on, port, path)`` of a loopback redirect URI; ValueError if it is
+    not ``http://127.0.0.1|localhost|[::1]:PORT[/path]`` with an explicit port."""
+    parsed = urllib.parse.urlsplit(uri.strip())
+    host = (parsed.hostname or "").lower()
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if parsed.scheme != "http" or host not in _LOOPBACK_NAMES or not port:
+        raise ValueError(
+            f"the redirect URI {uri!r} must be http://127.0.0.1:PORT/PATH (or localhost, or "
+            "[::1]) with an explicit port: the sign-in listens there, on this machine only"
+        )
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"the redirect URI {uri!r} must not carry a query or a fragment")
+    return _LOOPBACK_NAMES[host], port, parsed.path or "/"
+
+
 class _RedirectHandler(http.server.BaseHTTPRequestHandler):
     """Receives the browser's redirect with ``code`` and ``state``."""
 
@@ -320,8 +371,20 @@ class _RedirectHandler(http.server.BaseHTTPRequestHandler):
 
 
 class _RedirectServer(http.server.HTTPServer):
-    def __init__(self, callback_path: str) -> None:
-        super().__init__(("127.0.0.1", 0), _RedirectHandler)
+    # POSIX: SO_REUSEADDR, so a second sign-in within a minute is not refused by the first
+    # one's TIME_WAIT connections (a second *listener* still fails). Windows: its
+    # SO_REUSEADDR would let another program share the port, so SO_EXCLUSIVEADDRUSE instead.
+    allow_reuse_address = os.name != "nt"
+
+    def server_bind(self) -> None:
+        exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+        if os.name == "nt" and exclusive is not None:
+            self.socket.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        super().server_bind()
+
+    def __init__(self, address: str, port: int, callback_path: str) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        super().__init__((address, port), _RedirectHandler)
         self.callback_path = callback_path
         self.result: dict[str, str] | None = None
 
@@ -333,10 +396,17 @@ def _system_browser(url: str) -> bool:
 class PkceFlow:
     """Authorization code + PKCE sign-in in the system browser, for people (no secret stored).
 
-    ``sign_in()`` opens the authorize URL, receives the redirect on a loopback server on an
-    ephemeral port (in the calling thread, polling ``cancelled()``), checks ``state`` and
-    exchanges the code. Use it as ``TokenProvider(flow.token)``: later renewals use a refresh
-    token when the platform gave one, and otherwise sign in again.
+    ``sign_in()`` opens the authorize URL, receives the redirect on a loopback listener at
+    exactly *redirect_uri* (its address and port, nothing else: Genesys matches redirect URIs
+    exactly against the OAuth client's registered list), checks ``state`` and exchanges the
+    code. Use it as ``TokenProvider(flow.token)``.
+
+    Renewals (:meth:`token` after the first): by the refresh token when the platform gave one
+    (whether it does for PKCE clients is not documented: plan for none). Without one, or when
+    it is refused, a person must sign in again: *reauthenticate* is called when given (an app
+    asks the person there, and the calling thread, so the work in flight, waits for it);
+    otherwise an *interactive* flow signs in again itself, and a non-interactive one raises
+    :class:`ReauthenticationRequired`.
 
     ``open_browser(url)`` shows the authorize page; it must return without waiting for the
     sign-in (the redirect is served only after it returns). Left out, it is the system
@@ -344,30 +414,42 @@ class PkceFlow:
     (a test, an app that shows the URL itself) is heard however the flow was built.
     """
 
-    callback_path = "/oauth/callback"
-
     def __init__(
         self,
         region: Region,
         client_id: str,
         *,
         http_client: httpx.Client,
+        redirect_uri: str = DEFAULT_REDIRECT_URI,
         open_browser: Callable[[str], object] | None = None,
-        redirect_host: str = "localhost",
         timeout_s: float = 300.0,
         cancelled: Callable[[], bool] = lambda: False,
+        interactive: bool = True,
+        reauthenticate: Callable[[PkceFlow], Token] | None = None,
     ) -> None:
         self.region = region
         self.client_id = client_id
+        self.redirect_uri = redirect_uri.strip()
+        self._listen = parse_redirect_uri(self.redirect_uri)
         self._http = http_client
         self._open_browser = open_browser
-        self._redirect_host = redirect_host
         self._timeout_s = timeout_s
         self._cancelled = cancelled
+        self.interactive = interactive
+        self._reauthenticate = reauthenticate
         self._last: Token | None = None
 
     def __repr__(self) -> str:
         return f"PkceFlow(region={self.region.key!r}, client_id={self.client_id!r})"
+
+    @property
+    def timeout_s(self) -> float:
+        return self._timeout_s
+
+    @property
+    def has_refresh_token(self) -> bool:
+        """True when the last token came with a refresh token (renewals need no person)."""
+        return self._last is not None and self._last.refresh_token is not None
 
     def authorize_url(self, *, redirect_uri: str, state: str, challenge: str) -> str:
         query = urllib.parse.urlencode(
@@ -382,14 +464,25 @@ class PkceFlow:
         )
         return f"{self.region.login_base}/oauth/authorize?{query}"
 
+    def _listener(self) -> _RedirectServer:
+        address, port, path = self._listen
+        try:
+            return _RedirectServer(address, port, path)
+        except OSError as exc:
+            raise AuthenticationError(
+                f"cannot receive the browser sign-in at {self.redirect_uri}: port {port} on "
+                f"{address} is not free ({exc.strerror or exc}). Close the program using it, or "
+                "set another redirect URI on this profile and register that one on the OAuth "
+                "client"
+            ) from None
+
     def sign_in(self) -> Token:
         """Run the browser sign-in once and return the token."""
         verifier = pkce_verifier()
         state = secrets.token_urlsafe(24)
-        server = _RedirectServer(self.callback_path)
+        redirect_uri = self.redirect_uri
+        server = self._listener()
         try:
-            port = server.server_address[1]
-            redirect_uri = f"http://{self._redirect_host}:{port}{self.callback_path}"
             url = self.authorize_url(
                 redirect_uri=redirect_uri, state=state, challenge=pkce_challenge(verifier)
             )
@@ -402,7 +495,7 @@ class PkceFlow:
                     raise Cancelled("sign-in cancelled")
                 if time.monotonic() > deadline:
                     raise AuthenticationError(
-                        "no answer from the browser sign-in in time",
+                        f"no answer from the browser sign-in within {self._timeout_s:.0f} s",
                     )
                 server.handle_request()
             result = server.result
@@ -424,20 +517,52 @@ class PkceFlow:
             "redirect_uri": redirect_uri,
         }
         self._last = _post_token_form(self._http, self.region, form)
+        if self._last.refresh_token is None:
+            log.info(
+                "signed in in the browser; no refresh token came back: the person signs in "
+                "again when this token ends (in %.0f s)",
+                self._last.lifetime,
+            )
+        return self._last
+
+    def refresh(self) -> Token | None:
+        """A new token by the refresh token; None when there is none or it was refused."""
+        last = self._last
+        if last is None or last.refresh_token is None:
+            return None
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": last.refresh_token.get(),
+            "client_id": self.client_id,
+        }
+        try:
+            self._last = _post_token_form(self._http, self.region, form)
+        except AuthenticationError as exc:
+            log.info("refresh token refused (%s); a person must sign in again", exc.message)
+            self._last = dataclasses.replace(last, refresh_token=None)
+            return None
         return self._last
 
     def token(self) -> Token:
-        """A new token: by the refresh token when there is one, else by signing in again."""
-        last = self._last
-        if last is not None and last.refresh_token is not None:
-            form = {
-                "grant_type": "refresh_token",
-                "refresh_token": last.refresh_token.get(),
-                "client_id": self.client_id,
-            }
-            try:
-                self._last = _post_token_form(self._http, self.region, form)
-                return self._last
-            except AuthenticationError:
-                log.info("refresh token refused; signing in again")
+        """The first token by signing in; later ones by refresh, or by signing in again."""
+        if self._last is None:
+            if not self.interactive and self._reauthenticate is None:
+                raise ReauthenticationRequired(
+                    "this profile signs in through the browser and no sign-in is possible here"
+                )
+            return self._again()
+        refreshed = self.refresh()
+        if refreshed is not None:
+            return refreshed
+        return self._again()
+
+    def _again(self) -> Token:
+        if self._reauthenticate is not None:
+            token = self._reauthenticate(self)
+            self._last = token
+            return token
+        if not self.interactive:
+            raise ReauthenticationRequired(
+                "the browser sign-in ended and no refresh token came back"
+            )
         return self.sign_in()

@@ -6,6 +6,7 @@ import contextlib
 import logging
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.config import NoKeyringError, OrgProfile
-from outbound_desk.genesys import REGIONS
+from outbound_desk.genesys import DEFAULT_REDIRECT_URI, REGIONS
 from outbound_desk.ui.context import AppContext
 from outbound_desk.ui.messages import describe
 from outbound_desk.ui.session import SANDBOX_REGION, Connection
@@ -90,6 +91,27 @@ class ConnectionDialog(QDialog):
         self.keyring_label.setWordWrap(True)
         self.session_only_check = QCheckBox("Keep the secret for this session only")
         self.session_only_check.setObjectName("sessionOnly")
+        # Browser sign-in: Genesys sends the person back only to a redirect URI registered on
+        # the OAuth client, matched exactly; the app listens on that address and port only.
+        self.redirect_edit = QLineEdit(DEFAULT_REDIRECT_URI)
+        self.redirect_edit.setObjectName("redirectUri")
+        self.redirect_edit.setPlaceholderText(DEFAULT_REDIRECT_URI)
+        self.copy_redirect_button = QPushButton("Copy")
+        self.copy_redirect_button.setObjectName("copyRedirectUri")
+        self.copy_redirect_button.setToolTip("Copy the redirect URI to the clipboard")
+        self.copy_redirect_button.clicked.connect(self._on_copy_redirect_clicked)
+        self.redirect_row = QWidget()
+        redirect_layout = QHBoxLayout(self.redirect_row)
+        redirect_layout.setContentsMargins(0, 0, 0, 0)
+        redirect_layout.addWidget(self.redirect_edit, 1)
+        redirect_layout.addWidget(self.copy_redirect_button)
+        self.redirect_label = QLabel(
+            "Register this redirect URI on the OAuth client, exactly as written (Genesys Cloud "
+            "Admin > Integrations > OAuth > the client > Authorized redirect URIs): the sign-in "
+            "comes back only to a registered address, and the app listens on this one only."
+        )
+        self.redirect_label.setObjectName("redirectHelp")
+        self.redirect_label.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Name", self.name_edit)
         form.addRow("Region", self.region_combo)
@@ -99,6 +121,9 @@ class ConnectionDialog(QDialog):
         form.addRow("Client secret", self.secret_edit)
         form.addRow("", self.keyring_label)
         form.addRow("", self.session_only_check)
+        form.addRow("Redirect URI", self.redirect_row)
+        form.addRow("", self.redirect_label)
+        self._form = form
 
         self.result_label = QLabel()
         self.result_label.setObjectName("connectionResult")
@@ -166,6 +191,7 @@ class ConnectionDialog(QDialog):
         self.sandbox_edit.setText(profile.sandbox_url or "")
         self.method_combo.setCurrentIndex(max(0, self.method_combo.findData(profile.auth_method)))
         self.client_id_edit.setText(profile.client_id)
+        self.redirect_edit.setText(profile.redirect_uri or DEFAULT_REDIRECT_URI)
         self.secret_edit.clear()
         self.secret_edit.setPlaceholderText(
             "stored" if self._stored_secret(profile.name) else "not stored yet"
@@ -180,6 +206,7 @@ class ConnectionDialog(QDialog):
         self.secret_edit.clear()
         self.secret_edit.setPlaceholderText("")
         self.sandbox_edit.clear()
+        self.redirect_edit.setText(DEFAULT_REDIRECT_URI)
         self.name_edit.setFocus()
 
     @Slot()
@@ -208,6 +235,20 @@ class ConnectionDialog(QDialog):
     def _on_method_combo_changed(self, *_: object) -> None:
         needs_secret = self.method_combo.currentData() == "client_credentials"
         self.secret_edit.setEnabled(needs_secret)
+        for widget in (self.redirect_row, self.redirect_label):
+            self._form.setRowVisible(widget, not needs_secret)
+
+    @Slot()
+    def _on_copy_redirect_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.redirect_uri())
+        self.result_label.setText(
+            f"Copied {self.redirect_uri()}: paste it into the OAuth client's Authorized "
+            "redirect URIs."
+        )
+
+    def redirect_uri(self) -> str:
+        """The redirect URI the form shows (the default when left empty)."""
+        return self.redirect_edit.text().strip() or DEFAULT_REDIRECT_URI
 
     # ------------------------------------------------------------------ secrets
     def _update_keyring_label(self) -> None:
@@ -255,6 +296,11 @@ class ConnectionDialog(QDialog):
                 auth_method=self.method_combo.currentData(),
                 sandbox_url=self.sandbox_edit.text().strip() or None
                 if region == SANDBOX_REGION
+                else None,
+                # Only a changed one is kept: the default is fixed, so None stays true.
+                redirect_uri=self.redirect_uri()
+                if self.method_combo.currentData() == "pkce"
+                and self.redirect_uri() != DEFAULT_REDIRECT_URI
                 else None,
             )
         except ValueError as exc:

@@ -17,6 +17,7 @@ import httpx
 
 from outbound_desk.config import OrgProfile
 from outbound_desk.genesys import (
+    DEFAULT_REDIRECT_URI,
     UPLOAD_FAMILY,
     ClientCredentials,
     GenesysClient,
@@ -149,6 +150,7 @@ def open_connection(
                 region,
                 profile.client_id,
                 http_client=http,
+                redirect_uri=profile.redirect_uri or DEFAULT_REDIRECT_URI,
                 open_browser=opener,
                 cancelled=cancelled,
             )

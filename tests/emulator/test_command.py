@@ -45,7 +45,15 @@ def test_json_line_then_curl_style_requests_then_sigterm_exits_0(
     served: tuple[subprocess.Popen[str], dict[str, str]],
 ) -> None:
     proc, ready = served
-    assert set(ready) == {"base_url", "client_id", "client_secret"}
+    assert set(ready) == {
+        "base_url",
+        "client_id",
+        "client_secret",
+        "pkce_client_id",  # keys added for the browser sign-in (issue 12)
+        "redirect_uris",
+    }
+    assert ready["pkce_client_id"] == "sandbox-pkce"
+    assert "http://127.0.0.1:18765/callback" in ready["redirect_uris"]
     assert ready["base_url"].startswith("http://127.0.0.1:")
     assert (ready["client_id"], ready["client_secret"]) == ("sandbox-client", "sandbox-secret")
     # curl -u sandbox-client:sandbox-secret -d grant_type=client_credentials $URL/oauth/token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,6 +62,15 @@ class Recorder:
 
     def api_requests(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path != "/oauth/token"]
+
+
+def free_redirect_uri(host: str = "127.0.0.1", path: str = "/callback") -> str:
+    """A PKCE redirect URI on a port free right now. Tests never take the app's fixed default
+    port: another test run on this machine may hold it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://{host}:{port}{path}"
 
 
 def json_of(request: httpx.Request) -> Any:

@@ -28,10 +28,13 @@ from outbound_desk.genesys import (
     PhoneColumn,
     PkceFlow,
     RateLimiter,
+    ReauthenticationRequired,
     TokenProvider,
     fetch_client_credentials_token,
     sandbox_region,
 )
+
+from .conftest import free_redirect_uri
 
 COLUMNS = ["customerId", "name", "phone"]
 
@@ -506,16 +509,77 @@ def test_pkce_sign_in_against_the_sandbox(sandbox: Sandbox) -> None:
         visits[-1].start()
         return True
 
+    redirect = free_redirect_uri()
+    sandbox.register_redirect_uri(redirect)  # as the admin registers it on the OAuth client
     with httpx.Client() as http:
-        flow = PkceFlow(region, sandbox.client_id, http_client=http, open_browser=browser)
+        flow = PkceFlow(
+            region,
+            sandbox.pkce_client_id,
+            http_client=http,
+            open_browser=browser,
+            redirect_uri=redirect,
+        )
         provider = TokenProvider(flow.token)
         with GenesysClient(region, provider) as client:
             assert client.contact_lists.list().total == 0
             created = client.contact_lists.create(spec("By a person"))
             assert client.contact_lists.wait_until_ready(created.id).name == "By a person"
+        assert not flow.has_refresh_token  # a public client: none ([U] on the platform)
+        # The token ends: with no refresh token and no browser allowed, a person is needed.
+        flow.interactive = False
+        provider.invalidate(provider.token())
+        with pytest.raises(ReauthenticationRequired):
+            provider.token()
     for visit in visits:
         visit.join()
     assert len(visits) == 1
+
+
+def test_pkce_against_a_sandbox_that_gives_refresh_tokens(sandbox: Sandbox) -> None:
+    """The other behaviour the platform may have: then renewals need no browser."""
+    region = sandbox_region(sandbox.base_url)
+    sandbox.set_pkce_refresh_tokens(True)
+    redirect = free_redirect_uri()
+    sandbox.register_redirect_uri(redirect)
+    visits: list[threading.Thread] = []
+
+    def browser(url: str) -> bool:
+        visits.append(threading.Thread(target=lambda: httpx.get(url, follow_redirects=True)))
+        visits[-1].start()
+        return True
+
+    with httpx.Client() as http:
+        flow = PkceFlow(
+            region, sandbox.pkce_client_id, http_client=http, open_browser=browser,
+            redirect_uri=redirect,
+        )  # fmt: skip
+        provider = TokenProvider(flow.token)
+        first = provider.token()
+        assert flow.has_refresh_token
+        flow.interactive = False  # a renewal must not need the browser now
+        provider.invalidate(first)
+        assert provider.token().access_token != first.access_token
+    for visit in visits:
+        visit.join()
+    assert len(visits) == 1
+
+
+def test_pkce_with_an_unregistered_redirect_uri_gets_no_code(sandbox: Sandbox) -> None:
+    region = sandbox_region(sandbox.base_url)
+    answers: list[int] = []
+
+    def browser(url: str) -> bool:
+        answers.append(httpx.get(url).status_code)
+        return True
+
+    with httpx.Client() as http:
+        flow = PkceFlow(
+            region, sandbox.pkce_client_id, http_client=http, open_browser=browser,
+            redirect_uri=free_redirect_uri(), timeout_s=0.5,
+        )  # fmt: skip
+        with pytest.raises(AuthenticationError, match="no answer from the browser sign-in"):
+            flow.sign_in()
+    assert answers == [400]  # the login page refused; nothing came back to the listener
 
 
 def test_logs_carry_correlation_ids_and_never_the_token(

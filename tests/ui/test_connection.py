@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
 import keyring
 from keyring.backends import fail
+from PySide6.QtGui import QGuiApplication
 
 from outbound_desk.config import setup_logging, teardown_logging
+from outbound_desk.genesys import DEFAULT_REDIRECT_URI
 from outbound_desk.ui.connection_dialog import ConnectionDialog
 from outbound_desk.ui.lists.pane import ListsPane
 from outbound_desk.ui.mainwindow import MainWindow
@@ -117,6 +120,8 @@ def test_browser_sign_in_with_pkce_through_the_dialog(qtbot, sandbox, context, m
     dialog.client_id_edit.setText(sandbox.client_id)
     dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("pkce"))
     assert not dialog.secret_edit.isEnabled()  # no secret on the desktop
+    redirect = _free_redirect(sandbox)  # not the fixed default: other test runs may hold it
+    dialog.redirect_edit.setText(redirect)
 
     dialog.test_button.click()
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=15_000)
@@ -140,10 +145,11 @@ def test_browser_sign_in_with_pkce_through_the_dialog(qtbot, sandbox, context, m
     assert query["response_type"] == "code"
     assert query["client_id"] == sandbox.client_id
     assert query["state"]
-    assert httpx.URL(query["redirect_uri"]).host in ("localhost", "127.0.0.1")
+    assert query["redirect_uri"] == redirect  # exactly the profile's, as registered
     assert all("Signed in to Genesys Cloud" in page for page in browser.pages)
     # The profile is saved without any secret: nothing went to the keyring.
     assert context.settings.profile("A person").auth_method == "pkce"
+    assert context.settings.profile("A person").redirect_uri == redirect
     assert memory_keyring.entries == {}
 
 
@@ -166,6 +172,7 @@ def test_an_upload_waits_for_a_new_browser_sign_in_and_then_finishes(
         client_id=sandbox.client_id,
         auth_method="pkce",
         sandbox_url=sandbox.base_url,
+        redirect_uri=_free_redirect(sandbox),
     )
     sandbox.set_faults(token_ttl_s=2, latency_ms=30)
     with qtbot.waitSignal(context.session.connected, timeout=15_000):
@@ -195,3 +202,41 @@ def test_an_upload_waits_for_a_new_browser_sign_in_and_then_finishes(
     assert client.tokens.renewals >= 2
     assert sandbox.store.contact_count(sandbox.store.find_list("Renewing")["id"]) == 1000
     queue.shutdown()
+
+
+def _free_redirect(sandbox) -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}/callback"
+    sandbox.register_redirect_uri(uri)
+    return uri
+
+
+def test_the_redirect_uri_is_shown_with_a_copy_button_and_what_to_do(qtbot, context):
+    dialog = ConnectionDialog(context)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("client_credentials"))
+    assert not dialog.redirect_edit.isVisible()  # a secret-based client has no redirect
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("pkce"))
+    assert dialog.redirect_edit.isVisible()
+    assert dialog.redirect_edit.text() == DEFAULT_REDIRECT_URI == "http://127.0.0.1:18765/callback"
+    help_text = dialog.redirect_label.text()
+    assert "Register this redirect URI on the OAuth client, exactly as written" in help_text
+    assert "Authorized redirect URIs" in help_text
+    dialog.copy_redirect_button.click()
+    assert QGuiApplication.clipboard().text() == DEFAULT_REDIRECT_URI
+    assert "Copied" in dialog.result_label.text()
+
+    dialog.name_edit.setText("Person")
+    dialog.region_combo.setCurrentIndex(dialog.region_combo.findData("us-east-1"))
+    dialog.client_id_edit.setText("app-client")
+    assert dialog.save_profile().redirect_uri is None  # the default: nothing to keep
+    dialog.redirect_edit.setText("http://localhost:9123/done")
+    assert dialog.save_profile().redirect_uri == "http://localhost:9123/done"
+    dialog.redirect_edit.setText("http://example.com/callback")  # not one the app can listen on
+    assert dialog.save_profile() is None
+    assert "redirect URI" in dialog.result_label.text()
+    dialog.show_profile(context.settings.profile("Person"))
+    assert dialog.redirect_edit.text() == "http://localhost:9123/done"

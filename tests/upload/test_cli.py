@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -224,6 +225,17 @@ def test_login_without_a_keyring_says_so_and_stores_nothing(
     assert SettingsStore().load().profile("lab") is None
 
 
+def _registered_redirect(sandbox: Sandbox) -> str:
+    """A redirect URI on a free port, registered on the sandbox's OAuth clients (tests never
+    take the fixed default port: another test run on this machine may hold it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}/callback"
+    sandbox.register_redirect_uri(uri)
+    return uri
+
+
 class _Browser:
     """Stands in for the system browser: loads the authorize URL (following the sandbox's
     redirect to our loopback server) on its own thread, as a browser would."""
@@ -258,15 +270,18 @@ def test_login_pkce_signs_in_in_the_browser_and_stores_no_secret(
 ) -> None:
     browser = _Browser()
     monkeypatch.setattr(webbrowser, "open", browser)
+    redirect = _registered_redirect(sandbox)
     try:
         code = main(["login", "--profile", "p", "--region", "sandbox", "--sandbox-url",
-                     sandbox.base_url, "--pkce", "--json"])  # fmt: skip
+                     sandbox.base_url, "--pkce", "--redirect-uri", redirect,
+                     "--json"])  # fmt: skip
     finally:
         browser.join()
     captured = capsys.readouterr()
     assert code == 0, captured.err
     out = json.loads(captured.out)
     assert (out["profile"], out["auth_method"], out["secret_store"]) == ("p", "pkce", None)
+    assert out["redirect_uri"] == redirect
     assert out["token_expires_in"] > 0
     (url,) = browser.urls
     assert url.startswith(f"{sandbox.base_url}/oauth/authorize?")
@@ -277,10 +292,11 @@ def test_login_pkce_signs_in_in_the_browser_and_stores_no_secret(
     assert "browser" in captured.err  # the user is told what is happening
     saved = SettingsStore().load().profile("p")
     assert saved is not None
-    assert (saved.auth_method, saved.region, saved.sandbox_url) == (
+    assert (saved.auth_method, saved.region, saved.sandbox_url, saved.redirect_uri) == (
         "pkce",
         "sandbox",
         sandbox.base_url,
+        redirect,
     )
     assert memory_keyring.entries == {}  # type: ignore[attr-defined]
     log = sandbox.request_log
@@ -307,7 +323,8 @@ def test_login_pkce_without_a_browser_shows_the_address(
     monkeypatch.setattr(webbrowser, "open", no_browser)
     try:
         code = main(["login", "--profile", "p", "--region", "sandbox", "--sandbox-url",
-                     sandbox.base_url, "--pkce"])  # fmt: skip
+                     sandbox.base_url, "--pkce", "--redirect-uri",
+                     _registered_redirect(sandbox)])  # fmt: skip
     finally:
         browser.join()
     err = capsys.readouterr().err
