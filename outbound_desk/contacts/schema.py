@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outbound_desk.base.limits import MAX_COLUMNS as MAX_COLUMNS
+from outbound_desk.base.limits import MAX_NAME_LENGTH
+from outbound_desk.base.limits import MAX_VALUE_LENGTH as MAX_VALUE_LENGTH
+
 PHONE_FORMAT = "E.164"
 EMAIL_FORMAT = "email"
 PHONE_TYPES = ("cell", "home", "work")
 
-#: Platform limits (GENESYS_API.md, help pages).
-MAX_COLUMNS = 50
-MAX_COLUMN_NAME = 128
-MAX_VALUE_LENGTH = 512
+# The platform's limits, defined once in base.limits.
+MAX_COLUMN_NAME = MAX_NAME_LENGTH
 
 _PHONE_NAME = re.compile(r"phone|mobile|cell|tel(?:e|$|[^a-z])|^tel|fax|msisdn|dial", re.IGNORECASE)
 _EMAIL_NAME = re.compile(r"e-?mail", re.IGNORECASE)

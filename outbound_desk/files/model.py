@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from outbound_desk.base.cancel import Cancelled as _Cancelled
+from outbound_desk.base.limits import MAX_COLUMNS as MAX_COLUMNS
+from outbound_desk.base.limits import MAX_NAME_LENGTH as MAX_NAME_LENGTH
+from outbound_desk.base.limits import MAX_VALUE_LENGTH as MAX_VALUE_LENGTH
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow are only needed by whoever builds a chunk
     import numpy as np
@@ -18,10 +21,8 @@ if TYPE_CHECKING:  # pandas, numpy and pyarrow are only needed by whoever builds
     import pandas as pd
     import pyarrow as pa
 
-#: Platform limits (GENESYS_API.md, "Limits").
-MAX_COLUMNS = 50
-MAX_NAME_LENGTH = 128
-MAX_VALUE_LENGTH = 512
+# MAX_COLUMNS, MAX_NAME_LENGTH, MAX_VALUE_LENGTH: the platform's limits, defined once in
+# base.limits and named here for the readers' callers.
 
 #: How many issues of one code a profile keeps; all of them are still counted.
 ISSUES_KEPT_PER_CODE = 1_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from outbound_desk.base.limits import MAX_BATCH_SIZE
 from outbound_desk.genesys.errors import UnexpectedAnswer
 from outbound_desk.genesys.models import Contact, Page
 
@@ -13,8 +14,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_CONTACTS_PER_CALL", "Contacts"]
 
-#: The platform's cap on contacts per add request.
-MAX_CONTACTS_PER_CALL = 1000
+#: The platform's cap on contacts per add request (base.limits).
+MAX_CONTACTS_PER_CALL = MAX_BATCH_SIZE
 #: Ids per ``DELETE ?contactIds=`` call, keeping the URL short.
 _DELETE_CHUNK = 100
 

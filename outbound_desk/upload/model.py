@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from outbound_desk.base import limits
 from outbound_desk.base.cancel import Cancelled
 from outbound_desk.config.settings import DuplicatePolicy, Preferences
 
@@ -23,7 +24,7 @@ _DEFAULTS = Preferences()
 #: Above this many valid rows, ``via="auto"`` prefers the CSV import (one request for the whole
 #: file instead of one per 1,000 contacts).
 DEFAULT_FILE_THRESHOLD = _DEFAULTS.csv_import_threshold
-MAX_BATCH_SIZE = 1_000  # the platform's cap per POST .../contacts
+MAX_BATCH_SIZE = limits.MAX_BATCH_SIZE  # the platform's cap per POST .../contacts
 
 
 class Phase(enum.StrEnum):

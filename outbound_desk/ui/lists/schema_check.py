@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from outbound_desk.base.limits import MAX_COLUMNS, MAX_NAME_LENGTH
 from outbound_desk.contacts import EMAIL_FORMAT, PHONE_FORMAT, Field, ListSchema, SchemaError
 
-MAX_COLUMNS = 50
-MAX_NAME = 128
+MAX_NAME = MAX_NAME_LENGTH  # the platform's limits, defined once in base.limits
 ROLES = ("data", "phone", "email")
 PHONE_TYPES = ("cell", "home", "work", "other")
 EMAIL_TYPES = ("work", "personal", "other")
