@@ -11,6 +11,7 @@ from outbound_desk.cli._common import (
     add_sheet_args,
     fail,
     print_json,
+    safe,
 )
 
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
@@ -136,4 +137,5 @@ def _print_summary(profile: Any, max_issues: int) -> None:
             lines.append(f"  {issue.severity.value:7} {where}{column}: {issue.message}")
         if total > max_issues:
             lines.append(f"  ... {total - min(max_issues, len(profile.issues)):,} more")
-    print("\n".join(lines))
+    # Names, values and the path come from the file: escaped line by line.
+    print("\n".join(safe(line) for line in lines))

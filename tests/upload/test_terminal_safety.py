@@ -117,3 +117,14 @@ def test_export_and_lists_commands(
     got = capsys.readouterr()
     assert not _raw_in(got.out + got.err)
     assert "Evil\\x1b" in got.err
+
+
+def test_inspect_shows_a_hostile_header_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "h.csv"
+    f.write_text('id,"na\x1b]0;x\x07me",phone\n1,a,2125550100\n', encoding="utf-8")
+    assert main(["inspect", str(f)]) in (0, 1)
+    shown = capsys.readouterr().out
+    assert not _raw_in(shown)
+    assert "na\\x1b]0;x\\x07me" in shown
