@@ -279,6 +279,12 @@ class Exports:
                     correlation_id=first.headers.get("ININ-Correlation-Id"),
                 )
             target = response_url.join(location)
+            if target.scheme != "https" and not self._client.region.sandbox:
+                # The signature in the URL is a credential: never over plain HTTP.
+                raise ExportError(
+                    f"the download redirected to {target.scheme}://{target.host}, not https: "
+                    "refused, the signed URL would travel in the clear"
+                )
             got = self._fetch_signed(target, sink, progress=progress, cancelled=cancelled)
             if isinstance(got, int):
                 return got

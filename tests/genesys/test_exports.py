@@ -193,3 +193,15 @@ def test_a_broken_export_saves_nothing(sandbox: Sandbox, tmp_path: Path, fault: 
             export_list_to_file(client, list_id, target, timeout_s=20)
     assert target.read_text() == "an older export\n"  # not replaced by a broken file
     assert list(tmp_path.iterdir()) == [target]  # no .partial left behind
+
+
+def test_a_redirect_to_plain_http_is_refused(make_client: MakeClient) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.mypurecloud.com":
+            return httpx.Response(303, headers={"Location": STORAGE.replace("https:", "http:")})
+        raise AssertionError("the signed URL must not be fetched over plain HTTP")
+
+    client, _ = make_client(handler)
+    with pytest.raises(ExportError, match="not https") as caught:
+        client.exports.download("https://api.mypurecloud.com/api/v2/downloads/d-1")
+    assert "sig123" not in str(caught.value)
