@@ -58,12 +58,6 @@ def register(subparsers: Any) -> None:
         help="register one more browser sign-in redirect URI on the OAuth clients (repeatable; "
         "http://127.0.0.1:18765/callback and http://localhost:18765/callback always are)",
     )
-    parser.add_argument(
-        "--pkce-refresh-tokens",
-        action="store_true",
-        help="give the browser sign-in (PKCE) client refresh tokens too (unknown on the real "
-        "platform; by default it gets none)",
-    )
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
     parser.set_defaults(handler=run)
 
@@ -105,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
         behaviour=behaviour,
         state_path=Path(args.state) if args.state else None,
         seed=not args.no_seed,
-        pkce_refresh_tokens=args.pkce_refresh_tokens,
     )
     if args.redirect_uri:
         config = dataclasses.replace(

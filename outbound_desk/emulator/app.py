@@ -319,7 +319,7 @@ class Api:
                 )
             # A refresh token for a code-grant client with its secret (the SDK's refresh sends
             # client_id:client_secret); a public client gets one only if the org says so.
-            if confidential or org.pkce_refresh_tokens:
+            if confidential or self.store.behaviour.pkce_refresh == "issue":
                 refresh = org.new_refresh_token(client_id, confidential=confidential)
         elif grant == "refresh_token":
             held = fields.get("refresh_token", "")
@@ -330,7 +330,7 @@ class Api:
                 return _oauth_error(
                     401, "invalid_client", "This refresh token needs the client's secret."
                 )
-            if not refresh_grant.confidential and not org.pkce_refresh_tokens:
+            if not refresh_grant.confidential and self.store.behaviour.pkce_refresh != "issue":
                 return _oauth_error(400, "invalid_grant", "The refresh token was revoked.")
             refresh = held
         else:

@@ -26,12 +26,16 @@ class Behaviour:
     - ``excel_import``: a presigned upload with an Excel content type is ``parse``\\d (the
       first sheet, read with python-calamine when it is installed) or ``fail``\\s the import
       with ``UNSUPPORTED_FILE_TYPE``.
+    - ``pkce_refresh``: a public (PKCE, no secret) OAuth client gets ``none`` (no refresh
+      token: the safe reading, the SDK's only refresh sends a secret) or ``issue`` (a refresh
+      token usable with its client id alone). Confidential clients always get one.
     """
 
     empty_result: str = "error"
     stale_version: str = "409"
     unknown_data_keys: str = "refuse"
     excel_import: str = "parse"
+    pkce_refresh: str = "none"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -46,6 +50,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "stale_version": ("409", "400"),
     "unknown_data_keys": ("refuse", "ignore"),
     "excel_import": ("parse", "fail"),
+    "pkce_refresh": ("none", "issue"),
 }
 
 

@@ -54,9 +54,6 @@ class SandboxConfig:
         "http://127.0.0.1:18765/callback",
         "http://localhost:18765/callback",
     )
-    #: Whether a public (PKCE) client gets a refresh token too. Unknown on the real platform
-    #: (GENESYS_API.md OAuth, [U]); the safe default is no.
-    pkce_refresh_tokens: bool = False
 
 
 #: The CSV upload paths a test can make the org refuse, as an org without that feature (404)
@@ -118,7 +115,6 @@ class Org:
         self.codes: dict[str, AuthCode] = {}
         self.refresh_tokens: dict[str, RefreshGrant] = {}
         self.redirect_uris: set[str] = set(config.redirect_uris)
-        self.pkce_refresh_tokens = config.pkce_refresh_tokens
         self.uploads: dict[str, Upload] = {}
         self.exports: dict[str, Export] = {}
         self.downloads: dict[str, bytes] = {}
@@ -195,10 +191,6 @@ class Org:
     def redirect_registered(self, uri: str) -> bool:
         with self.lock:
             return uri in self.redirect_uris
-
-    def set_pkce_refresh_tokens(self, issue: bool) -> None:
-        with self.lock:
-            self.pkce_refresh_tokens = issue
 
     def new_refresh_token(self, client_id: str, *, confidential: bool) -> str:
         token = secrets.token_urlsafe(32)

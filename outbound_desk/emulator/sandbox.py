@@ -210,8 +210,9 @@ class Sandbox:
         self.org.register_redirect_uri(uri)
 
     def set_pkce_refresh_tokens(self, issue: bool) -> None:
-        """Whether public (PKCE) clients get refresh tokens (unknown on the platform)."""
-        self.org.set_pkce_refresh_tokens(issue)
+        """Whether public (PKCE) clients get refresh tokens (unknown on the platform):
+        ``set_behaviour(pkce_refresh="issue" | "none")``."""
+        self.set_behaviour(pkce_refresh="issue" if issue else "none")
 
     def set_rate_limit(self, limit: int, window_s: float = 60.0) -> None:
         """Change the per-token budget; every token starts a fresh window."""
