@@ -75,6 +75,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers.phonemetadata import PhoneMetadata
 
+from outbound_desk.base import workers as workers_policy
 from outbound_desk.contacts import nanp_table
 from outbound_desk.contacts._arrow import BoolArray, bytes_in, mask, string_buffers
 
@@ -864,7 +865,7 @@ class PhoneNormaliser:
         region: str = "US",
         *,
         workers: int | None = None,
-        pool_threshold: int = 2_000,
+        pool_threshold: int = workers_policy.PHONE_POOL_MIN_VALUES,
         cache_size: int = 50_000,
     ) -> None:
         region = region.upper()
@@ -872,7 +873,7 @@ class PhoneNormaliser:
             raise ValueError(f"unknown region {region!r} (use a two-letter code such as US, GB)")
         self.region = region
         self.fast = region in FAST_REGIONS
-        self.workers = workers if workers is not None else max(1, (os.cpu_count() or 1))
+        self.workers = workers if workers is not None else workers_policy.cores()
         self.pool_threshold = pool_threshold
         self.cache_size = cache_size
         self._cache: dict[str, tuple[str, str]] = {}
@@ -897,7 +898,10 @@ class PhoneNormaliser:
             self._pool = None
 
     def _compute(self, values: list[str]) -> list[tuple[str, str]]:
-        if len(values) < self.pool_threshold or self.workers < 2:
+        procs = workers_policy.phone_processes(
+            len(values), self.workers, min_values=self.pool_threshold
+        )
+        if procs < 2:
             return _classify_many(values, self.region)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=_pool_context())

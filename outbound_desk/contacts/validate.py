@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
-import os
 import queue
 import threading
 from collections import Counter
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from outbound_desk.base import workers as workers_policy
 from outbound_desk.contacts._arrow import (
     BoolArray,
     hash_strings,
@@ -93,9 +93,9 @@ class ValidationOptions:
     max_duplicate_groups: int = 1_000
     workers: int | None = None
     #: Files from this size on are read ahead by a thread and have their row rules run by
-    #: ``workers`` threads (default the CPU count, at most 4; none when that is 1). Below it
-    #: threads would cost more than they save.
-    parallel_min_bytes: int = 16 << 20
+    #: ``workers`` threads (``base.workers.checking_threads``: default the CPU count, at most
+    #: 4; none when that is 1). Below it threads would cost more than they save.
+    parallel_min_bytes: int = workers_policy.PARALLEL_MIN_BYTES
 
 
 @dataclass
@@ -369,9 +369,6 @@ def _rows_text(rows: list[int], limit: int = 20) -> str:
 
 
 # --------------------------------------------------------------------- the validation
-#: Checking threads at most: the in-order finishing (ids, rejects, writing) cannot keep up
-#: with more.
-_MAX_WORKERS = 4
 
 
 @dataclass
@@ -860,6 +857,9 @@ class _Validation:
         """
         args = self.check_args
         profile, rows = self.profile, self.options.chunk_rows
+        workers = workers_policy.checking_threads(
+            profile.size_bytes, self.options.workers, min_bytes=self.options.parallel_min_bytes
+        )
         if profile.size_bytes < self.options.parallel_min_bytes:
             with _closing(
                 iter_chunks(
@@ -874,7 +874,6 @@ class _Validation:
                     yield chunk, _check(chunk.table, normaliser, args)
             return
         normaliser.warm_up()
-        workers = min(self.options.workers or os.cpu_count() or 1, _MAX_WORKERS)
         if workers < 2:
             with _closing(
                 _read_ahead(
