@@ -125,10 +125,18 @@ def run_clear_or_delete(args: argparse.Namespace) -> int:
     from outbound_desk.config import SettingsStore, ledger_path
     from outbound_desk.genesys import GenesysError
     from outbound_desk.upload import lists
+    from outbound_desk.upload.ledger import Ledger, LedgerError
     from outbound_desk.upload.platform import find_list
 
     verb: str = args.verb
     ledger = ledger_path(args.ledger or SettingsStore().load().preferences.ledger_path)
+    # The ledger is told what the list no longer holds: a ledger that cannot take that must
+    # stop the command before the platform is touched, not after.
+    try:
+        with Ledger(ledger) as led:
+            led.check_writable()
+    except LedgerError as exc:
+        return fail(f"{exc}. Nothing was changed", ExitCode.REJECTED)
     try:
         client, label = connect(args)
     except ConnectError as exc:

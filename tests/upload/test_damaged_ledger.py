@@ -114,17 +114,29 @@ def test_a_read_only_ledger_stops_before_the_list_is_created(
         assert main(["history", "--ledger", str(ledger)]) == 0
 
 
+def _wide(path: Path, extra: int) -> Path:
+    names = [f"col{i}" for i in range(extra)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow([*helpers.COLUMNS, *names])
+        for i in range(3):
+            w.writerow([*helpers.row(i).values(), *("v" for _ in names)])
+    return path
+
+
 def test_a_file_too_wide_for_the_list_creates_nothing(
     sandbox: Sandbox, files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _f, schema, ledger = files
-    wide = ledger.parent / "wide.csv"
-    extra = [f"col{i}" for i in range(10_000)]
-    with wide.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow([*helpers.COLUMNS, *extra])
-        for i in range(3):
-            w.writerow([*helpers.row(i).values(), *("v" for _ in extra)])
+    _f, _schema, ledger = files
+    huge = _wide(ledger.parent / "huge.csv", 10_000)
+    for extra in ([], ["--add-columns"]):
+        assert _upload(sandbox, huge, _schema, ledger, *extra) == 1
+        assert "Traceback" not in capsys.readouterr().err
+    # 50 columns in the file, 44 of them unknown to a 10-column schema.
+    wide = _wide(ledger.parent / "wide.csv", 44)
+    schema = helpers.schema_file(
+        ledger.parent / "s10.json", "Ledger List", columns=[*helpers.COLUMNS, "a", "b", "c", "d"]
+    )
     assert _upload(sandbox, wide, schema, ledger) == 1
     assert "no column for file column" in capsys.readouterr().err
     assert _upload(sandbox, wide, schema, ledger, "--add-columns") == 1
@@ -168,3 +180,25 @@ def test_a_list_that_received_contacts_is_kept(uploader: Uploader) -> None:
     lists = uploader.sandbox.store.lists()
     assert len(lists) == 1
     assert uploader.contacts(lists[0]["id"])
+
+
+def test_lists_clear_and_resume_with_a_corrupt_ledger(
+    sandbox: Sandbox, files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    f, schema, ledger = files
+    assert _upload(sandbox, f, schema, ledger) == 0
+    capsys.readouterr()
+    list_id = sandbox.store.lists()[0]["id"]
+    ledger.write_bytes(b"garbage" * 1000)
+    for side in ("-wal", "-shm"):
+        ledger.with_name(ledger.name + side).unlink(missing_ok=True)
+    url = ["--sandbox", sandbox.base_url, "--ledger", str(ledger)]
+    assert main(["lists", "clear", list_id, "--yes", *url]) == 1
+    err = capsys.readouterr().err
+    assert "Nothing was changed" in err
+    assert str(ledger) in err
+    assert len(sandbox.store.all_contacts(list_id)) == 20
+    assert main(["upload", "--resume", "0" * 8, *url]) == 1
+    err = capsys.readouterr().err
+    assert "damaged" in err
+    assert "Traceback" not in err
