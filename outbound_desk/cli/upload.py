@@ -269,14 +269,29 @@ def _asker(
 
 
 def run(args: argparse.Namespace) -> int:
+    from outbound_desk.base.errors import ErrorEnvelope
     from outbound_desk.config import SettingsStore, ledger_path
     from outbound_desk.upload.ledger import Ledger, LedgerError, LedgerUnusableError
     from outbound_desk.upload.model import UploadError
     from outbound_desk.upload.runner import run_upload
 
-    def error(message: str, code: ExitCode, upload_id: str | None = None) -> int:
+    def error(
+        message: str,
+        code: ExitCode,
+        upload_id: str | None = None,
+        exc: BaseException | None = None,
+    ) -> int:
         if args.json:
-            print_json({"error": message, "exit_code": int(code), "upload_id": upload_id})
+            body: dict[str, Any] = {
+                "error": message,
+                "exit_code": int(code),
+                "upload_id": upload_id,
+            }
+            if exc is not None:
+                # The error envelope (base.errors): its type, so a caller of the command (the
+                # app, a scheduler) can raise or tell it apart again; "exit_code" stays ours.
+                body["error_type"] = ErrorEnvelope.of(exc).type_name
+            print_json(body)
         return fail(message, code)
 
     prefs = SettingsStore().load().preferences
@@ -326,7 +341,7 @@ def run(args: argparse.Namespace) -> int:
             )
     except UploadError as exc:
         line.close()
-        return error(str(exc), ExitCode(exc.exit_code), exc.upload_id)
+        return error(str(exc), ExitCode(exc.exit_code), exc.upload_id, exc)
     except LedgerError as exc:  # the ledger could not be opened: nothing was sent
         line.close()
         return error(str(exc), ExitCode.REJECTED)

@@ -108,3 +108,21 @@ def test_an_upload_from_a_terminal_is_confirmed_first(
     monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
     assert main([*cmd, "--yes", "--json"]) == 0
     assert "[y/N]" not in capsys.readouterr().out
+
+
+def test_an_upload_error_in_json_names_its_type_and_exit_code(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from outbound_desk.base.errors import ErrorEnvelope
+
+    f = helpers.write_csv(tmp_path / "c.csv", 3)
+    code = main(["upload", str(f), "--list", "No Such List", "--id-column", "customerId",
+                 "--ledger", str(tmp_path / "l.sqlite3"), "--json",
+                 "--sandbox", sandbox.base_url])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert out["exit_code"] == code != 0
+    again = ErrorEnvelope.from_dict(
+        {"type": out["error_type"], "message": out["error"], "exit_code": out["exit_code"]}
+    ).rebuild()
+    assert type(again).__module__ == "outbound_desk.upload.model"
+    assert getattr(again, "exit_code", None) == code
