@@ -21,15 +21,27 @@ class ExitCode(enum.IntEnum):
 #: What a terminal may act on instead of showing: C0 controls (ESC starts the sequences that
 #: retitle or clear it), DEL, C1 controls (U+009B is a one-character CSI to some terminals),
 #: and the bidirectional overrides and isolates that make text read other than it is.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Lone surrogates too: a file name that is not UTF-8 reaches us with its bytes as U+DC80..
+#: U+DCFF (PEP 383), which a UTF-8 terminal cannot be sent (a traceback) and are shown \xNN.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _UNSAFE_OR_LINES = re.compile(f"[\n\t]|{_UNSAFE.pattern}")
 #: The same characters in JSON text: outside strings they cannot occur, inside one ``\uXXXX``
 #: is the same value (``json.dumps`` already escapes C0, not DEL and C1).
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+#: Lone surrogates in JSON text: valid JSON must be valid UTF-8, and a ``\udcff`` escape is a
+#: lone surrogate to a strict decoder. They become U+FFFD (the name's bytes as a UTF-8 reader
+#: would show them).
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _escape(match: re.Match[str]) -> str:
     ch = match.group()
+    if 0xDC80 <= ord(ch) <= 0xDCFF:
+        return f"\\x{ord(ch) - 0xDC00:02x}"  # a byte that was not UTF-8 (surrogateescape)
     return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 
 
@@ -60,6 +72,7 @@ def fail(message: str, code: ExitCode) -> int:
 def json_text(obj: Any) -> str:
     """*obj* as one line of JSON, with nothing in it a terminal would act on."""
     text = json.dumps(obj, ensure_ascii=False, default=str)
+    text = _SURROGATES.sub("\ufffd", text)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

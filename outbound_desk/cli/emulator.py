@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from outbound_desk.cli._common import ExitCode, fail, print_json
@@ -62,9 +63,37 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _state_problem(state: str) -> tuple[str, ExitCode] | None:
+    """Why ``--state`` cannot be the sandbox's state file (message, exit code), or None.
+
+    A directory is a usage error (2); a file that is not an SQLite database (a CSV given by
+    mistake, a damaged file) is refused (1) before the sandbox would touch it.
+    """
+    if os.path.isdir(state):
+        return f"--state {state} is a directory; give the path of a file", ExitCode.USAGE
+    try:
+        with open(state, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None  # a new state file is made
+    except OSError as exc:
+        return f"--state {state} cannot be read: {exc.strerror or exc}", ExitCode.REJECTED
+    if head and head != _SQLITE_MAGIC:
+        return (
+            f"--state {state} is not a sandbox state file (not an SQLite database); move it "
+            "aside or choose another file",
+            ExitCode.REJECTED,
+        )
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import signal
+    import sqlite3
     import threading
     from pathlib import Path
 
@@ -91,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         behaviour = parse_behaviour(args.behaviour)
     except ValueError as exc:
         return fail(str(exc), ExitCode.USAGE)
+    state_problem = _state_problem(args.state) if args.state else None
+    if state_problem is not None:
+        return fail(*state_problem)
     config = SandboxConfig(
         host=args.host,
         port=args.port,
@@ -115,6 +147,16 @@ def run(args: argparse.Namespace) -> int:
             sandbox = Sandbox.start(config)
         except (SandboxError, OSError) as exc:
             return fail(f"the sandbox could not start: {exc}", ExitCode.PLATFORM)
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            if not args.state:
+                raise
+            # A database of another program, or one damaged: its content cannot be loaded.
+            return fail(
+                f"--state {args.state} cannot be loaded as the sandbox's state "
+                f"({type(exc).__name__}: {exc}); move it aside or choose another file, and "
+                "a new state file is made",
+                ExitCode.REJECTED,
+            )
         with sandbox:
             if args.json:
                 print_json(

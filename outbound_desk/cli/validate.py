@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outbound_desk.cli._common import (
@@ -108,7 +110,39 @@ def _schema_of_list(args: argparse.Namespace) -> ListSchema | int:
     return schema_of(found)
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths *a* and *b* name one file: the same path once resolved (symlinks, ``..``),
+    or, when both exist, the same inode (hard links, case-insensitive file systems)."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass  # one of them does not exist (yet)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _clashing_outputs(args: argparse.Namespace) -> str | None:
+    """Why --out and --rejects cannot be written as given (a message), or None."""
+    named = [("--out", args.out), ("--rejects", args.rejects)]
+    for flag, path in named:
+        if path is not None and _same_file(path, args.file):
+            return (
+                f"{flag} {path} is the input file itself: writing it would destroy the input; "
+                "choose another output file"
+            )
+    if args.out is not None and args.rejects is not None and _same_file(args.out, args.rejects):
+        return (
+            f"--out and --rejects name the same file ({args.out}): one would overwrite the "
+            "other; choose two files"
+        )
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    # Refused before anything is read, connected to or written.
+    clash = _clashing_outputs(args)
+    if clash is not None:
+        return fail(clash, ExitCode.USAGE)
     list_schema: ListSchema | None = None
     if args.list is not None:
         got = _schema_of_list(args)

@@ -308,6 +308,11 @@ def load_schema(path: str | Path) -> ListSchema:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SchemaError(f"cannot read schema {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(
+            f"schema {p} is not UTF-8 (byte {exc.object[exc.start]:#04x} at byte offset "
+            f"{exc.start}): JSON files are UTF-8; save it as UTF-8"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1006,7 +1006,9 @@ def validate_file(
     report = run.report
     width = len(profile.columns)
     out_sink = CsvSink(out, schema.columns) if out is not None and run.check_args.lines else None
-    header = ["row", *profile.columns, "extra_values", "reasons"]
+    # Column names come from the file as much as the cells do: a header "=HYPERLINK(...)"
+    # ran in LibreOffice when the rejects file was opened. Neutralised like every cell.
+    header = [neutralise(c) for c in ("row", *profile.columns, "extra_values", "reasons")]
     rej = CsvSink(rejects, header) if rejects is not None else None
     finished = False
     done = run.chunks(progress, cancelled)

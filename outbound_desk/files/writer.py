@@ -63,8 +63,11 @@ class NormalisedWriter:
         if self._columns is not None:
             raise ValueError("the header is already written")
         self._columns = [str(c) for c in columns]
+        names = self._columns
+        if self.neutralise_formulas:
+            names = [neutralise(c) for c in names]  # a column name is file data too
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator=LINE_TERMINATOR).writerow(self._columns)
+        csv.writer(buffer, lineterminator=LINE_TERMINATOR).writerow(names)
         self._write_text(buffer.getvalue())
 
     def write_rows(self, rows: Iterable[Sequence[str]]) -> None:
