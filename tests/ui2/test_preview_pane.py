@@ -474,3 +474,79 @@ def test_column_overview_and_summary_bar_picture_the_file(qtbot, make_pane, tmp_
 
     stats = column_stats(["a"], [[pa.array(["x", "", None]), pa.array(["x", " ", "y"])]])
     assert (stats[0].rows, stats[0].filled, stats[0].distinct) == (6, 3, 2)
+
+
+def test_mapping_in_one_move_with_undo_and_a_diff_that_follows(qtbot, make_pane, tmp_path):
+    """Suggestions were shown but not applied, every leftover column took a combo each, the
+    diff did not follow the mapping and the wheel over the table changed mappings."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    path = messy.write(
+        tmp_path / "renamed.csv",
+        [
+            ["customerId", "First Name", "lastname", "Phone", "email", "city", "notes", "x2"],
+            *[[*r, "n", "y"] for r in messy.good_rows(10)],
+        ],
+    )
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    report = open_and_validate(qtbot, pane, path)
+    assert report.blocked
+    panel = pane.schema_panel
+    assert {"First Name", "Phone", "notes", "x2"} <= set(panel.mapping.unresolved)
+    assert panel.suggestions()["Phone"] == "phoneNumber"
+
+    def why(fc: str) -> str:
+        return panel.mapping_table.item(panel._file_columns.index(fc), 2).text()
+
+    def diff_group(title: str) -> list[str]:
+        for i in range(panel.diff_tree.topLevelItemCount()):
+            top = panel.diff_tree.topLevelItem(i)
+            if top.text(0).startswith(title):
+                return [top.child(c).text(0) for c in range(top.childCount())]
+        raise AssertionError(title)
+
+    assert "phoneNumber" in diff_group("Missing required")
+    assert "choose it or Apply suggestions" in why("Phone")
+
+    panel.apply_button.click()
+    assert panel.mapping.targets["Phone"] == "phoneNumber"
+    assert panel.mapping.targets["First Name"] == "firstName"
+    assert "phoneNumber" in diff_group("Matched")
+    assert "phoneNumber" not in diff_group("Missing required")
+    assert why("Phone").startswith("suggested")
+
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as done:
+        panel.exclude_button.click()
+    assert not panel.mapping.unresolved
+    assert set(diff_group("Excluded")) == {"notes", "x2"}
+    assert why("notes") == "excluded: not uploaded"
+    assert not done.args[0].blocked
+    assert not panel.exclude_button.isEnabled()
+
+    panel.undo_button.click()  # back to before the exclusion
+    assert set(panel.mapping.unresolved) == {"notes", "x2"}
+    panel.undo_button.click()  # back to before the suggestions
+    assert "Phone" in panel.mapping.unresolved
+    assert not panel.undo_button.isEnabled()
+
+    # The wheel over a combo that is not being edited scrolls, and changes nothing.
+    row = panel._file_columns.index("customerId")
+    combo = panel.mapping_table.cellWidget(row, 1)
+    before = combo.currentIndex()
+    wheel = QWheelEvent(
+        QPointF(5, 5),
+        QPointF(combo.mapToGlobal(QPoint(5, 5))),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(combo, wheel)
+    assert combo.currentIndex() == before
+    assert panel.mapping.targets["customerId"] == "customerId"

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -43,6 +46,21 @@ REGIONS = (
     "IN",
     "ZA",
 )
+
+
+class MappingCombo(QComboBox):
+    """A mapping combo that the mouse wheel scrolls past unless the user is working in it:
+    wheeling down the mapping table changed one mapping after another."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no focus from the wheel
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # the table scrolls instead
 
 
 @dataclass(frozen=True)
@@ -116,16 +134,39 @@ class SchemaPanel(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addLayout(form)
-        lv.addWidget(self.diff_tree, 1)
-        right = QWidget()
-        rv = QVBoxLayout(right)
+        lv.addStretch(1)
+        # Mapping in one move: take every suggestion, exclude every column left over, undo.
+        self.apply_button = QPushButton("Apply &suggestions")
+        self.apply_button.setToolTip("Map every unresolved column to the list column it looks like")
+        self.apply_button.clicked.connect(self.apply_suggestions)
+        self.exclude_button = QPushButton("E&xclude unmatched")
+        self.exclude_button.setToolTip("Exclude every file column that is still unresolved")
+        self.exclude_button.clicked.connect(self.exclude_unmatched)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last mapping change (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self.undo_action = QAction("Undo mapping change", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.triggered.connect(self.undo)
+        self.addAction(self.undo_action)
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("File column → list column, or excluded"), 1)
+        for b in (self.apply_button, self.exclude_button, self.undo_button):
+            tools.addWidget(b)
+        mapping_page = QWidget()
+        rv = QVBoxLayout(mapping_page)
         rv.setContentsMargins(0, 0, 0, 0)
-        rv.addWidget(QLabel("Column mapping (file column → list column, or excluded)"))
+        rv.addLayout(tools)
         rv.addWidget(self.mapping_table, 1)
         rv.addWidget(self.mapping_note)
+        self.right_tabs = QTabWidget()
+        self.right_tabs.setDocumentMode(True)
+        self.right_tabs.addTab(mapping_page, "Column &mapping")
+        self.right_tabs.addTab(self.diff_tree, "Schema &diff")
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(self.right_tabs)
         split.setStretchFactor(1, 1)
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -137,6 +178,7 @@ class SchemaPanel(QWidget):
         self._has_header = True
         self._diff: Any = None
         self._mapping: Any = None
+        self._undo: list[dict[str, str | None]] = []  # earlier mappings' targets, newest last
         self._quiet = False
         # The person's own id choice: unset (False), or a list column / None ("no id").
         self._picked_id: str | bool | None = False
@@ -248,6 +290,7 @@ class SchemaPanel(QWidget):
                 except ValueError:
                     note = ""
         self._mapping = mapping
+        self._undo.clear()
         self._fill_id_columns(schema, samples, saved_id)
         self._fill_diff()
         self._fill_mapping(note)
@@ -304,26 +347,48 @@ class SchemaPanel(QWidget):
         self.id_warning.show()
 
     def _fill_diff(self) -> None:
-        d = self._diff
-        self.diff_tree.clear()
+        """The diff as the mapping leaves it: what each list column gets, and what is left."""
+        d, m, schema = self._diff, self._mapping, self._schema
+        fed = {lc: fc for fc, lc in m.targets.items() if lc is not None}
+        required = set(schema.required_columns)
+        unresolved = set(m.unresolved)
+        renames = {r.file_column: r for r in d.renamed if r.file_column in unresolved}
         groups: list[tuple[str, list[tuple[str, str]]]] = [
-            ("Matched", [(c, "") for c in d.matched]),
-            ("Missing required", [(c, "required by the list") for c in d.missing_required]),
-            ("Missing optional", [(c, "will be empty") for c in d.missing_optional]),
-            ("Extra (not in the list)", [(c, "map it or exclude it") for c in d.extra]),
             (
-                "Case or spacing only",
-                [(r.file_column, f"→ {r.list_column}") for r in d.renamed if r.kind != "similar"],
+                "Matched",
+                [(lc, "" if fc == lc else f"← {fc}") for lc, fc in fed.items()],
+            ),
+            (
+                "Missing required",
+                [
+                    (c, "required by the list")
+                    for c in schema.columns
+                    if c in required and c not in fed
+                ],
+            ),
+            (
+                "Missing optional",
+                [
+                    (c, "will be empty")
+                    for c in schema.columns
+                    if c not in required and c not in fed
+                ],
+            ),
+            (
+                "Extra (not in the list)",
+                [
+                    (c, "map it or exclude it")
+                    for c in m.file_columns
+                    if c in unresolved and c not in renames
+                ],
             ),
             (
                 "Suggested renames",
-                [
-                    (r.file_column, f"→ {r.list_column} ({r.score:.0%})")
-                    for r in d.renamed
-                    if r.kind == "similar"
-                ],
+                [(fc, f"→ {r.list_column} ({r.score:.0%})") for fc, r in renames.items()],
             ),
+            ("Excluded", [(c, "not uploaded") for c in m.excluded]),
         ]
+        self.diff_tree.clear()
         for title, items in groups:
             top = QTreeWidgetItem([f"{title} ({len(items)})", ""])
             for name, detail in items:
@@ -331,16 +396,33 @@ class SchemaPanel(QWidget):
             self.diff_tree.addTopLevelItem(top)
             top.setExpanded(bool(items) and title != "Matched")
 
+    def _why(self, fc: str) -> str:
+        """Why file column *fc* goes where it goes now (not where it went at first)."""
+        m, d = self._mapping, self._diff
+        renames = {r.file_column: r for r in d.renamed}
+        if fc not in m.targets:
+            r = renames.get(fc)
+            if r is not None:
+                return f"looks like {r.list_column} ({r.score:.0%}): choose it or Apply suggestions"
+            return "not in the list: map it or exclude it"
+        target = m.targets[fc]
+        if target is None:
+            return "excluded: not uploaded"
+        if target == fc:
+            return "same name"
+        r = renames.get(fc)
+        if r is not None and r.list_column == target:
+            return "case/spacing differs" if r.kind != "similar" else f"suggested ({r.score:.0%})"
+        return "mapped by you"
+
     def _fill_mapping(self, note: str = "") -> None:
         mapping = self._mapping
-        d = self._diff
-        renames = {r.file_column: r for r in d.renamed}
         self.mapping_table.setRowCount(len(self._file_columns))
         for row, fc in enumerate(self._file_columns):
             item = QTableWidgetItem(fc)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.mapping_table.setItem(row, 0, item)
-            combo = QComboBox()
+            combo = MappingCombo()
             combo.addItem("— choose —", UNRESOLVED)
             combo.addItem("(excluded)", EXCLUDED)
             for lc in mapping.list_columns:
@@ -351,23 +433,13 @@ class SchemaPanel(QWidget):
             combo.setProperty("file_column", fc)
             combo.activated.connect(self._on_mapping_combo_activated)
             self.mapping_table.setCellWidget(row, 1, combo)
-            why = ""
-            if fc in d.matched:
-                why = "same name"
-            elif fc in renames:
-                r = renames[fc]
-                why = (
-                    "case/spacing differs"
-                    if r.kind != "similar"
-                    else f"looks like {r.list_column} ({r.score:.0%})"
-                )
-            elif fc in d.extra:
-                why = "not in the list"
+            why = self._why(fc)
             why_item = QTableWidgetItem(why)
             why_item.setFlags(why_item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.mapping_table.setItem(row, 2, why_item)
         self.mapping_table.resizeColumnToContents(0)
         self._update_mapping_note(note)
+        self._update_mapping_buttons()
 
     def _update_mapping_note(self, extra: str = "") -> None:
         m = self._mapping
@@ -438,15 +510,58 @@ class SchemaPanel(QWidget):
                 if lc == data and other != fc:
                     del targets[other]
             targets[fc] = data
+        self._set_targets(targets)
+
+    def _set_targets(self, targets: dict[str, str | None], *, undoable: bool = True) -> None:
         from outbound_desk.contacts import ColumnMapping
 
+        if dict(targets) == dict(self._mapping.targets):
+            return
+        if undoable:
+            self._undo.append(dict(self._mapping.targets))
         self._mapping = ColumnMapping(
             self._mapping.file_columns, self._mapping.list_columns, targets
         )
         # The combos are updated in place: rebuilding them would delete the sender mid-signal.
         self._sync_combos()
         self._update_mapping_note()
+        self._fill_diff()
+        self._update_mapping_buttons()
         self.mapping_changed.emit(self._mapping)
+
+    def suggestions(self) -> dict[str, str]:
+        """Unresolved file column -> the free list column it looks like."""
+        if self._mapping is None:
+            return {}
+        taken = {lc for lc in self._mapping.targets.values() if lc is not None}
+        out: dict[str, str] = {}
+        for r in sorted(self._diff.renamed, key=lambda r: -r.score):
+            free = r.list_column not in taken and r.file_column not in out
+            if free and r.file_column in self._mapping.unresolved:
+                out[r.file_column] = r.list_column
+                taken.add(r.list_column)
+        return out
+
+    @Slot()
+    def apply_suggestions(self) -> None:
+        if self._mapping is not None:
+            self._set_targets({**self._mapping.targets, **self.suggestions()})
+
+    @Slot()
+    def exclude_unmatched(self) -> None:
+        if self._mapping is not None:
+            self._set_targets({**self._mapping.targets, **dict.fromkeys(self._mapping.unresolved)})
+
+    @Slot()
+    def undo(self) -> None:
+        if self._undo:
+            self._set_targets(self._undo.pop(), undoable=False)
+
+    def _update_mapping_buttons(self) -> None:
+        has = self._mapping is not None
+        self.apply_button.setEnabled(has and bool(self.suggestions()))
+        self.exclude_button.setEnabled(has and bool(self._mapping.unresolved))
+        self.undo_button.setEnabled(bool(self._undo))
 
     def _sync_combos(self) -> None:
         targets = self._mapping.targets
@@ -458,3 +573,6 @@ class SchemaPanel(QWidget):
             combo.blockSignals(True)
             combo.setCurrentIndex(max(combo.findData(EXCLUDED if target is None else target), 0))
             combo.blockSignals(False)
+            why = self.mapping_table.item(row, 2)
+            if why is not None:
+                why.setText(self._why(fc))
