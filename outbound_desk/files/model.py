@@ -129,6 +129,18 @@ class Overrides:
     #: Mojibake ("CafÃ©": UTF-8 once read as cp1252) repaired in every value (ftfy).
     fix_mojibake: bool = False
 
+    def given(self) -> dict[str, Any]:
+        """The overrides actually set, by field name: a detection left to the reader (None)
+        and a repair not asked for (False) are left out, so the app and the command line
+        describe the same read with the same keys (an upload's identity depends on them)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is None or (value is False and name in ("repair_encoding", "fix_mojibake")):
+                continue
+            out[name] = value
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class SheetInfo:

@@ -37,17 +37,12 @@ def options_for_request(request: UploadRequest, prefs: Preferences, work_dir: Pa
     way); the preview's scanned profile goes to the engine beside these options
     (``enqueue(prepared=...)``), so nothing is detected twice.
     """
-    import dataclasses
 
     from outbound_desk.upload.model import UploadOptions
 
     work_dir.mkdir(parents=True, exist_ok=True)
     overrides = getattr(request.profile, "overrides", None)
-    read = (
-        {k: v for k, v in dataclasses.asdict(overrides).items() if v is not None}
-        if overrides is not None
-        else {}
-    )
+    read = overrides.given() if overrides is not None else {}
     schema = request.schema
     create = request.target is None
     schema_path = None
