@@ -154,7 +154,8 @@ class HistoryModel(QAbstractTableModel):
             self.CREATED: f"{c.created:,}",
             self.UPDATED: f"{c.updated:,}",
             self.UNCHANGED: f"{c.unchanged:,}",
-            self.REJECTED: f"{c.rejected:,}",
+            # Rows the duplicate policy dropped are no rejects, but not in the list either.
+            self.REJECTED: f"{c.rejected:,}" + (f" (+{c.dropped:,} dropped)" if c.dropped else ""),
             self.DURATION: fmt_duration(_duration(r)),
             self.OUTCOME: str(r.status),
             self.TRANSPORT: str(r.transport),

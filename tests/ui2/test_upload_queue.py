@@ -314,3 +314,19 @@ def test_resume_never_creates_a_list_in_the_org_signed_in_now(qtbot, queue, sand
         finally:
             pane.shutdown()
             other_client.close()
+
+
+def test_the_card_counts_rows_dropped_as_duplicates() -> None:
+    """The card's summary names the rows the duplicate policy dropped (they are neither in the
+    list nor rejects), from the engine's result."""
+    from types import SimpleNamespace
+
+    from outbound_desk.ui.upload_queue.card import summary_text
+
+    result = SimpleNamespace(
+        created=296, updated=0, unchanged=0, rejected=2, missing=0, pending=0,
+        dropped_duplicates=4, status="done", duration_s=1.0, error=None, warnings=(),
+    )  # fmt: skip
+    text = summary_text(SimpleNamespace(result=result, state="done", error=None))  # type: ignore[arg-type]
+    assert "dropped as duplicates 4" in text
+    assert "created 296" in text

@@ -148,8 +148,10 @@ class JobCard(QFrame):
             # percent is what moves.
             self.bar.setValue(min(1000, int(p.import_percent * 10)))
             self.bar.setFormat("%p% imported")
-        elif p is not None and p.planned:
-            self.bar.setValue(min(1000, int(p.done * 1000 // max(p.planned, 1))))
+        elif p is not None and p.rows:
+            # Every row read is in the total (rejected and dropped ones too): done never
+            # runs past it.
+            self.bar.setValue(min(1000, int(p.done * 1000 // max(p.rows, 1))))
             self.bar.setFormat("%p%")
         elif job.state == DONE:
             self.bar.setValue(1000)
@@ -160,6 +162,7 @@ class JobCard(QFrame):
             self.counts.setText(
                 f"planned {p.planned:,} · sent {p.sent:,} · confirmed {p.confirmed:,} · "
                 f"unchanged {p.unchanged:,} · rejected {p.rejected:,}"
+                + (f" · dropped as duplicates {p.dropped:,}" if p.dropped else "")
             )
             eta = fmt_duration(p.eta_s) if job.state == RUNNING else "—"
             rate = self._import_rate(p) if importing else p.rate_per_s
@@ -232,6 +235,8 @@ def summary_text(job: QueuedUpload) -> str:
         f"rejected {r.rejected:,}",
         f"missing after reconcile {r.missing:,}",
     ]
+    if getattr(r, "dropped_duplicates", 0):
+        parts.insert(4, f"dropped as duplicates {r.dropped_duplicates:,}")
     head = {"done": "Finished", "failed": "Finished with problems", "cancelled": "Cancelled"}.get(
         r.status, r.status
     )
