@@ -264,6 +264,28 @@ def test_export_saves_the_platform_csv(qtbot, sandbox, sandbox_token, context, p
     assert len(lines) == 13
     assert "saved" in progress
     assert not (tmp_path / "out.csv.partial").exists()
+    assert "Exported 12 contacts" in pane.job_label.text()
+
+
+def test_an_empty_export_is_an_error_not_a_saved_file(
+    qtbot, sandbox, sandbox_token, context, pane, tmp_path
+):
+    """Issue 12: a 0-byte download used to be written and reported as saved."""
+    with api(sandbox, sandbox_token) as http:
+        make_list(http, "Broken", contacts=3)
+    sandbox.set_download_fault("empty")
+    sign_in(qtbot, context, sandbox)
+    wait_loaded(qtbot, pane)
+    select(qtbot, pane, "Broken")
+    target = tmp_path / "out.csv"
+    context.prompter.save_answer = str(target)
+    pane.export_list()
+    wait_job(qtbot, pane)
+    qtbot.waitUntil(lambda: bool(context.prompter.errors()), timeout=10_000)
+    (error,) = context.prompter.errors()
+    assert "empty" in error
+    assert list(tmp_path.iterdir()) == []  # nothing saved, no .partial left
+    assert "contacts to" not in pane.job_label.text()  # never "Exported ... to ..."
 
 
 def test_network_down_is_shown_in_place_and_retry_recovers(qtbot, sandbox, context, pane):
