@@ -39,34 +39,9 @@ class ListRow:
 
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> ListRow:
-        status = d.get("importStatus") or {}
-        division = d.get("division") or {}
-        types = {
-            str(spec.get("columnName")): str(spec.get("columnDataType"))
-            for spec in d.get("columnDataTypeSpecifications") or ()
-            if spec.get("columnName") and spec.get("columnDataType")
-        }
-        return cls(
-            id=str(d["id"]),
-            name=str(d.get("name") or ""),
-            size=_int_or_none(d.get("size")),
-            columns=tuple(str(c) for c in d.get("columnNames") or ()),
-            phone_columns=tuple(
-                (str(p.get("columnName")), str(p.get("type") or ""))
-                for p in d.get("phoneColumns") or ()
-            ),
-            email_columns=tuple(
-                (str(p.get("columnName")), str(p.get("type") or ""))
-                for p in d.get("emailColumns") or ()
-            ),
-            import_state=status.get("state") or None,
-            import_percent=_int_or_none(status.get("percentComplete")),
-            import_failure=status.get("failureReason") or None,
-            division=division.get("name") or division.get("id") or None,
-            date_modified=_parse_time(d.get("dateModified") or d.get("dateCreated")),
-            version=_int_or_none(d.get("version")),
-            data_types=types,
-        )
+        """A row from the API's camelCase dict, read by the one contact list model
+        (``genesys.ContactList``) like every other list the app gets."""
+        return row_from_model(ContactList.from_api(d))
 
     @property
     def import_text(self) -> str:
