@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -129,11 +130,15 @@ class ListsPane(Pane):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        # Default widths that fit every column, "Last modified" included, in a 1280 px
-        # window next to the details (the user's own widths are restored over these).
-        for column, width in enumerate((220, 80, 70, 190, 90, 90)):
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        # Default widths that fit every column, Division and "Last modified" included, in a
+        # 1024 px window next to the details: the name takes what is left (the user's own
+        # widths are restored over these).
+        header.setMinimumSectionSize(40)
+        for column, width in enumerate((160, 70, 60, 130, 70, 70, 120)):
             self.table.setColumnWidth(column, width)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.details = ListDetails()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -151,7 +152,9 @@ class SchemaPanel(QWidget):
         self.undo_action.triggered.connect(self.undo)
         self.addAction(self.undo_action)
         tools = QHBoxLayout()
-        tools.addWidget(QLabel("File column → list column, or excluded"), 1)
+        hint = QLabel("File column → list column, or excluded")
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        tools.addWidget(hint, 1)
         for b in (self.apply_button, self.exclude_button, self.undo_button):
             tools.addWidget(b)
         mapping_page = QWidget()
