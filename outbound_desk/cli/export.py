@@ -39,9 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout",
         type=float,
-        default=1800.0,
+        default=2400.0,
         metavar="SECONDS",
-        help="how long to wait for the platform to make the file (default 1800)",
+        help="how long to wait for the platform to make the file (default 2400: it can take "
+        "over half an hour)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")

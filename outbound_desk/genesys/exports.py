@@ -215,6 +215,9 @@ class Exports:
             timeout_s=timeout_s,
             sleep=self._client.sleep,
             cancelled=cancelled,
+            # The file can take many minutes: at most one look every 5 s, not every 2 s, so a
+            # long wait does not spend the rate-limit allowance other work needs.
+            max_delay_s=5.0,
         )
         if progress is not None:
             progress(1, 1, "export")
@@ -392,7 +395,7 @@ def export_list_to_file(
     *,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
-    timeout_s: float = 1800.0,
+    timeout_s: float = 2400.0,
 ) -> ExportedFile:
     """Export list *list_id* and save the platform's CSV, as it is, to *target*.
 
@@ -402,7 +405,7 @@ def export_list_to_file(
     cancel never leaves a half file, and never replaces an older *target*. ``progress(done,
     total, phase)`` goes through the phases "starting the export", "waiting for the export",
     "downloading" (in bytes), "checking" and "saved". The real platform can take many minutes
-    to make the file (Terraform waits ~34 min): *timeout_s* defaults to 30 min.
+    to make the file (Terraform waits ~34 min): *timeout_s* defaults to 40 min.
     """
     path = Path(target)
     report = progress or (lambda done, total, phase: None)
