@@ -1,15 +1,20 @@
-"""Take the README screenshots from a real main window (run under Xvfb, not by pytest).
+"""Take the README and docs screenshots from a real main window (run under Xvfb, not pytest).
 
-    xvfb-run -a -s "-screen 0 1400x900x24" python tests/ui2/screenshots.py docs/screenshots
+    xvfb-run -a -s "-screen 0 1920x1080x24" python tests/ui2/screenshots.py docs/screenshots
 
-Writes ``preview.png`` (a messy Excel export checked against the sandbox's "Spring Renewals"
-list, with its issues) and ``upload.png`` (that file uploading, the job card mid-way).
+For each size (1024x700 and 1920x1080) and theme (light, dark) it writes
+``lists-SIZE-THEME.png``, ``preview-SIZE-THEME.png`` (a messy Excel export checked against the
+sandbox's "Spring Renewals" list), ``upload-SIZE-THEME.png`` (that file uploading, its job card
+mid-way) and ``history-SIZE-THEME.png``; the README shows the 1920x1080 light ones as
+``lists.png``, ``preview.png`` and ``upload.png``. ``--only SIZE-THEME`` takes one set.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -17,6 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+SIZES = ((1024, 700), (1920, 1080))
+THEMES = ("light", "dark")
 
 
 def messy_export(path: Path, rows: int = 4000) -> Path:
@@ -47,9 +55,8 @@ def messy_export(path: Path, rows: int = 4000) -> Path:
     return path
 
 
-def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "docs" / "screenshots")
-    out.mkdir(parents=True, exist_ok=True)
+def shoot(out: Path, size: tuple[int, int], theme: str) -> list[Path]:
+    """One set of screenshots: every pane at *size* in *theme*, from a fresh app and org."""
     work = Path(tempfile.mkdtemp(prefix="shots-"))
     for name in ("CONFIG", "DATA", "LOG", "CACHE"):
         os.environ[f"OUTBOUND_DESK_{name}_DIR"] = str(work / name.lower())
@@ -59,14 +66,15 @@ def main() -> int:
     from outbound_desk.emulator import Sandbox
     from outbound_desk.ui import palette
     from outbound_desk.ui.context import make_context
+    from outbound_desk.ui.history import HistoryPane
     from outbound_desk.ui.mainwindow import MainWindow
     from outbound_desk.ui.panes import PANES, load_pane_factories
     from outbound_desk.ui.upload_queue.tab import UploadPane
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    palette.apply_theme(app, "light")
+    palette.apply_theme(app, theme)  # type: ignore[arg-type]
 
-    def wait(pred, timeout=60.0):
+    def wait(pred, timeout=120.0):
         end = time.monotonic() + timeout
         while not pred():
             if time.monotonic() > end:
@@ -80,13 +88,23 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.01)
 
+    tag = f"{size[0]}x{size[1]}-{theme}"
+    written: list[Path] = []
+
+    def grab(window, name: str) -> None:
+        settle(0.8)
+        path = out / f"{name}-{tag}.png"
+        window.grab().save(str(path))
+        written.append(path)
+
     with Sandbox.start(seed=True, rate_limit=(600, 60.0)) as sandbox:
         context = make_context()
         context.settings.preferences.default_transport = "api"
         context.settings.preferences.batch_size = 100
         context.settings.preferences.concurrency = 1
+        context.prompter.confirm = lambda *a, **k: True  # type: ignore[method-assign]
         window = MainWindow(context, load_pane_factories(PANES))
-        window.resize(1400, 900)
+        window.resize(*size)
         window.show()
         profile = OrgProfile(
             name="Sandbox (demo)",
@@ -96,6 +114,10 @@ def main() -> int:
         )
         context.session.sign_in(profile, sandbox.client_secret)
         wait(lambda: context.session.connection is not None)
+        lists = window.panes[0]
+        wait(lambda: lists.selected() is not None)
+        grab(window, "lists")
+
         pane = next(p for p in window.panes if isinstance(p, UploadPane))
         window.tabs.setCurrentWidget(pane)
         preview = pane.preview
@@ -103,37 +125,30 @@ def main() -> int:
         wait(lambda: panel.target.findText("Spring Renewals") >= 0)
         panel.target.setCurrentIndex(panel.target.findText("Spring Renewals"))
         panel._on_target_activated()
-        pane.splitter.setSizes([820, 0])
-        path = messy_export(work / "crm_export_excel.csv")
-        reports = []
+        reports: list[object] = []
         preview.validation_finished.connect(reports.append)
-        context.files.open(str(path))
+        context.files.open(str(messy_export(work / "crm_export_excel.csv")))
         wait(lambda: bool(reports))
-        for fc, lc in (
-            ("First Name", "firstName"),
-            ("lastname", "lastName"),
-            ("Phone", "phoneNumber"),
-            ("E-mail", "email"),
-            ("notes", None),
-        ):
-            if fc in panel.mapping.unresolved or panel.mapping.targets.get(fc) != lc:
-                panel.set_file_column_target(fc, lc)
-        panel.id_column.setCurrentIndex(panel.id_column.findData("customerId"))
-        panel._on_id_column_activated()
         reports.clear()
+        panel.apply_suggestions()
+        panel.exclude_unmatched()
         wait(lambda: bool(reports))
+        wait(lambda: preview.overview.stats("Phone") is not None)
         preview.tabs.setCurrentIndex(1)  # the issues
-        preview.splitter.setSizes([430, 330])
+        report = reports[-1]
         columns = preview.rows_model.store.columns
-        first_bad = next(i for i in reports[-1].issues if i.row is not None and i.column in columns)
+        first_bad = next(
+            i
+            for i in report.issues  # type: ignore[attr-defined]
+            if i.row is not None and i.column in columns
+        )
         preview.jump_to_issue(first_bad)
-        settle(1.0)
-        window.grab().save(str(out / "preview.png"))
+        grab(window, "preview")
 
         sandbox.set_faults(latency_ms=120, error_rate=0.05)
         preview.tabs.setCurrentIndex(0)
-        pane.splitter.setSizes([520, 330])
         preview.upload_button.click()
+        wait(lambda: bool(pane.queue.store.jobs))
         job = pane.queue.store.jobs[-1]
         wait(
             lambda: (
@@ -143,11 +158,35 @@ def main() -> int:
             ),
             timeout=300,
         )
-        settle(0.6)
-        window.grab().save(str(out / "upload.png"))
+        grab(window, "upload")
+        wait(lambda: job.state in ("done", "failed", "cancelled"), timeout=300)
+
+        history = next(p for p in window.panes if isinstance(p, HistoryPane))
+        window.tabs.setCurrentWidget(history)
+        wait(lambda: history.view.model.rowCount() >= 1)
+        grab(window, "history")
         window.shutdown()
-    for name in ("preview.png", "upload.png"):
-        print(name, (out / name).stat().st_size // 1024, "KB")
+    shutil.rmtree(work, ignore_errors=True)
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", nargs="?", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--only", help="one set, e.g. 1024x700-dark")
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    for size in SIZES:
+        for theme in THEMES:
+            if args.only and args.only != f"{size[0]}x{size[1]}-{theme}":
+                continue
+            for path in shoot(out, size, theme):
+                print(path.name, path.stat().st_size // 1024, "KB")
+    for name in ("lists", "preview", "upload"):
+        source = out / f"{name}-1920x1080-light.png"
+        if source.exists():
+            shutil.copyfile(source, out / f"{name}.png")
     return 0
 
 
