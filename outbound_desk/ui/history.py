@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from outbound_desk.ui.messages import plural
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.prompter import DialogPrompter, Prompter
 from outbound_desk.ui.tasks import TaskRunner
@@ -261,7 +262,7 @@ class HistoryView(QWidget):
                     self.table.selectRow(row)
                     break
         self.table.verticalScrollBar().setValue(scroll)
-        self.status.setText(f"{len(records):,} upload(s)" if records else "no uploads yet")
+        self.status.setText(plural(len(records), "upload") if records else "no uploads yet")
         self._update_buttons()
         self.loaded.emit(len(records))
 
