@@ -257,14 +257,20 @@ def test_at_1024x700_the_table_gets_the_room_and_folds_are_remembered(qtbot, con
     )
     assert rows_shown >= 8, rows_shown
     assert window.minimumSizeHint().height() <= 700
-    # Opening the detection is remembered with the layout.
+    # Opening the detection, and the splitters' positions, are remembered with the layout.
     bar.toggle.click()
     assert bar.details.isVisible()
+    preview.schema_panel.splitter.setSizes([200, 700])
+    sizes = preview.schema_panel.splitter.sizes()
     window.save_layout()
     window.shutdown()
     again = MainWindow(make_context(store=context.store, prompter=context.prompter), [UploadPane])
     qtbot.addWidget(again)
+    again.resize(1024, 700)
+    again.show()
+    qtbot.waitExposed(again)
     assert again.panes[0].preview.profile_bar.expanded()
+    assert again.panes[0].preview.schema_panel.splitter.sizes() == sizes
     again.shutdown()
 
 

@@ -168,9 +168,11 @@ class SchemaPanel(QWidget):
         self.right_tabs.addTab(mapping_page, "Column &mapping")
         self.right_tabs.addTab(self.diff_tree, "Schema &diff")
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("schema-splitter")
         split.addWidget(left)
         split.addWidget(self.right_tabs)
         split.setStretchFactor(1, 1)
+        self.splitter = split
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(split)

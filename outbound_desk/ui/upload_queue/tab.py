@@ -285,6 +285,11 @@ class UploadPane(Pane):
         if saved:
             self.preview.splitter.restoreState(QByteArray.fromBase64(saved.encode("ascii")))
         self.preview.profile_bar.set_expanded(state.splitters.get("detection") == "open")
+        saved = state.splitters.get("schema")
+        if saved:
+            self.preview.schema_panel.splitter.restoreState(
+                QByteArray.fromBase64(saved.encode("ascii"))
+            )
 
     def save_state(self, state: UiState) -> None:
         state.splitters["upload"] = bytes(self.splitter.saveState().toBase64().data()).decode()
@@ -292,6 +297,9 @@ class UploadPane(Pane):
             self.preview.splitter.saveState().toBase64().data()
         ).decode()
         state.splitters["detection"] = "open" if self.preview.profile_bar.expanded() else "closed"
+        state.splitters["schema"] = bytes(
+            self.preview.schema_panel.splitter.saveState().toBase64().data()
+        ).decode()
 
     def shutdown(self) -> None:
         self.queue.shutdown()
