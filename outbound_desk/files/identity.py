@@ -49,6 +49,16 @@ class FileIdentity:
             os.fspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
         )
 
+    def same_as(self, other: FileIdentity | None) -> bool:
+        """Whether *other* is this identity, taken of the same file at another time."""
+        return other is not None and (
+            self.size,
+            self.mtime_ns,
+            self.ctime_ns,
+            self.inode,
+            self.device,
+        ) == (other.size, other.mtime_ns, other.ctime_ns, other.inode, other.device)
+
     def difference(self) -> str | None:
         """How the file differs from this identity now, or None when it does not."""
         try:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pandas, numpy and pyarrow are only needed by whoever builds
     import pandas as pd
     import pyarrow as pa
 
+    from outbound_desk.files.identity import FileIdentity
+
 # MAX_COLUMNS, MAX_NAME_LENGTH, MAX_VALUE_LENGTH: the platform's limits, defined once in
 # base.limits and named here for the readers' callers.
 
@@ -226,6 +228,9 @@ class FileProfile:
     overrides: Overrides = field(default_factory=Overrides)
     #: Set for a workbook (.xlsx, .xlsm, .xls, .ods): the sheet read and where its table is.
     workbook: WorkbookInfo | None = None
+    #: The file as it was when ``scan`` began (size, times, inode): whoever uses the scan's
+    #: counts and checksum later can tell whether they still describe the file.
+    identity: FileIdentity | None = None
 
     @property
     def delimiter(self) -> str:

@@ -1067,12 +1067,27 @@ def scan(
     Returns a new profile; the one given is not changed. Issues are kept up to
     ``ISSUES_KEPT_PER_CODE`` per code, and ``issue_counts`` counts all of them.
     """
-    from outbound_desk.files.model import ISSUES_KEPT_PER_CODE
+    from outbound_desk.files.identity import FileIdentity
 
+    try:
+        before: FileIdentity | None = FileIdentity.of(profile.path)
+    except OSError:
+        before = None  # the read below says what is wrong
     if profile.workbook is not None:
         from outbound_desk.files.workbook import scan_workbook
 
-        return scan_workbook(profile, progress=progress, cancelled=cancelled)
+        scanned = scan_workbook(profile, progress=progress, cancelled=cancelled)
+    else:
+        scanned = _scan(profile, progress, cancelled)
+    scanned.identity = before
+    return scanned
+
+
+def _scan(
+    profile: FileProfile, progress: Progress | None, cancelled: IsCancelled | None
+) -> FileProfile:
+    from outbound_desk.files.model import ISSUES_KEPT_PER_CODE
+
     hasher = hashlib.sha256()
     out = profile.copy()
     # Header issues came from the header itself; everything else is recounted here.

@@ -283,13 +283,15 @@ class Plan:
 
 
 def _still(prepared: FileProfile | None, identity: FileIdentity | None) -> bool:
-    """Whether a preview's scanned profile still describes the file (same size now)."""
+    """Whether a preview's scanned profile still describes the file: it is the file the scan
+    read (size, times, inode as when the scan began), so its counts and checksum hold."""
     return (
         prepared is not None
         and prepared.sha256 is not None
         and prepared.rows is not None
         and identity is not None
         and prepared.size_bytes == identity.size
+        and identity.same_as(prepared.identity)
     )
 
 
@@ -318,6 +320,8 @@ def open_plan(
         if _still(prepared, identity):
             assert prepared is not None
             profile = prepared
+            # From here on the file must still be what the preview's scan read.
+            identity = prepared.identity
         else:
             profile = scan(sniff(options.file, overrides), progress=progress, cancelled=cancelled)
         if identity is not None:

@@ -184,3 +184,21 @@ def test_a_change_no_file_time_shows_is_caught_by_the_checksum(uploader: Uploade
     f.write_bytes(f.read_bytes().replace(b"Hacked,", b"First1,", 1))  # the original again
     plan.identity = FileIdentity.of(f)
     assert sum(len(c.contact_ids) for c in plan.chunks()) == 50
+
+
+def test_a_preview_scan_of_an_older_version_is_not_used(uploader: Uploader) -> None:
+    """The app hands the upload its preview's scan; a file saved again since (same size) is
+    scanned afresh instead of being sent under the old checksum."""
+    from outbound_desk.files import scan
+    from outbound_desk.upload.runner import run_upload
+
+    list_id = _list(uploader)
+    f = uploader.csv(40)
+    preview = scan(sniff(f))
+    data = f.read_bytes().replace(b"First1,", b"Fresh1,", 1)
+    f.write_bytes(data)  # same size, new content
+    opts = uploader.options(f, list=list_id, create=False, id_column="customerId")
+    res = run_upload(uploader.client, opts, uploader.ledger, prepared=preview)
+    assert res.status == "done"
+    assert res.file_sha256 != preview.sha256
+    assert uploader.contacts(list_id)["C0000001"]["firstName"] == "Fresh1"
