@@ -14,10 +14,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from outbound_desk.ui.fold import FoldButton
 
 AUTO = None
 ENCODINGS = (
@@ -39,6 +40,7 @@ DELIMITERS = (
     (":", "colon :"),
     (" ", "space"),
 )
+
 QUOTES = (('"', 'double "'), ("'", "single '"), ("", "none"))
 LINE_ENDINGS = ("LF", "CRLF", "CR", "mixed")
 
@@ -126,12 +128,7 @@ class ProfileBar(QGroupBox):
         box.addLayout(left, 3)
         box.addLayout(mid, 2)
         box.addLayout(right, 3)
-        self.toggle = QToolButton()
-        self.toggle.setObjectName("detectionToggle")
-        self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setToolTip("Show or hide the detection and its overrides")
+        self.toggle = FoldButton("detectionToggle", "Show or hide the detection and its overrides")
         self.toggle.toggled.connect(self._on_toggle_toggled)
         self.summary = QLabel("")
         self.summary.setObjectName("detectionSummary")
@@ -171,7 +168,6 @@ class ProfileBar(QGroupBox):
     @Slot(bool)
     def _on_toggle_toggled(self, expanded: bool) -> None:
         self.details.setVisible(expanded)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         self.toggle.setText("Detection" if expanded else "Detection:")
         self.summary.setVisible(not expanded)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSystemTrayIcon,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from outbound_desk.ui.fold import FoldButton
 from outbound_desk.ui.prompter import DialogPrompter, Prompter
 from outbound_desk.ui.tasks import JobRunner, TaskRunner
 from outbound_desk.ui.upload_queue.card import JobCard, summary_text
@@ -175,11 +175,7 @@ class UploadQueuePane(QWidget):
         self.clear_button.clicked.connect(self._on_clear_button_clicked)
         # A strip that folds: an empty queue is one line, and the preview above gets the room;
         # a new job opens it.
-        self.toggle = QToolButton()
-        self.toggle.setObjectName("queueToggle")
-        self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle = FoldButton("queueToggle", "Show or hide the upload queue")
         self.toggle.toggled.connect(self._on_toggle_toggled)
         head = QHBoxLayout()
         head.addWidget(self.toggle)
@@ -245,7 +241,6 @@ class UploadQueuePane(QWidget):
     @Slot(bool)
     def _on_toggle_toggled(self, expanded: bool) -> None:
         self.cards_scroll.setVisible(expanded)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         self._update_toggle_text()
         self.expanded_changed.emit(expanded)
 
