@@ -30,7 +30,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from outbound_desk.files import (
     neutralise,
 )
 from outbound_desk.files.identity import FileIdentity
+
+if TYPE_CHECKING:
+    from outbound_desk.contacts.repair import RepairPlan
 
 Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -170,6 +173,8 @@ class ValidationReport:
     rows_out: int = 0
     out: str | None = None
     rejects: str | None = None
+    #: What the edits and repairs of the run changed, by kind (``contacts.repair.KINDS``).
+    repairs: dict[str, int] = field(default_factory=dict)
 
     def add_issue(self, issue: Issue) -> None:
         self.issue_counts[issue.code] += 1
@@ -519,8 +524,11 @@ class _Validation:
         *,
         frames: bool = True,
         lines: bool = False,
+        repair: RepairPlan | None = None,
     ) -> None:
         self.profile = profile
+        #: Edits and safe repairs applied to each chunk before the row rules (contacts.repair).
+        self.repair = repair
         self.schema = schema
         self.mapping = mapping
         self.options = options
@@ -646,7 +654,10 @@ class _Validation:
             progress=sub,
             cancelled=cancelled,
         ):
-            ids = self._ids(chunk.frame, normaliser)
+            frame = chunk.frame
+            if self.repair is not None:  # the ids the main pass will see (not counted twice)
+                frame = self.repair.apply(chunk.table, chunk.records, count=False).to_pandas()
+            ids = self._ids(frame, normaliser)
             has = ids != ""
             recs = np.asarray(chunk.records, dtype=np.int64)[has]
             if not len(recs):
@@ -838,6 +849,12 @@ class _Validation:
             except Cancelled:
                 self.report.cancelled = True
 
+    def _table(self, chunk: RecordChunk) -> pa.Table:
+        """The chunk's table as the row rules see it: with the edits and repairs, if any."""
+        if self.repair is None:
+            return chunk.table
+        return self.repair.apply(chunk.table, chunk.records)
+
     def _checked(
         self,
         normaliser: PhoneNormaliser,
@@ -871,7 +888,7 @@ class _Validation:
                 )
             ) as chunks:
                 for chunk in chunks:
-                    yield chunk, _check(chunk.table, normaliser, args)
+                    yield chunk, _check(self._table(chunk), normaliser, args)
             return
         normaliser.warm_up()
         if workers < 2:
@@ -881,7 +898,7 @@ class _Validation:
                 )
             ) as read:
                 for chunk, _ in read:
-                    yield chunk, _check(chunk.table, normaliser, args)
+                    yield chunk, _check(self._table(chunk), normaliser, args)
             return
         local = threading.local()
         region = self.options.region
@@ -902,7 +919,7 @@ class _Validation:
                     rows,
                     progress,
                     cancelled,
-                    lambda chunk: pool.submit(check, chunk.table),
+                    lambda chunk: pool.submit(check, self._table(chunk)),
                     ahead=workers,
                     hasher=self.hasher,
                 )
@@ -923,6 +940,7 @@ def iter_valid_chunks(
     cancelled: Callable[[], bool] | None = None,
     report: list[ValidationReport] | None = None,
     hasher: Any = None,
+    repair: RepairPlan | None = None,
 ) -> Iterator[ValidChunk]:
     """Valid rows, normalised, chunk by chunk, with the rejected rows of each chunk.
 
@@ -931,7 +949,7 @@ def iter_valid_chunks(
     A blocked mapping (unknown or missing required columns) yields nothing. The bytes of a CSV
     file the rows come from are fed to *hasher* as they are read (``files.iter_chunks``).
     """
-    run = _Validation(profile, schema, mapping, options or ValidationOptions())
+    run = _Validation(profile, schema, mapping, options or ValidationOptions(), repair=repair)
     run.hasher = hasher
     if report is not None:
         report.append(run.report)
@@ -939,6 +957,8 @@ def iter_valid_chunks(
         return
     with _closing(run.chunks(progress, cancelled)) as chunks:
         yield from _valid_chunks(chunks)
+    if repair is not None:
+        run.report.repairs = dict(repair.counts)
 
 
 def _valid_chunks(chunks: Iterator[_Done]) -> Iterator[ValidChunk]:
@@ -984,6 +1004,7 @@ def validate_file(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     identity: FileIdentity | None = None,
+    repair: RepairPlan | None = None,
 ) -> ValidationReport:
     """Validate a whole file; write the normalised valid rows to *out* and the rejected rows
     (row number, original values, reasons; formulas neutralised) to *rejects*.
@@ -994,6 +1015,9 @@ def validate_file(
 
     A blocked schema diff still validates the rows (so every problem shows at once) but does
     not write *out*: a normalised file that silently lost columns must not exist.
+
+    *repair* (``contacts.repair.plan_repairs``) applies the user's edits and the safe repairs
+    to every chunk before the row rules; the rejects file keeps the original values.
     """
     run = _Validation(
         profile,
@@ -1002,6 +1026,7 @@ def validate_file(
         options or ValidationOptions(),
         frames=False,
         lines=out is not None,
+        repair=repair,
     )
     report = run.report
     width = len(profile.columns)
@@ -1032,6 +1057,8 @@ def validate_file(
             rej.write_rows(rows)
         if report.cancelled:
             raise Cancelled
+        if repair is not None:
+            report.repairs = dict(repair.counts)
         if identity is not None:
             identity.check(
                 "validated",

@@ -550,3 +550,37 @@ def test_mapping_in_one_move_with_undo_and_a_diff_that_follows(qtbot, make_pane,
     QApplication.sendEvent(combo, wheel)
     assert combo.currentIndex() == before
     assert panel.mapping.targets["customerId"] == "customerId"
+
+
+def test_fixed_copy_repairs_what_is_safe_and_sets_the_rest_aside(qtbot, make_pane, tmp_path):
+    """Issue 14: "Save fixed copy" dropped the invalid rows and fixed nothing. Now a
+    spreadsheet's ``.0`` and a scientific number that kept its digits are repaired, spaces
+    trimmed, and the row whose digits were lost goes to a rejects file beside the copy."""
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    rows = messy.good_rows(3)
+    rows[0][3] = "14155550100.0"
+    rows[1][3] = "1.4155550101E+10"
+    rows[2][3] = "4.15555E+10"
+    rows[2][1] = "  Spaced  "
+    path = messy.write(tmp_path / "excel.csv", [messy.HEADER, *rows])
+    report = open_and_validate(qtbot, pane, path)
+    assert report.invalid == 3  # as read, every phone is rejected
+    fixed = tmp_path / "fixed.csv"
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        pane.save_fixed_copy(str(fixed))
+    written = blocker.args[0]
+    assert (written.valid, written.invalid) == (2, 1)
+    text = fixed.read_text(encoding="utf-8")
+    assert "+14155550100" in text
+    assert "+14155550101" in text
+    assert "C000002" not in text
+    side = tmp_path / "fixed.rejects.csv"
+    assert "4.15555E+10" in side.read_text(encoding="utf-8")
+    said = pane.last_written
+    assert "1 phones without a spreadsheet's '.0'" in said
+    assert "1 phones written out from scientific notation" in said
+    assert "1 values trimmed" in said
+    assert "1 row left out, in " + str(side) in said
+    assert said in pane.summary_label.text()

@@ -143,6 +143,10 @@ class PreviewPane(QWidget):
         self._header_region = ""
         self._file_issues: list[Any] = []  # from sniff and scan: they outlive validations
         self._file_issue_counts: dict[str, int] = {}
+        #: Cells edited in the table: (record number, file column) -> value (see set_cell).
+        self._edits: dict[tuple[int, str], str] = {}
+        #: What the last export or fixed copy wrote, in words (also in the summary line).
+        self.last_written = ""
         # Workers of a newly opened file wait for the pane's first repaint (see _on_sniffed).
         self._pending_start: Callable[[], None] | None = None
         self._pending_widget: QWidget | None = None
@@ -282,6 +286,12 @@ class PreviewPane(QWidget):
         self.rejects_button.clicked.connect(self._on_rejects_button_clicked)
         self.fixed_button = QPushButton("Save &fixed copy…")
         self.fixed_button.clicked.connect(self._on_fixed_button_clicked)
+        self.fixed_button.setToolTip(
+            "Write the rows as the list takes them (UTF-8, E.164 phones), with your edits and"
+            " the repairs that are certain: spaces trimmed, a spreadsheet's '.0' and scientific"
+            " notation undone where no digit was lost, leading zeros put back where the"
+            " column's width is certain. Rows that still fail go to a .rejects.csv beside it."
+        )
         self.upload_button = QPushButton("&Upload valid rows")
         self.upload_button.clicked.connect(self._on_upload_button_clicked)
         self.summary_bar = SummaryBar()
@@ -685,19 +695,35 @@ class PreviewPane(QWidget):
         busy: str,
         out: str | None = None,
         rejects: str | None = None,
+        repair: bool = False,
     ) -> None:
         """Run ``validate_file`` over the whole file on a worker thread, optionally writing the
         normalised and the rejects files; one path for the Validate button and the two export
-        actions."""
+        actions. The cells edited in the table are applied to every run; *repair* (the fixed
+        copy) adds the safe repairs of ``contacts.repair``."""
         from outbound_desk.contacts import validate_file
+        from outbound_desk.contacts.repair import edits_only, plan_repairs
 
         schema, mapping, options = inputs
         profile = self._profile
         self._run += 1
         run = self._run
         file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
+        edits = dict(self._edits)
 
         def work(progress: Any, cancelled: Any) -> Any:
+            plan = None
+            if repair:
+                plan = plan_repairs(
+                    profile,
+                    schema,
+                    mapping,
+                    edits=edits,
+                    progress=lambda d, t, _p: progress(d, t, "repairs"),
+                    cancelled=cancelled,
+                )
+            elif edits:
+                plan = edits_only(edits)
             report = validate_file(
                 profile,
                 schema,
@@ -707,7 +733,11 @@ class PreviewPane(QWidget):
                 rejects=rejects,
                 progress=progress,
                 cancelled=cancelled,
+                repair=plan,
             )
+            if rejects is not None and repair and not report.invalid:
+                Path(rejects).unlink(missing_ok=True)  # no rejected row: no side file
+                report.rejects = None
             return _indexed(report, file_issues, file_counts)
 
         written = out or rejects
@@ -822,19 +852,29 @@ class PreviewPane(QWidget):
         self._write_outputs(rejects=path)
 
     def save_fixed_copy(self, path: str) -> None:
-        """Write the valid rows as UTF-8, comma-separated, with the list's header and E.164."""
-        self._write_outputs(out=path)
+        """Write the rows as UTF-8, comma-separated, with the list's header and E.164, after
+        the edits and the safe repairs (``contacts.repair``); the rows still invalid go to
+        ``<name>.rejects.csv`` beside it (none when every row passed)."""
+        rejects = str(Path(path).with_suffix("")) + ".rejects.csv"
+        self._write_outputs(out=path, rejects=rejects, repair=True)
 
-    def _write_outputs(self, *, out: str | None = None, rejects: str | None = None) -> None:
+    def _write_outputs(
+        self, *, out: str | None = None, rejects: str | None = None, repair: bool = False
+    ) -> None:
         inputs = self._validation_inputs()
         if inputs is None:
             return
-        self._start_validation(inputs, name="write", busy="Writing…", out=out, rejects=rejects)
+        self._start_validation(
+            inputs, name="write", busy="Writing…", out=out, rejects=rejects, repair=repair
+        )
 
     def _on_written(self, run: int, result: Any, path: str) -> None:
         self._on_validated(run, result)
-        if run == self._run:
-            self.summary_label.setText(self.summary_label.text() + f" · wrote {path}")
+        if run != self._run:
+            return
+        report = result[0]
+        self.last_written = written_summary(report, path)
+        self.summary_label.setText(self.summary_label.text() + " · " + self.last_written)
 
     def upload_request(self) -> UploadRequest | None:
         inputs = self._validation_inputs()
@@ -963,7 +1003,10 @@ class PreviewPane(QWidget):
     def _on_fixed_button_clicked(self) -> None:
         suggested = str(Path(self._path or "file").with_suffix("")) + ".fixed.csv"
         path = self._prompter.save_path(
-            self, "Save a fixed copy (UTF-8 CSV)", suggested, CSV_FILTER
+            self,
+            "Save a repaired copy (UTF-8 CSV; rows still invalid go beside it)",
+            suggested,
+            CSV_FILTER,
         )
         if path:
             self.save_fixed_copy(path)
@@ -1004,6 +1047,21 @@ class PreviewPane(QWidget):
 
     def _on_targets_failed(self, exc: BaseException) -> None:
         self._show_error(f"Could not list the contact lists: {_message(exc)}")
+
+
+def written_summary(report: Any, path: str) -> str:
+    """What an export or the fixed copy wrote, in plain words: rows, repairs, rows left out."""
+    from outbound_desk.contacts.repair import describe
+
+    if report.out is None:
+        return f"wrote {report.rejects or path}"
+    text = f"wrote {plural(report.rows_out, 'row')} to {report.out}"
+    done = describe(report.repairs)
+    text += f"; repaired: {done}" if done else "; nothing needed repairing"
+    if report.invalid:
+        left = plural(report.invalid, "row")
+        text += f"; {left} left out" + (f", in {report.rejects}" if report.rejects else "")
+    return text
 
 
 def _indexed(
