@@ -36,6 +36,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 HEADER = "customerId,firstName,lastName,phoneNumber,email,city,zip,notes\n"
 
 
+class _Confirming:
+    """Says yes to the upload confirmation (nobody is there to click); the rest as the app."""
+
+    def __init__(self) -> None:
+        from outbound_desk.ui.prompter import DialogPrompter
+
+        self._dialogs = DialogPrompter()
+
+    def confirm(self, parent: Any, title: str, text: str, *, danger: bool = False) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dialogs, name)
+
+
 def make_file(path: Path, rows: int, seed: int = 7) -> Path:
     """Contacts with ~1% invalid phones, some duplicate ids and mixed phone shapes."""
     rnd = random.Random(seed)
@@ -286,7 +301,7 @@ def main() -> int:
     # The sandbox runs in its own process, as the platform would: its CPU work must not be
     # counted as the app's.
     with sandbox_process() as sandbox:
-        context = make_context()
+        context = make_context(prompter=_Confirming())
         context.settings.preferences.default_transport = args.via
         beat = Heartbeat()
         # Built before the window: it wraps the app's callbacks to time them.

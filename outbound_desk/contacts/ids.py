@@ -73,6 +73,7 @@ def choose_id_column(
     sources: Mapping[str, str] | None = None,
     samples: Mapping[str, Sequence[str]] | None = None,
     saved: str | None = None,
+    guess: bool = True,
 ) -> IdChoice:
     """The id column for *schema* (a list column name), by the rule above.
 
@@ -80,7 +81,8 @@ def choose_id_column(
     None: every list column is fed under its own name); *samples* holds sample values per
     file column (a column without samples is not checked for uniqueness); *saved* is the id
     column remembered for this list. A saved or schema id column no file column feeds is
-    passed over: its contacts would get no id.
+    passed over: its contacts would get no id. Without *guess* (the ``schema`` id-column
+    rule of the preferences) no column is chosen by its name.
     """
     columns = list(schema.columns)
     fed = set(columns) if sources is None else set(sources)
@@ -92,6 +94,8 @@ def choose_id_column(
         return IdChoice(saved, "saved")
     if usable(schema.id_column):
         return IdChoice(schema.id_column, "schema")
+    if not guess:
+        return IdChoice(None, "none")
     phones = set(schema.phone_columns)
     ranked = _by_key_name(c for c in columns if c in fed and c not in phones)
     for column in ranked:

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self.log_dialog: LogDialog | None = None
         self.connection_dialog: QWidget | None = None
+        self.preferences_dialog: Any = None
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("paneTabs")
@@ -144,6 +145,12 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.connection_action = self._action("&Connection…", self.show_connection_dialog, "Ctrl+K")
         file_menu.addAction(self.connection_action)
+        self.preferences_action = self._action(
+            "&Preferences…", self.show_preferences, QKeySequence.StandardKey.Preferences
+        )
+        if self.preferences_action.shortcut().isEmpty():  # no standard key on some platforms
+            self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))
+        file_menu.addAction(self.preferences_action)
         self.sign_out_action = self._action("Sign &out", self.context.session.sign_out)
         self.sign_out_action.setEnabled(False)
         file_menu.addAction(self.sign_out_action)
@@ -290,6 +297,24 @@ class MainWindow(QMainWindow):
             self.connection_dialog = ConnectionDialog(self.context, self)
         self.connection_dialog.show()
         self.connection_dialog.raise_()
+
+    @Slot()
+    def show_preferences(self) -> None:
+        from outbound_desk.ui.preferences import PreferencesDialog
+
+        # A new form each time: it shows the preferences as they are now.
+        if self.preferences_dialog is not None:
+            self.preferences_dialog.deleteLater()
+        self.preferences_dialog = PreferencesDialog(self.context, self)
+        self.preferences_dialog.preferences_saved.connect(self._on_preferences_saved)
+        self.preferences_dialog.show()
+        self.preferences_dialog.raise_()
+
+    @Slot(object)
+    def _on_preferences_saved(self, _prefs: object) -> None:
+        for pane in self.panes:
+            pane.apply_preferences()
+        self.statusBar().showMessage("Preferences saved", 5000)
 
     @Slot()
     def _on_about_triggered(self) -> None:

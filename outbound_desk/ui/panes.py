@@ -47,6 +47,9 @@ class Pane(QWidget):
     def refresh(self) -> None:
         """Reload what the pane shows (View > Refresh, F5)."""
 
+    def apply_preferences(self) -> None:
+        """The preferences changed (the Preferences dialog): take up the new defaults."""
+
     def busy_reason(self) -> str | None:
         """Why closing the app now would lose work (e.g. an upload runs), or None."""
         return None

@@ -187,3 +187,119 @@ def test_about_names_the_versions_and_where_files_live(qtbot, tmp_path, prompter
         assert str(log_path) in text
     finally:
         window.shutdown()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
+def test_a_profile_made_by_login_while_the_app_is_open_survives_quitting_the_app(
+    qtbot, sandbox, prompter, memory_keyring, monkeypatch, tmp_path
+):
+    """Issue 13: quitting the app rewrote settings.json and deleted a profile that
+    ``outbound-desk login`` had saved meanwhile (its keyring secret orphaned)."""
+    import io
+
+    from outbound_desk.cli import main as cli_main
+    from outbound_desk.config import CredentialStore, OrgProfile, Settings
+    from outbound_desk.ui.panes import load_pane_factories
+
+    before = Settings()
+    before.upsert_profile(OrgProfile("Existing", "us-east-1", "client-1"))
+    SettingsStore().save(before)
+    context = make_context(store=SettingsStore(), prompter=prompter)
+    window = MainWindow(context, load_pane_factories())
+    qtbot.addWidget(window)
+    try:
+        sign_in(qtbot, context, sandbox)  # the app saves settings (last profile)
+        monkeypatch.setattr("sys.stdin", io.StringIO(sandbox.client_secret + "\n"))
+        code = cli_main(
+            [
+                "login",
+                "--profile",
+                "Made by login",
+                "--region",
+                "sandbox",
+                "--sandbox-url",
+                sandbox.base_url,
+                "--client-id",
+                sandbox.client_id,
+                "--secret-stdin",
+            ]
+        )
+        assert code == 0
+        # The app goes on using its settings, changes some, and quits.
+        path = tmp_path / "contacts.csv"
+        path.write_text("customerId,phone\nC1,+14155550001\n", encoding="utf-8")
+        window.open_file(str(path))  # remembered as a recent file: settings saved
+        window.theme_group.actions()[-1].trigger()  # a preference changed: saved again
+        window.close()
+    finally:
+        window.shutdown()
+        context.jobs.shutdown()
+        context.tasks.shutdown()
+    on_disk = SettingsStore().load()
+    assert "Made by login" in [p.name for p in on_disk.profiles]
+    assert "Existing" in [p.name for p in on_disk.profiles]
+    assert on_disk.preferences.recent_files[0] == str(path.resolve())
+    assert CredentialStore().get_secret("Made by login") == sandbox.client_secret
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
+def test_the_preferences_dialog_edits_what_both_front_ends_read(
+    qtbot, prompter, monkeypatch, tmp_path
+):
+    """Issue 13: one set of preferences, edited in the app, read by the command line."""
+    from outbound_desk.cli.upload import _options
+    from outbound_desk.ui.panes import load_pane_factories
+    from outbound_desk.ui.preferences import PreferencesDialog
+
+    context = make_context(store=SettingsStore(), prompter=prompter)
+    window = MainWindow(context, load_pane_factories())
+    qtbot.addWidget(window)
+    try:
+        window.preferences_action.trigger()
+        dialog = window.preferences_dialog
+        assert isinstance(dialog, PreferencesDialog)
+        assert set(dialog.editors) >= {
+            "ledger_path",
+            "batch_size",
+            "csv_import_threshold",
+            "phone_region",
+            "duplicate_policy",
+            "id_column_rule",
+        }
+        dialog.set_value("phone_region", "zz9")
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+        assert dialog.isVisible()  # refused, and says why
+        assert "two-letter" in dialog.error_label.text()
+        ledger = tmp_path / "elsewhere" / "ledger.sqlite3"
+        for name, value in {
+            "phone_region": "gb",
+            "duplicate_policy": "last",
+            "batch_size": 250,
+            "csv_import_threshold": 1234,
+            "ledger_path": str(ledger),
+            "id_column_rule": "schema",
+        }.items():
+            dialog.set_value(name, value)
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+        assert not dialog.isVisible()
+        preview = window.panes[[p.title for p in window.panes].index("Upload")].preview
+        assert preview.schema_panel.region_code() == "GB"
+        assert preview.schema_panel.duplicate_policy() == "last"
+    finally:
+        window.shutdown()
+        context.jobs.shutdown()
+        context.tasks.shutdown()
+    prefs = SettingsStore().load().preferences
+    assert (prefs.phone_region, prefs.duplicate_policy, prefs.batch_size) == ("GB", "last", 250)
+    assert (prefs.csv_import_threshold, prefs.ledger_path) == (1234, str(ledger))
+    assert prefs.id_column_rule == "schema"
+    # The command line takes the same defaults.
+    import argparse
+
+    from outbound_desk.cli import build_parser
+
+    args = build_parser().parse_args(["upload", str(tmp_path / "f.csv"), "--list", "L"])
+    assert isinstance(args, argparse.Namespace)
+    options = _options(args)
+    assert (options.batch_size, options.file_threshold, options.duplicates) == (250, 1234, "last")
+    assert options.region == "GB"

@@ -19,12 +19,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 SIZES = ((1024, 700), (1920, 1080))
 THEMES = ("light", "dark")
+
+
+class _Confirming:
+    """Says yes to the upload confirmation (nobody is there to click); the rest as the app."""
+
+    def __init__(self) -> None:
+        from outbound_desk.ui.prompter import DialogPrompter
+
+        self._dialogs = DialogPrompter()
+
+    def confirm(self, parent: Any, title: str, text: str, *, danger: bool = False) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dialogs, name)
 
 
 def messy_export(path: Path, rows: int = 4000) -> Path:
@@ -98,7 +114,7 @@ def shoot(out: Path, size: tuple[int, int], theme: str) -> list[Path]:
         written.append(path)
 
     with Sandbox.start(seed=True, rate_limit=(600, 60.0)) as sandbox:
-        context = make_context()
+        context = make_context(prompter=_Confirming())
         context.settings.preferences.default_transport = "api"
         context.settings.preferences.batch_size = 100
         context.settings.preferences.concurrency = 1

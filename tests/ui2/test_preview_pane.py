@@ -420,6 +420,8 @@ def test_the_default_id_is_never_a_phone_column_nor_a_column_with_repeats():
     }
     choice = choose_id_column(schema, samples=samples)
     assert (choice.column, choice.source) == ("accountNumber", "key-name")
+    # The "schema" id-column rule of the preferences guesses nothing.
+    assert choose_id_column(schema, samples=samples, guess=False).column is None
     sparse = {**samples, "accountNumber": ["1", "", ""]}
     assert choose_id_column(schema, samples=sparse).column is None
     # A saved choice wins, but only while a file column feeds it.

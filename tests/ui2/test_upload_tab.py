@@ -48,6 +48,7 @@ def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp
         context.files.open(str(path))  # File > Open in the main window
     report = done.args[0]
     assert (report.valid, report.invalid) == (119, 1)
+    qtbot.waitUntil(preview.upload_button.isEnabled, timeout=30_000)  # scanned too
     with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
         preview.upload_button.click()
     job = pane.queue.store.get(ended.args[0])
@@ -117,6 +118,7 @@ def test_an_override_reaches_the_engine_with_the_previewed_profile(
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(reader, "open", counting_open, raising=False)
+    qtbot.waitUntil(preview.upload_button.isEnabled, timeout=30_000)  # scanned too
     with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
         preview.upload_button.click()
     job = pane.queue.store.get(ended.args[0])
@@ -208,6 +210,7 @@ def test_after_an_upload_no_file_holds_the_secret_or_the_token(qtbot, context, s
         path = messy.write(tmp_path / "contacts.csv", [messy.HEADER, *messy.good_rows(40)])
         with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
             context.files.open(str(path))
+        qtbot.waitUntil(preview.upload_button.isEnabled, timeout=30_000)  # scanned too
         with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
             preview.upload_button.click()
         job = pane.queue.store.get(ended.args[0])

@@ -160,11 +160,7 @@ class PreviewPane(QWidget):
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(self.VALIDATE_DELAY_MS)
         self._validate_timer.timeout.connect(self.validate)
-        if self._settings is not None:
-            self.schema_panel.set_region(self._settings.preferences.phone_region)
-            i = self.schema_panel.duplicates.findData(self._settings.preferences.duplicate_policy)
-            if i >= 0:
-                self.schema_panel.duplicates.setCurrentIndex(i)
+        self.apply_preferences()
         self.refresh_targets()
 
     # ------------------------------------------------------------------ layout
@@ -363,6 +359,21 @@ class PreviewPane(QWidget):
         self._overrides = {k: v for k, v in overrides.items() if v is not None}
         if self._path is not None:
             self._sniff()
+
+    def apply_preferences(self) -> None:
+        """Take the default region, duplicate policy and id-column rule from the settings (at
+        start and after the Preferences dialog); an open file is validated again."""
+        if self._settings is None:
+            return
+        prefs = self._settings.preferences
+        self.schema_panel.set_region(prefs.phone_region)
+        i = self.schema_panel.duplicates.findData(prefs.duplicate_policy)
+        if i >= 0:
+            self.schema_panel.duplicates.setCurrentIndex(i)
+        if self._profile is not None:
+            self._report = None
+            self._update_schema()
+            self._update_actions()
 
     def refresh_targets(self) -> None:
         if self._targets_fn is None:
@@ -628,6 +639,7 @@ class PreviewPane(QWidget):
             remembered,
             samples=_samples(profile),
             saved_id=saved_id,
+            guess_id=self._settings is None or self._settings.preferences.id_column_rule == "auto",
         )
         self._schedule_validation()
 

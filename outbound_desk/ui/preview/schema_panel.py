@@ -257,11 +257,13 @@ class SchemaPanel(QWidget):
         *,
         samples: Mapping[str, Sequence[str]] | None = None,
         saved_id: str | None = None,
+        guess_id: bool = True,
     ) -> None:
         """Diff *file_columns* against *schema* and suggest a mapping (or re-offer *remembered*).
 
         *samples* (file column -> sample values) and *saved_id* (the id column remembered for
-        this list) feed the id column's default."""
+        this list) feed the id column's default; without *guess_id* (the "schema" id-column
+        rule) no CRM-key-looking column is guessed."""
         from outbound_desk.contacts import ColumnMapping, diff_columns, suggest_mapping
 
         self._schema = schema
@@ -296,7 +298,7 @@ class SchemaPanel(QWidget):
                     note = ""
         self._mapping = mapping
         self._undo.clear()
-        self._fill_id_columns(schema, samples, saved_id)
+        self._fill_id_columns(schema, samples, saved_id, guess_id)
         self._fill_diff()
         self._fill_mapping(note)
 
@@ -310,6 +312,7 @@ class SchemaPanel(QWidget):
         schema: Any,
         samples: Mapping[str, Sequence[str]] | None = None,
         saved_id: str | None = None,
+        guess_id: bool = True,
     ) -> None:
         from outbound_desk.contacts.ids import IdChoice, choose_id_column
 
@@ -319,7 +322,11 @@ class SchemaPanel(QWidget):
         else:
             self._picked_id = False
             self.id_choice = choose_id_column(
-                schema, sources=self._mapping.sources, samples=samples, saved=saved_id
+                schema,
+                sources=self._mapping.sources,
+                samples=samples,
+                saved=saved_id,
+                guess=guess_id,
             )
         self._quiet = True
         self.id_column.clear()

@@ -274,6 +274,9 @@ class UploadPane(Pane):
     def refresh(self) -> None:
         self.preview.refresh_targets()
 
+    def apply_preferences(self) -> None:
+        self.preview.apply_preferences()
+
     def busy_reason(self) -> str | None:
         return self.queue.busy_reason()
 
