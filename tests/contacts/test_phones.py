@@ -431,6 +431,8 @@ def test_a_country_whose_fast_path_disagrees_falls_back_to_phonenumbers(
         return real(self, nsns)
 
     monkeypatch.setattr(phones._CountryRules, "valid_many", everything_valid)
+    # No verdicts kept from an earlier process (a changed fast path has another cache key).
+    monkeypatch.setattr(phones.nanp_table, "_cache_dir", None)
     monkeypatch.setattr(phones, "_COUNTRIES", {})
     monkeypatch.setattr(phones, "DISTRUSTED", {})
 
@@ -457,6 +459,7 @@ def test_the_nanp_fast_path_is_switched_off_when_it_disagrees(
     monkeypatch.setattr(
         phones._NanpRules, "valid", lambda self, digits: np.zeros(len(digits), dtype=bool)
     )
+    monkeypatch.setattr(phones.nanp_table, "_cache_dir", None)
     monkeypatch.setattr(phones, "_NANP", None)
     monkeypatch.setattr(phones, "DISTRUSTED", {})
     assert not phones._nanp().usable
