@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
         metavar="SPEC",
         help="where the platform's behaviour is unknown, pick one (key=value,...): "
         "empty_result=error|page, stale_version=409|400, unknown_data_keys=refuse|ignore, "
-        "excel_import=parse|fail",
+        "excel_import=parse|fail, legacy_upload_body=json|empty, column_changes=allow|refuse",
     )
     parser.add_argument("--state", metavar="FILE", help="SQLite file that keeps the org's state")
     parser.add_argument("--no-seed", action="store_true", help="do not create the sample lists")

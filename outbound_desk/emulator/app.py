@@ -993,6 +993,8 @@ class Api:
             await form.close()
         id_name = form.get("contact-id-name")
         self.start_import(list_id, path, id_name if isinstance(id_name, str) and id_name else None)
+        if self.store.behaviour.legacy_upload_body == "empty":
+            return Response(status_code=200)
         return json_response({"id": list_id, "fileType": "contactlist"})
 
     # ------------------------------------------------------------------ export

@@ -29,12 +29,19 @@ class Behaviour:
     - ``pkce_refresh``: a public (PKCE, no secret) OAuth client gets ``none`` (no refresh
       token: the safe reading, the SDK's only refresh sends a secret) or ``issue`` (a refresh
       token usable with its client id alone). Confidential clients always get one.
+    - ``legacy_upload_body``: the legacy upload service answers ``200`` with ``json``
+      (``{"id", "fileType"}``) or ``empty`` (no body): only the 200 is documented.
+    - ``column_changes``: a ``PUT`` that changes ``columnNames``: ``allow`` (columns may be
+      added; a column holding data may not be removed) or ``refuse`` (``400``; Terraform
+      treats a column change as destroy-and-recreate).
     """
 
     empty_result: str = "error"
     stale_version: str = "409"
     unknown_data_keys: str = "refuse"
     excel_import: str = "parse"
+    legacy_upload_body: str = "json"
+    column_changes: str = "allow"
     pkce_refresh: str = "none"
 
     def __post_init__(self) -> None:
@@ -51,6 +58,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "unknown_data_keys": ("refuse", "ignore"),
     "excel_import": ("parse", "fail"),
     "pkce_refresh": ("none", "issue"),
+    "legacy_upload_body": ("json", "empty"),
+    "column_changes": ("allow", "refuse"),
 }
 
 

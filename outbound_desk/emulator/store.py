@@ -220,6 +220,15 @@ class Store:
                     raise invalid_value(message, field="version")
                 raise ApiError(409, "general.conflict", message, field="version")
             clean = self._validate_list(body, current_id=list_id)
+            if (
+                self.behaviour.column_changes == "refuse"
+                and clean["columnNames"] != rec.body["columnNames"]
+            ):
+                raise invalid_value(
+                    "The columns of a contact list cannot be changed; create a new list with "
+                    "the columns you need.",
+                    field="columnNames",
+                )
             removed = {c.casefold() for c in rec.body["columnNames"]} - {
                 c.casefold() for c in clean["columnNames"]
             }

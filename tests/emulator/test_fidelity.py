@@ -306,3 +306,50 @@ def test_unknown_data_keys_can_be_refused_or_ignored(api: httpx.Client, sandbox:
     sandbox.set_behaviour(unknown_data_keys="ignore")
     stored = api.post(f"{LISTS}/{lst['id']}/contacts", json=[odd]).json()
     assert "shoeSize" not in stored[0]["data"]
+
+
+@pytest.mark.parametrize("answer", ["json", "empty"])
+def test_the_client_uploads_through_the_legacy_service_whatever_its_200_carries(
+    sandbox: Sandbox, answer: str
+) -> None:
+    from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region
+
+    sandbox.set_behaviour(legacy_upload_body=answer)
+    with GenesysClient(
+        sandbox_region(sandbox.base_url),
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+    ) as client:
+        lst = client.contact_lists.create(
+            _spec_named("Legacy", ["customerId", "firstName", "phone"])
+        )
+        reply = client.imports.upload_legacy(
+            lst.id,
+            b"customerId,firstName,phone\nK1,Ada,+15125550100\n",
+            contact_id_name="customerId",
+        )
+        assert reply == ({"id": lst.id, "fileType": "contactlist"} if answer == "json" else None)
+        client.imports.wait(lst.id, expected_size=1, timeout_s=30)
+    assert sandbox.store.contact_count(lst.id) == 1
+
+
+def _spec_named(name: str, columns: list[str]) -> Any:
+    from outbound_desk.genesys import ContactListSpec, PhoneColumn
+
+    return ContactListSpec(name, columns, [PhoneColumn("phone", "cell")])
+
+
+def test_column_changes_can_be_allowed_or_refused(api: httpx.Client, sandbox: Sandbox) -> None:
+    lst = make_list(api)
+    grown = api.put(
+        f"{LISTS}/{lst['id']}", json={**lst, "columnNames": [*lst["columnNames"], "city"]}
+    )
+    assert grown.status_code == 200
+    sandbox.set_behaviour(column_changes="refuse")
+    current = grown.json()
+    refused = api.put(
+        f"{LISTS}/{lst['id']}", json={**current, "columnNames": [*current["columnNames"], "zip"]}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["details"][0]["fieldName"] == "columnNames"
+    renamed = api.put(f"{LISTS}/{lst['id']}", json={**current, "name": "Renamed"})
+    assert renamed.status_code == 200  # other fields still change
