@@ -25,6 +25,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -74,27 +75,39 @@ class LedgerUnusableError(LedgerError):
     def __init__(self, path: Path, cause: BaseException) -> None:
         self.path = path
         detail = str(cause) or type(cause).__name__
+        aside = (
+            "Nothing on the platform is lost: the contacts already uploaded stay in their "
+            "lists, and rerunning an upload sends its rows again, which updates those contacts "
+            "(same ids) rather than adding them twice; only resuming the uploads recorded in "
+            "that file is no longer possible"
+        )
         if "full" in detail.lower():
-            what = (
-                f"the upload ledger {path} cannot be written ({detail}): free some space, or "
-                "move it aside"
+            message = (
+                f"the upload ledger {path} cannot be written ({detail}): free some space and "
+                "run again; an upload resumes where it stopped"
             )
-        elif _is_read_only(cause):
-            what = (
-                f"the upload ledger {path} cannot be written ({detail}): make it (and its "
-                "folder) writable for this user, or move it aside"
+        elif _is_read_only(cause) or not _writable(path):
+            message = (
+                f"the upload ledger {path} cannot be written ({detail}): make it and its "
+                "folder writable for this user and run again, or move it aside (with its -wal "
+                f"and -shm files) to start a new ledger. {aside}"
             )
         else:
-            what = (
-                f"the upload ledger {path} is damaged ({detail}): move it aside (rename it, "
-                f"e.g. to {path.name}.damaged)"
+            message = (
+                f"the upload ledger {path} is damaged ({detail}): move it aside (with its -wal "
+                f"and -shm files; e.g. rename it to {path.name}.damaged) and run again, which "
+                f"starts a new ledger. {aside}"
             )
-        super().__init__(
-            f"{what} and run again, which starts a new ledger. Nothing on the platform is "
-            "lost: the contacts already uploaded stay in their lists, and rerunning an upload "
-            "sends its rows again, which updates those contacts (same ids) rather than adding "
-            "them twice; only resuming the uploads recorded in that file is no longer possible"
-        )
+        super().__init__(message)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this user may write the ledger and make its -wal/-shm files beside it (SQLite
+    says only "unable to open database file" when the folder is read-only)."""
+    folder = path.parent if path.parent.exists() else None
+    return (not path.exists() or os.access(path, os.W_OK)) and (
+        folder is None or os.access(folder, os.W_OK | os.X_OK)
+    )
 
 
 def _is_read_only(exc: BaseException) -> bool:

@@ -27,11 +27,11 @@ def read_only(path: Path) -> Iterator[None]:
     """*path* read-only for this process: mode 0444, or, for root (who ignores modes), the
     immutable attribute; skipped where neither is possible."""
     if os.geteuid() != 0:
-        os.chmod(path, 0o444)
+        os.chmod(path, 0o555 if path.is_dir() else 0o444)
         try:
             yield
         finally:
-            os.chmod(path, 0o600)
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
         return
     chattr = shutil.which("chattr")
     if chattr is None or subprocess.run([chattr, "+i", str(path)], check=False).returncode:
@@ -202,3 +202,22 @@ def test_lists_clear_and_resume_with_a_corrupt_ledger(
     err = capsys.readouterr().err
     assert "damaged" in err
     assert "Traceback" not in err
+
+
+def test_a_ledger_in_a_read_only_folder(
+    sandbox: Sandbox, files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    f, schema, _ledger = files
+    folder = f.parent / "ro"
+    folder.mkdir()
+    ledger = folder / "ledger.sqlite3"
+    with Ledger(ledger):
+        pass  # closed cleanly: no -wal or -shm left, so SQLite must make them to read it
+    with read_only(folder):
+        assert _upload(sandbox, f, schema, ledger) == 1
+        err = capsys.readouterr().err
+        assert "cannot be written" in err
+        assert "writable" in err
+        assert sandbox.store.lists() == []
+        assert main(["history", "--ledger", str(ledger)]) == 1
+        assert "cannot be written" in capsys.readouterr().err
