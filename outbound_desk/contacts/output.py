@@ -122,6 +122,16 @@ class CsvSink:
         self.sha256: str | None = None
         self._write_text(self._rows_text([list(header)]))
 
+    def rows_text(self, rows: Iterable[Sequence[str]]) -> str:
+        """*rows* as this file's CSV text (``csv.writer``, the file's line terminator)."""
+        return self._rows_text(rows)
+
+    def write_text_rows(self, texts: Sequence[str]) -> None:
+        """Rows already made into CSV text, one row each (:meth:`rows_text`)."""
+        if texts:
+            self._write_text("".join(texts))
+            self.rows += len(texts)
+
     def _rows_text(self, rows: Iterable[Sequence[str]]) -> str:
         buf = io.StringIO()
         csv.writer(buf, lineterminator=LINE_TERMINATOR).writerows(rows)

@@ -27,6 +27,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 
 from outbound_desk.contacts._arrow import large_strings
 from outbound_desk.contacts.diff import ColumnMapping
+from outbound_desk.contacts.output import CsvSink, arrow_csv_lines
 from outbound_desk.contacts.schema import ListSchema
 from outbound_desk.files import FileProfile, iter_chunks
 
@@ -266,3 +268,42 @@ def plan_repairs(
             continue  # a full-width phone without a leading 0: a shorter one lost no zero
         plan.widths[c] = width
     return plan
+
+
+def write_edited_copy(
+    profile: FileProfile,
+    edits: Edits,
+    out: str | Path,
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    chunk_rows: int = 50_000,
+) -> str:
+    """Write *profile*'s file with the user's *edits* applied and nothing else changed: its own
+    columns and header, as UTF-8 comma-separated CSV (``files.writer``'s format), records in
+    file order, broken records with their fields as read. Returns the copy's SHA-256.
+
+    An upload of edited rows sends this copy (the original stays as it is); the ledger keeps
+    the original's SHA-256 beside the copy's.
+    """
+    plan = edits_only(edits)
+    columns = list(profile.columns)
+    with CsvSink(out, columns) as sink:
+        for chunk in iter_chunks(
+            profile, chunk_rows=chunk_rows, progress=progress, cancelled=cancelled
+        ):
+            table = plan.apply(chunk.table, chunk.records)
+            lines = arrow_csv_lines([table.column(c) for c in columns]) if columns else None
+            if not chunk.raw:
+                if lines is not None:
+                    sink.write_lines(lines)
+                continue
+            # Broken records between the rows, in file order.
+            records = np.asarray(chunk.records, dtype=np.int64).tolist()
+            texts = lines.to_pylist() if lines is not None else [""] * len(records)
+            merged = sorted(
+                [(r, t) for r, t in zip(records, texts, strict=True)]
+                + [(r, sink.rows_text([f])) for r, f in chunk.raw.items()]
+            )
+            sink.write_text_rows([t for _, t in merged])
+        return sink.close()

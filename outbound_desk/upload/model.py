@@ -101,6 +101,10 @@ class UploadOptions:
     #: ``files.Overrides``' fields (encoding, delimiter, quotechar, has_header, sheet,
     #: skip_rows), so that a scheduled job loads what the app showed.
     read: dict[str, Any] = field(default_factory=dict)
+    #: When ``file`` is a copy made with the user's edits (the app's preview): the original
+    #: file (``file``, ``sha256``) and ``edited_cells``. Kept in the ledger beside the copy's
+    #: SHA-256 (in the identity only when set, like ``read``).
+    source: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
@@ -134,6 +138,8 @@ class UploadOptions:
             "duplicates": self.duplicates,
             # Only when set, so that the identity of uploads saved before it stays the same.
             **({"read": dict(sorted(self.read.items()))} if self.read else {}),
+            # The file an edited copy was made from (so the ledger keeps it beside the copy).
+            **({"source": dict(sorted(self.source.items()))} if self.source else {}),
         }
 
     def as_json(self) -> dict[str, Any]:

@@ -586,3 +586,77 @@ def test_fixed_copy_repairs_what_is_safe_and_sets_the_rest_aside(qtbot, make_pan
     assert "1 values trimmed" in said
     assert "1 row left out, in " + str(side) in said
     assert said in pane.summary_label.text()
+
+
+def test_a_cell_edited_in_the_table_is_validated_saved_and_uploaded(qtbot, make_pane, tmp_path):
+    """Issue 14: a cell is corrected in the preview (F2), marked, validated again, written into
+    the fixed copy, and the upload sends a copy with the edit while the file stays as it is."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from outbound_desk.ui.preview.models import EditedRole
+
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    rows = messy.good_rows(3)
+    rows[1][3] = "not a phone"
+    path = messy.write(tmp_path / "typo.csv", [messy.HEADER, *rows])
+    original = path.read_bytes()
+    report = open_and_validate(qtbot, pane, path)
+    assert report.invalid == 1
+    pane.show()
+    model = pane.rows_model
+    qtbot.waitUntil(lambda: model.rowCount() == 3)
+    index = model.index(1, 3)
+    pane.table.setCurrentIndex(index)
+    pane.table.setFocus()
+    qtbot.keyClick(pane.table, Qt.Key.Key_F2)
+    editor = pane.table.findChild(QLineEdit)
+    assert editor is not None  # F2 opened an editor on the cell
+    editor.selectAll()
+    qtbot.keyClicks(editor, "+1 415 555 0199")
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as blocker:
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert blocker.args[0].invalid == 0
+    assert model.data(index) == "+1 415 555 0199"
+    assert model.data(index, EditedRole) == "not a phone"  # marked, with the file's value
+    assert model.data(index, Qt.ItemDataRole.FontRole).italic()
+    assert pane.edits == {(3, "phoneNumber"): "+1 415 555 0199"}
+    assert "1 cell edited" in pane.summary_label.text()
+
+    fixed = tmp_path / "fixed.csv"
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000):
+        pane.save_fixed_copy(str(fixed))
+    assert "+14155550199" in fixed.read_text(encoding="utf-8")
+    assert "1 cells edited by hand" in pane.last_written
+
+    got = []
+    pane.upload_requested.connect(got.append)
+    with qtbot.waitSignal(pane.upload_requested, timeout=30_000):
+        pane.upload_button.click()
+    request = got[0]
+    assert request.path != str(path)
+    assert "+1 415 555 0199" in Path(request.path).read_text(encoding="utf-8")
+    assert request.profile.sha256 is not None
+    assert request.extra["source"] == {
+        "file": str(path),
+        "sha256": pane.profile.sha256,
+        "edited_cells": 1,
+    }
+    assert path.read_bytes() == original  # the file itself is never changed
+
+
+def test_typing_the_files_value_back_removes_the_edit(qtbot, make_pane, tmp_path):
+    pane = make_pane()
+    path = messy.write(tmp_path / "a.csv", [messy.HEADER, *messy.good_rows(2)])
+    with qtbot.waitSignal(pane.profile_changed, timeout=10_000):
+        pane.open_file(path)
+    qtbot.waitUntil(lambda: pane.rows_model is not None and pane.rows_model.rowCount() == 2)
+    model = pane.rows_model
+    index = model.index(0, 1)
+    assert model.flags(index) & Qt.ItemFlag.ItemIsEditable
+    assert model.setData(index, "Ann")
+    assert pane.edits == {(2, "firstName"): "Ann"}
+    assert model.setData(index, "First0")  # the file's own value: the edit is undone
+    assert pane.edits == {}
+    assert model.data(index, Qt.ItemDataRole.FontRole) is None

@@ -299,3 +299,55 @@ def test_the_queue_strip_opens_for_a_new_job(qtbot, context, sandbox, tmp_path):
         assert pane.queue.expanded()
     assert "1 job" in pane.queue.toggle.text()
     pane.shutdown()
+
+
+def test_an_edited_cell_is_uploaded_and_the_ledger_names_the_original(
+    qtbot, context, sandbox, tmp_path
+):
+    """Issue 14: a cell corrected in the preview reaches the list; the upload sends a copy
+    with the edit, and the ledger keeps the original file and its SHA-256 beside it."""
+    from outbound_desk.upload.ledger import Ledger
+
+    schema = messy.schema()
+    created = context.session.connection.client.contact_lists.create(_spec(schema))
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    preview = pane.preview
+    preview.refresh_targets()
+    qtbot.waitUntil(lambda: preview.schema_panel.target.findData(created.id) >= 0, timeout=30_000)
+    preview.schema_panel.select_target(created.id)
+    rows = messy.good_rows(5)
+    rows[2][3] = "12"
+    path = messy.write(tmp_path / "typo.csv", [messy.HEADER, *rows])
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000) as done:
+        preview.open_file(path)
+    assert done.args[0].invalid == 1
+    qtbot.waitUntil(lambda: preview.rows_model.rowCount() == 5)
+    model = preview.rows_model
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000) as done:
+        model.setData(model.index(2, 3), "(415) 555-0177")
+    assert done.args[0].invalid == 0
+    qtbot.waitUntil(lambda: preview.upload_button.isEnabled(), timeout=30_000)
+    original_sha = preview.profile.sha256
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
+        preview.upload_button.click()
+    job = pane.queue.store.get(ended.args[0])
+    assert job.state == "done", job.error
+    assert job.result.created == 5
+    phones = {c["data"]["phoneNumber"] for c in sandbox.store.all_contacts(created.id)}
+    assert "+14155550177" in phones
+    assert job.options.file != path.resolve()
+    asked = [a for a in context.prompter.asked if a[0] == "confirm"]
+    assert "Edited: 1 cell changed in the preview" in asked[-1][2]
+    ledger = Ledger(pane._ledger_path())
+    try:
+        record = ledger.get_upload(job.result.upload_id)
+    finally:
+        ledger.close()
+    assert record.file_sha256 == job.result.file_sha256 != original_sha
+    assert record.options["source"] == {
+        "file": str(path),
+        "sha256": original_sha,
+        "edited_cells": 1,
+    }
+    pane.shutdown()

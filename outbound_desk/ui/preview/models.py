@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QFont
 
 from outbound_desk.ui.preview.issues import IssueIndex, severity_name
 from outbound_desk.ui.preview.rows import RowStore
@@ -16,6 +23,10 @@ _Index = QModelIndex | QPersistentModelIndex
 IssuesRole = Qt.ItemDataRole.UserRole + 1  # list of Issue objects for the cell (or row)
 SeverityRole = Qt.ItemDataRole.UserRole + 2  # "error" | "warning" | "info" | None
 RecordRole = Qt.ItemDataRole.UserRole + 3  # physical record number of the row (header = 1)
+EditedRole = Qt.ItemDataRole.UserRole + 4  # the file's own value of an edited cell, else None
+
+#: An edited cell's tint (under any issue colour, which wins: a bad edit still shows red).
+EDITED_COLOUR = QColor(108, 113, 196, 70)
 
 # Translucent, so the tint reads on light and dark palettes alike.
 SEVERITY_COLOURS = {
@@ -31,9 +42,18 @@ class RowsTableModel(QAbstractTableModel):
     Wraps a :class:`RowStore` that a loader fills from a worker and an :class:`IssueIndex`;
     ``data()`` reads one cell and formats only what the role asks for. The vertical header shows
     each row's physical record number, so row numbers match the file and the issues.
+
+    Cells are editable (double-click or F2): an edit is kept in :attr:`edits`, an overlay by
+    (record number, file column) over the read-only store, shown in italics with a tint and
+    the file's own value in the tooltip. Typing the file's value back removes the edit.
+
+    Signals:
+      ``cell_edited(int, str, object)``: record, file column, the new value (None: edit undone).
     """
 
     FETCH_ROWS = 500
+
+    cell_edited = Signal(int, str, object)
 
     def __init__(self, store: RowStore, issues: IssueIndex, parent: Any = None) -> None:
         super().__init__(parent)
@@ -41,6 +61,7 @@ class RowsTableModel(QAbstractTableModel):
         self._issues = issues
         self._shown = 0
         self._inserting = False
+        self.edits: dict[tuple[int, str], str] = {}
 
     @property
     def store(self) -> RowStore:
@@ -61,10 +82,40 @@ class RowsTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, col = index.row(), index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if self.edits:
+                edited = self.edits.get((self._store.record(row), self._store.columns[col]))
+                if edited is not None:
+                    return edited
             return self._store.cell(row, col)
         if role == RecordRole:
             return self._store.record(row)
+        if self.edits and role in (
+            EditedRole,
+            Qt.ItemDataRole.FontRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.BackgroundRole,
+        ):
+            key = (self._store.record(row), self._store.columns[col])
+            if key in self.edits:
+                original = self._store.cell(row, col)
+                if role == EditedRole:
+                    return original
+                if role == Qt.ItemDataRole.FontRole:
+                    font = QFont()
+                    font.setItalic(True)
+                    return font
+                issues = self._cell_data(row, col, role)
+                if role == Qt.ItemDataRole.BackgroundRole:
+                    return issues or EDITED_COLOUR
+                was = f"Edited; the file says {original!r}"
+                return was + ("\n" + issues if issues else "")
+        if role == EditedRole:
+            return None
+        return self._cell_data(row, col, role)
+
+    def _cell_data(self, row: int, col: int, role: int) -> Any:
+        """The issue roles of one cell (colour, tooltip, issues, severity)."""
         if role in (
             IssuesRole,
             SeverityRole,
@@ -85,6 +136,29 @@ class RowsTableModel(QAbstractTableModel):
             if found:
                 return "\n".join(f"{severity_name(i)}: {i.message} [{i.code}]" for i in found)
         return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsEditable if index.isValid() else base
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or role != Qt.ItemDataRole.EditRole:
+            return False
+        row, col = index.row(), index.column()
+        record, column = self._store.record(row), self._store.columns[col]
+        text = "" if value is None else str(value)
+        key = (record, column)
+        if text == self._store.cell(row, col):
+            if self.edits.pop(key, None) is None:
+                return False  # the file's value, and no edit to undo
+            new: str | None = None
+        elif self.edits.get(key) == text:
+            return False
+        else:
+            self.edits[key] = new = text
+        self.dataChanged.emit(index, index)
+        self.cell_edited.emit(record, column, new)
+        return True
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

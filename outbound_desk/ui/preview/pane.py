@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,13 @@ class PreviewPane(QWidget):
         self.table.setObjectName("rows")
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        # A cell is corrected where it is seen (double-click or F2); the edit is validated,
+        # written into the fixed copy and uploaded.
+        self.table.setEditTriggers(
+            QTableView.EditTrigger.DoubleClicked
+            | QTableView.EditTrigger.EditKeyPressed
+            | QTableView.EditTrigger.SelectedClicked
+        )
         vh = self.table.verticalHeader()
         # Fixed row heights keep a million-row table cheap to lay out and scroll.
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -431,6 +438,9 @@ class PreviewPane(QWidget):
         self._index = IssueIndex()
         self._store = RowStore(profile.columns)
         self._rows_model = RowsTableModel(self._store, self._index, self)
+        # Edits belong to one reading of the file: a re-parse may number its records anew.
+        self._edits = self._rows_model.edits
+        self._rows_model.cell_edited.connect(self._on_rows_model_cell_edited)
         old = self.table.model()
         self.table.setModel(self._rows_model)
         if old is not None and old is not self._rows_model:
@@ -836,6 +846,8 @@ class PreviewPane(QWidget):
             parts.append(f"<b>{r.valid:,}</b> valid")
             parts.append(f"<b>{r.invalid:,}</b> invalid")
             parts.append(plural(r.duplicates, "duplicate id"))
+        if self._edits:
+            parts.append(plural(len(self._edits), "cell") + " edited")
             if r.blocked:
                 parts.append(
                     "<span style='color:#c0392b'>blocked by the schema: map or exclude "
@@ -967,6 +979,18 @@ class PreviewPane(QWidget):
             self._settings.preferences.id_columns[target.list_id] = column
             self._save_settings()
 
+    @Slot(int, str, object)
+    def _on_rows_model_cell_edited(self, _record: int, _column: str, _value: Any) -> None:
+        # The model keeps the overlay (self._edits is the same dict): validate it again.
+        self._report = None
+        self._schedule_validation()
+        self._update_actions()
+
+    @property
+    def edits(self) -> dict[tuple[int, str], str]:
+        """The cells edited in the table: (record number, file column) -> value."""
+        return dict(self._edits)
+
     @Slot()
     def _on_cancel_button_clicked(self) -> None:
         # The job ends at its next check; its "cancelled" answer puts the pane back to idle.
@@ -1026,8 +1050,76 @@ class PreviewPane(QWidget):
     @Slot()
     def _on_upload_button_clicked(self) -> None:
         request = self.upload_request()
-        if request is not None:
+        if request is None:
+            return
+        if self._edits:
+            self._prepare_edited_upload(request)
+        else:
             self.upload_requested.emit(request)
+
+    def _prepare_edited_upload(self, request: UploadRequest) -> None:
+        """Write the file with the edits (``contacts.repair.write_edited_copy``) into the data
+        directory, read it back as the upload will, and ask for its upload: the original
+        file stays as it is, and the request names it (``extra["source"]``)."""
+        import hashlib
+        import json
+
+        from outbound_desk.config import data_dir
+        from outbound_desk.contacts.repair import write_edited_copy
+        from outbound_desk.files import Overrides, scan, sniff
+
+        profile = self._profile
+        edits = dict(self._edits)
+        source_sha = getattr(profile, "sha256", None)
+        key = json.dumps([source_sha, sorted([r, c, v] for (r, c), v in edits.items())])
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+        folder = data_dir() / "prepared" / "edited"
+        copy = folder / f"{Path(request.path).stem}.edited-{digest}.csv"
+        run = self._run
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_edited_copy(profile, edits, copy, progress=progress, cancelled=cancelled)
+            # Written with a header of the file's own column names: read it as such.
+            return scan(sniff(copy, Overrides(has_header=True)), cancelled=cancelled)
+
+        def on_success(scanned: Any) -> None:
+            self._validate_job = None
+            self._set_idle()
+            self._update_actions()
+            if run != self._run:
+                return  # the file or the edits changed meanwhile
+            source = {"file": request.path, "sha256": source_sha, "edited_cells": len(edits)}
+            self.upload_requested.emit(
+                replace(
+                    request,
+                    path=str(copy),
+                    profile=scanned,
+                    extra={**request.extra, "source": source},
+                )
+            )
+
+        def on_failure(exc: BaseException) -> None:
+            self._validate_job = None
+            self._set_idle()
+            self._show_error(f"Could not write the edited copy to upload: {_message(exc)}")
+            self._update_actions()
+
+        def on_cancelled() -> None:
+            self._validate_job = None
+            self._set_idle()
+            self._update_actions()
+
+        self._set_busy("Writing the edited copy…")
+        self._validate_job = self._jobs.start(
+            work,
+            name="edited-copy",
+            on_progress=lambda d, t, p: self._on_validate_progress(run, d, t, p),
+            on_success=on_success,
+            on_failure=on_failure,
+            on_cancelled=on_cancelled,
+        )
+        self._update_actions()
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from outbound_desk.ui.messages import plural
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.preview import PreviewPane, TargetList, UploadRequest
 from outbound_desk.ui.upload_queue.pane import UploadQueuePane
@@ -65,6 +66,8 @@ def options_for_request(request: UploadRequest, prefs: Preferences, work_dir: Pa
         file_threshold=prefs.csv_import_threshold,
         lock_timeout_s=None,  # queued behind this app's jobs; wait for other processes too
         read=read,  # how the preview read it: a resume reads it the same way
+        # An edited upload sends a copy: the ledger keeps the file it was made from.
+        source=dict(request.extra.get("source") or {}),
     )
 
 
@@ -92,6 +95,14 @@ def confirmation_text(request: UploadRequest, options: Any, connection: Any) -> 
         f"List: {where}",
         f"Transport: {transport}",
         f"File: {request.path}",
+    ]
+    source = request.extra.get("source") or {}
+    if source:
+        lines.append(
+            f"Edited: {plural(int(source.get('edited_cells', 0)), 'cell')} changed in the"
+            f" preview; this copy is sent, {source.get('file')} stays as it is"
+        )
+    lines += [
         "Rows: "
         + (f"{rows:,} in the file, " if rows is not None else "")
         + (f"{valid:,} valid to upload" if valid is not None else "valid rows to upload"),
