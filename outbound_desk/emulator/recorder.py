@@ -4,7 +4,7 @@ When ``OUTBOUND_DESK_SANDBOX_RECORD`` names a file (or a :class:`SandboxConfig` 
 every exchange is appended to it as one JSON line::
 
     {"method", "path", "query", "status", "userAgent", "requestType", "request", "responseType",
-     "response", "test"}
+     "response", "responseBytes", "test"}
 
 ``request`` and ``response`` are the bodies' text when they are JSON (``None`` otherwise, or
 when a body is larger than :data:`MAX_BODY_BYTES`, then ``"...Truncated": true``). Request
@@ -60,7 +60,13 @@ class Recorder:
         keep_request = agent.startswith(CLIENT_AGENT_PREFIX) and _is_json(request_type)
         request = bytearray()
         response = bytearray()
-        state: dict[str, Any] = {"status": None, "type": "", "req_cut": False, "resp_cut": False}
+        state: dict[str, Any] = {
+            "status": None,
+            "type": "",
+            "req_cut": False,
+            "resp_cut": False,
+            "resp_bytes": 0,
+        }
 
         async def recording_receive() -> Message:
             message: Message = await receive()
@@ -77,7 +83,9 @@ class Recorder:
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         state["type"] = value.decode("latin-1")
-            elif (
+            elif message["type"] == "http.response.body":
+                state["resp_bytes"] += len(message.get("body", b""))
+            if (
                 message["type"] == "http.response.body"
                 and _is_json(state["type"])
                 and not state["resp_cut"]
@@ -105,6 +113,7 @@ class Recorder:
                         "responseType": state["type"],
                         "response": _text(response, _is_json(state["type"])),
                         "responseTruncated": state["resp_cut"],
+                        "responseBytes": state["resp_bytes"],
                         "test": os.environ.get("PYTEST_CURRENT_TEST"),
                     }
                 )

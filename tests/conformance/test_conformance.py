@@ -164,12 +164,16 @@ def test_a_recording_is_checked_in_both_directions(sdk: Sdk) -> None:
         _entry(path="/api/v2/outbound/lists", status=404, response=None),
         _entry(method="POST", path="/oauth/token", response={"access_token": "t"}),
         _entry(method="POST", path="/api/v2/outbound/contactlists/L1/clear", response={"id": "L1"}),
+        _entry(path="/api/v2/outbound/contactlists/L1", responseType="text/plain", responseBytes=2),
+        _entry(method="DELETE", path="/api/v2/outbound/contactlists/L1", status=204),
     ]
     report = check_recording(sdk, entries, exceptions={})
     lines = [str(f) for f in report.findings]
     assert lines == [
         "GET /api/v2/outbound/lists answered: (body): the SDK has no such operation"
         "  (e.g. tests/x.py::test_y (call))",
+        "get_outbound_contactlist answered: (body): a text/plain body where the SDK reads "
+        "ContactList JSON  (e.g. tests/x.py::test_y (call))",
         "get_outbound_contactlist_importstatus answered: state: 'DONE' is not one of "
         "ImportStatus.state's values ['IN_PROGRESS', 'FAILED'] [x2]"
         "  (e.g. tests/x.py::test_y (call))",

@@ -6,7 +6,7 @@ to the SDK operation with that method and path template, then:
 - the body our client sent (User-Agent ``outbound-desk/...``) is checked against the
   operation's ``body`` type, and its query parameter names against the operation's;
 - every 2xx JSON answer is checked against the operation's ``response_type``; an answer the
-  SDK expects to be empty must be empty;
+  SDK expects to be empty must be empty, and one it reads as JSON must be JSON;
 - every 4xx/5xx JSON answer is checked against the platform's ``ErrorBody``;
 - a 2xx answer on a path the SDK has no operation for is a failure (the sandbox serves
   something the platform does not).
@@ -147,6 +147,14 @@ def check_recording(
                 )
         response = _decode(entry.get("response"))
         if response is _ABSENT:
+            if 200 <= status < 300 and op.response_type and entry.get("responseBytes"):
+                kind = entry.get("responseType") or "no content type"
+                found(
+                    name,
+                    "answered",
+                    [Violation("", f"a {kind} body where the SDK reads {op.response_type} JSON")],
+                    test,
+                )
             continue
         if response is _INVALID:
             found(
