@@ -188,6 +188,7 @@ def _options(args: argparse.Namespace) -> UploadOptions:
             "DuplicatePolicy", duplicate_policy(args.duplicates, prefs.duplicate_policy)
         ),
         file_threshold=prefs.csv_import_threshold,
+        id_column_rule=prefs.id_column_rule,
         reconcile=not args.no_reconcile,
         report_path=args.report,
         lock_timeout_s=None if args.wait_for_lock < 0 else args.wait_for_lock,

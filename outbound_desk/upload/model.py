@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from outbound_desk.base import limits
 from outbound_desk.base.cancel import Cancelled
-from outbound_desk.config.settings import DuplicatePolicy, Preferences
+from outbound_desk.config.settings import DuplicatePolicy, IdColumnRule, Preferences
 
 Via = Literal["api", "file", "auto"]
 
@@ -83,6 +83,9 @@ class UploadOptions:
     region: str = _DEFAULTS.phone_region
     mapping: dict[str, str | None] = field(default_factory=dict)
     duplicates: DuplicatePolicy = _DEFAULTS.duplicate_policy
+    #: Without ``id_column`` (and a schema's): "auto" takes a column that reads as a CRM key
+    #: (``contacts.ids``), "schema" refuses; the preferences' ``id_column_rule``.
+    id_column_rule: IdColumnRule = _DEFAULTS.id_column_rule
     file_threshold: int = DEFAULT_FILE_THRESHOLD
     reconcile: bool = True
     #: How to read the sent contacts back: ``contacts/bulk`` reads, one export, or by size.

@@ -95,6 +95,8 @@ class Plan:
         self.id_column: str | None = None
         self.anonymous = options.allow_no_id and not options.id_column
         self._diff_text = ""
+        #: Says which column the id-column rule chose, when nobody named one.
+        self.id_note: str | None = None
         self.report: ValidationReport | None = None
         #: The file as it was before the scan (None: not checked, e.g. a plan built in a test).
         self.identity: FileIdentity | None = None
@@ -189,6 +191,10 @@ class Plan:
             wanted = self.create_schema.id_column
         if wanted is None:
             wanted = schema.id_column
+        if wanted is None and not opts.allow_no_id and opts.id_column_rule == "auto":
+            # The preferences' id-column rule, the same the preview starts from: a column
+            # that reads as a CRM key (never a phone column), fed by the file.
+            wanted = self._key_column(schema)
         if wanted is None:
             if opts.allow_no_id:
                 return None
@@ -203,6 +209,20 @@ class Plan:
             return by_fold[wanted.casefold()]
         target = opts.mapping.get(wanted)
         return target if target else wanted
+
+    def _key_column(self, schema: ListSchema) -> str | None:
+        from outbound_desk.contacts.ids import choose_id_column
+
+        in_file = {c.casefold(): c for c in self.profile.columns}
+        sources = {c: in_file[c.casefold()] for c in schema.columns if c.casefold() in in_file}
+        sources.update({lc: fc for fc, lc in self.options.mapping.items() if lc is not None})
+        choice = choose_id_column(schema.with_id_column(None), sources=sources)
+        if choice.column is not None:
+            self.id_note = (
+                f"contact ids from column {choice.column!r} ({choice.describe()}); "
+                "choose another with --id-column"
+            )
+        return choice.column
 
     # ------------------------------------------------------------------ streaming
     def chunks(self, *, cancelled: Callable[[], bool] | None = None) -> Iterator[PlannedChunk]:

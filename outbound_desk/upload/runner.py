@@ -306,6 +306,8 @@ class UploadJob:
         platform.check_columns(
             self.client, opts, plan, target, tracker=self.tracker, cancelled=self.cancelled
         )
+        if plan.id_note:
+            st.warnings.append(plan.id_note)
         identity = {**opts.identity(), "list": st.list_id}
         record = None
         if opts.resume_id:

@@ -55,3 +55,25 @@ def test_deleting_a_list_forgets_it_in_the_ledger(uploader: Uploader) -> None:
     first = uploader.run(uploader.options(uploader.csv(30)))
     lists.delete_list(uploader.client, first.list_id, ledger_path=uploader.ledger.path)
     assert uploader.ledger.contact_states(first.list_id) == {}
+
+
+def test_without_an_id_column_the_preferences_rule_takes_the_crm_key(
+    uploader: Uploader,
+) -> None:
+    """The same id-column rule as the preview: a column that reads as a CRM key; before, the
+    engine refused any upload into an existing list without --id-column."""
+    import pytest
+
+    from outbound_desk.upload.model import UploadRejected
+
+    first = uploader.run(uploader.options(uploader.csv(10)))
+    more = uploader.csv(5, name="b.csv", start=10)
+    result = uploader.run(uploader.options(more, list=first.list_id, create=False))
+    assert (result.status, result.created) == ("done", 5)
+    assert any("'customerId'" in w and "--id-column" in w for w in result.warnings)
+    uploader.assert_holds_exactly(first.list_id, range(15))
+
+    with pytest.raises(UploadRejected, match="--id-column"):
+        uploader.run(
+            uploader.options(more, list=first.list_id, create=False, id_column_rule="schema")
+        )
