@@ -540,17 +540,19 @@ def _locked(path: Path) -> Iterator[None]:
             _unlock(handle)
 
 
-#: Sections of the flattened settings: one entry per preference, per list's column mapping
-#: and per profile, the unit in which two processes' changes are merged.
-_PREF, _MAPPING, _PROFILE = "preferences", "column_mappings", "profiles"
+#: Sections of the flattened settings: one entry per preference, per list in the per-list
+#: preferences below, and per profile: the unit in which two processes' changes are merged.
+_PREF, _PROFILE = "preferences", "profiles"
+#: Preferences that hold one value per contact list id, merged list by list.
+_PER_LIST = ("column_mappings", "id_columns")
 
 
 def _flatten(settings: Settings) -> dict[tuple[str, str], Any]:
     flat: dict[tuple[str, str], Any] = {}
     for key, value in asdict(settings.preferences).items():
-        if key == "column_mappings":
-            for list_id, mapping in value.items():
-                flat[(_MAPPING, list_id)] = mapping
+        if key in _PER_LIST:
+            for list_id, item in value.items():
+                flat[(key, list_id)] = item
         else:
             flat[(_PREF, key)] = value
     for profile in settings.profiles:
@@ -560,7 +562,8 @@ def _flatten(settings: Settings) -> dict[tuple[str, str], Any]:
 
 def _payload(flat: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
     prefs: dict[str, Any] = {k: v for (section, k), v in flat.items() if section == _PREF}
-    prefs["column_mappings"] = {k: v for (section, k), v in flat.items() if section == _MAPPING}
+    for name in _PER_LIST:
+        prefs[name] = {k: v for (section, k), v in flat.items() if section == name}
     return {
         "schema_version": SETTINGS_SCHEMA_VERSION,
         "preferences": prefs,

@@ -301,6 +301,8 @@ def test_a_merge_applies_removals_and_changes_of_this_process_only(store: Settin
     store.save(first)
 
     mine, theirs = store.load(), store.load()
+    mine.preferences.id_columns["list-1"] = "customerId"
+    theirs.preferences.id_columns["list-2"] = "crmId"
     mine.remove_profile("old")
     mine.upsert_profile(OrgProfile("kept", "us-west-2", "b2"))
     theirs.remember_mapping("list-2", {"B": "b"})
@@ -312,6 +314,7 @@ def test_a_merge_applies_removals_and_changes_of_this_process_only(store: Settin
     assert on_disk.profiles == [OrgProfile("kept", "us-west-2", "b2")]
     assert on_disk.preferences.column_mappings == {"list-1": {"A": "a"}, "list-2": {"B": "b"}}
     assert on_disk.preferences.phone_region == "GB"
+    assert on_disk.preferences.id_columns == {"list-1": "customerId", "list-2": "crmId"}
 
 
 def test_migration_from_v2_spells_the_duplicate_policy_as_everywhere_else(
