@@ -510,6 +510,7 @@ class Api:
                 f"{len(body)} contacts were sent; at most {cap} may be added per request."
             )
         items: list[tuple[str | None, bool | None]] = []
+        statuses: list[dict[str, bool] | None] = []
         for n, item in enumerate(body):
             where = f"contact {n}"
             if not isinstance(item, dict):
@@ -527,9 +528,14 @@ class Api:
             if callable_ is not None and not isinstance(callable_, bool):
                 raise invalid_value(f"{where}: callable must be true or false.", "callable")
             items.append((contact_id, callable_))
+            statuses.append(
+                self.store.check_phone_status(list_id, item.get("phoneNumberStatus"), where)
+            )
         datas = self.store.check_contacts_data(list_id, [item.get("data") for item in body])
         stored = self.store.upsert_contacts(
-            list_id, [(cid, data, c) for (cid, c), data in zip(items, datas, strict=True)]
+            list_id,
+            [(cid, data, c) for (cid, c), data in zip(items, datas, strict=True)],
+            statuses,
         )
         return json_response(stored)
 
@@ -570,7 +576,10 @@ class Api:
         callable_ = body.get("callable", current["callable"])
         if not isinstance(callable_, bool):
             raise invalid_value("callable must be true or false.", field="callable")
-        stored = self.store.upsert_contacts(list_id, [(contact_id, data, callable_)])
+        status = self.store.check_phone_status(
+            list_id, body.get("phoneNumberStatus"), "the contact"
+        )
+        stored = self.store.upsert_contacts(list_id, [(contact_id, data, callable_)], [status])
         return json_response(stored[0])
 
     async def delete_contact(self, request: Request) -> Response:

@@ -79,6 +79,9 @@ class _Contact(NamedTuple):
     data: dict[str, str]
     callable: bool
     date_created: str
+    #: ``phoneNumberStatus`` a client set, phone column -> callable; None (the usual case,
+    #: which keeps the tuple untracked) reads every phone column callable.
+    phone_status: dict[str, bool] | None = None
 
 
 @dataclasses.dataclass
@@ -397,7 +400,10 @@ class Store:
             "contactListId": list_id,
             "data": dict(contact.data),
             "callable": contact.callable,
-            "phoneNumberStatus": {phone: {"callable": True} for phone in phones},
+            "phoneNumberStatus": {
+                phone: {"callable": (contact.phone_status or {}).get(phone, True)}
+                for phone in phones
+            },
             "contactableStatus": {},
             "dateCreated": contact.date_created,
             "selfUri": f"{list_uri(list_id)}/contacts/{contact_id}",
@@ -441,10 +447,13 @@ class Store:
         self,
         list_id: str,
         items: Sequence[tuple[str | None, dict[str, str], bool | None]],
+        phone_status: Sequence[dict[str, bool] | None] | None = None,
     ) -> list[JSON]:
         """Add or update ``(id, data, callable)`` items whose data was already checked.
 
         An existing id is updated (its data replaced), a missing one is generated.
+        *phone_status* (per item, checked by :meth:`check_phone_status`) replaces what a
+        contact had; None keeps it.
         """
         with self._lock:
             rec = self._require(list_id)
@@ -468,13 +477,15 @@ class Store:
                         f"{self.limits.max_id_chars} are allowed.",
                         field="id",
                     )
-            for cid, data, callable_ in items:
+            for n, (cid, data, callable_) in enumerate(items):
                 contact_id = cid if cid is not None else uuid.uuid4().hex
                 old = rec.contacts.get(contact_id)
+                status = phone_status[n] if phone_status is not None else None
                 contact = _Contact(
                     data,
                     callable_ if callable_ is not None else (old.callable if old else True),
                     old.date_created if old else stamp,
+                    status if status is not None else (old.phone_status if old else None),
                 )
                 rec.contacts[contact_id] = contact
                 changed.append((contact_id, contact))
@@ -482,6 +493,34 @@ class Store:
             if self._db is not None:
                 self._db.save_contacts(list_id, changed)
             return out
+
+    def check_phone_status(self, list_id: str, status: Any, where: str) -> dict[str, bool] | None:
+        """A contact's ``phoneNumberStatus`` ``{column: {callable}}`` as column -> callable."""
+        if status is None:
+            return None
+        with self._lock:
+            phones = _phones(self._require(list_id))
+        if not isinstance(status, dict):
+            raise invalid_value(
+                f"{where}: phoneNumberStatus must be an object of phone column: {{callable}}.",
+                field="phoneNumberStatus",
+            )
+        out: dict[str, bool] = {}
+        for column, entry in status.items():
+            if column not in phones:
+                raise invalid_value(
+                    f"{where}: phoneNumberStatus names {column!r}, which is not a phone column "
+                    "of the list.",
+                    field=f"phoneNumberStatus.{column}",
+                )
+            value = entry.get("callable") if isinstance(entry, dict) else None
+            if not isinstance(value, bool):
+                raise invalid_value(
+                    f"{where}: phoneNumberStatus.{column}.callable must be true or false.",
+                    field=f"phoneNumberStatus.{column}",
+                )
+            out[column] = value
+        return out
 
     def count_new(self, list_id: str, ids: Iterable[str | None]) -> int:
         """How many contacts adding *ids* would create (``None`` = a generated id)."""
@@ -629,7 +668,9 @@ class _Sqlite:
                 "SELECT id, body FROM contacts WHERE list_id = ? ORDER BY seq", (list_id,)
             ):
                 raw = json.loads(cbody)
-                contacts[cid] = _Contact(raw["data"], raw["callable"], raw["dateCreated"])
+                contacts[cid] = _Contact(
+                    raw["data"], raw["callable"], raw["dateCreated"], raw.get("phoneNumberStatus")
+                )
             out.append((json.loads(body), contacts))
         return out
 
@@ -656,7 +697,14 @@ class _Sqlite:
                 list_id,
                 cid,
                 self._next(),
-                json.dumps({"data": c.data, "callable": c.callable, "dateCreated": c.date_created}),
+                json.dumps(
+                    {
+                        "data": c.data,
+                        "callable": c.callable,
+                        "dateCreated": c.date_created,
+                        "phoneNumberStatus": c.phone_status,
+                    }
+                ),
             )
             for cid, c in contacts
         ]

@@ -101,6 +101,18 @@ def test_phone_number_status_is_filled_per_phone_column(api: httpx.Client) -> No
     assert stored[0]["phoneNumberStatus"] == expected
     read = api.get(f"{LISTS}/{lst['id']}/contacts/c1").json()
     assert read["phoneNumberStatus"] == expected
+    # A client may set it (WritableDialerContact.phoneNumberStatus); an update without it keeps it.
+    home_off = {**contact("c1"), "phoneNumberStatus": {"phone": {"callable": False}}}
+    stored = api.post(f"{LISTS}/{lst['id']}/contacts", json=[home_off]).json()
+    assert stored[0]["phoneNumberStatus"] == {**expected, "phone": {"callable": False}}
+    api.post(f"{LISTS}/{lst['id']}/contacts", json=[contact("c1", "Adele")])
+    read = api.get(f"{LISTS}/{lst['id']}/contacts/c1").json()
+    assert read["phoneNumberStatus"]["phone"] == {"callable": False}
+    assert read["data"]["firstName"] == "Adele"
+    wrong = {**contact("c2"), "phoneNumberStatus": {"firstName": {"callable": False}}}
+    refused = api.post(f"{LISTS}/{lst['id']}/contacts", json=[wrong])
+    assert refused.status_code == 400
+    assert refused.json()["details"][0]["fieldName"] == "phoneNumberStatus.firstName"
 
 
 def _search(api: httpx.Client, list_id: str, *predicates: dict[str, Any]) -> list[str]:
