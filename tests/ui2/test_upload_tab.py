@@ -351,3 +351,62 @@ def test_an_edited_cell_is_uploaded_and_the_ledger_names_the_original(
         "edited_cells": 1,
     }
     pane.shutdown()
+
+
+def test_replace_list_contents_is_one_confirmed_action(qtbot, context, sandbox, tmp_path):
+    """Issue 14: Replace was CLI-only (in the app: Clear, then a separate upload). Now the
+    preview's "Replace list contents…" asks once, naming org, list, its size and what is
+    sent, then clears, waits for 0 and uploads; declined, nothing changes."""
+    schema = messy.schema()
+    created = context.session.connection.client.contact_lists.create(_spec(schema))
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    preview = pane.preview
+    preview.refresh_targets()
+    qtbot.waitUntil(lambda: preview.schema_panel.target.findData(created.id) >= 0, timeout=30_000)
+    preview.schema_panel.select_target(created.id)
+    old = messy.write(tmp_path / "old.csv", [messy.HEADER, *messy.good_rows(12, start=500)])
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
+        preview.open_file(old)
+    qtbot.waitUntil(lambda: preview.upload_button.isEnabled(), timeout=30_000)
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000):
+        preview.upload_button.click()
+    assert sandbox.store.contact_count(created.id) == 12
+
+    new = messy.write(tmp_path / "new.csv", [messy.HEADER, *messy.good_rows(5)])
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
+        preview.open_file(new)
+    qtbot.waitUntil(lambda: preview.replace_button.isEnabled(), timeout=30_000)
+    prompter = context.prompter
+    prompter.confirm_answer = False
+    preview.replace_button.click()
+    qtbot.waitUntil(lambda: prompter.asked[-1][1] == "Replace list contents?", timeout=30_000)
+    text = prompter.asked[-1][2]
+    assert "Org: test sandbox" in text
+    assert f"({created.id})" in text
+    assert "the list now holds 12 contacts" in text
+    assert "then sends 5 valid rows" in text
+    assert sandbox.store.contact_count(created.id) == 12  # declined: untouched
+
+    prompter.confirm_answer = True
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
+        preview.replace_button.click()
+    job = pane.queue.store.get(ended.args[0])
+    assert job.state == "done", job.error
+    assert job.options.replace is True
+    ids = {c["data"]["customerId"] for c in sandbox.store.all_contacts(created.id)}
+    assert ids == {f"C{i:06d}" for i in range(5)}
+    pane.shutdown()
+
+
+def test_replace_needs_a_list_that_exists(qtbot, context, tmp_path):
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    preview = pane.preview
+    path = messy.write(tmp_path / "a.csv", [messy.HEADER, *messy.good_rows(3)])
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
+        preview.open_file(path)
+    qtbot.waitUntil(lambda: preview.upload_button.isEnabled(), timeout=30_000)
+    assert preview.schema_panel.current_target() is None  # a new list
+    assert not preview.replace_button.isEnabled()
+    pane.shutdown()

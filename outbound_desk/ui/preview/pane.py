@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ class UploadRequest:
     duplicate_policy: str
     valid_rows: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Clear the list first, wait until it holds 0, then upload (``upload --replace``).
+    replace: bool = False
 
 
 class PreviewPane(QWidget):
@@ -297,6 +300,12 @@ class PreviewPane(QWidget):
         )
         self.upload_button = QPushButton("&Upload valid rows")
         self.upload_button.clicked.connect(self._on_upload_button_clicked)
+        self.replace_button = QPushButton("Re&place list contents…")
+        self.replace_button.setToolTip(
+            "Empty the chosen list, wait until it holds no contact, then upload the valid rows:"
+            " one action, confirmed first (the command line's upload --replace)."
+        )
+        self.replace_button.clicked.connect(self._on_replace_button_clicked)
         self.summary_bar = SummaryBar()
         self.summary_bar.hide()
         bottom = QHBoxLayout()
@@ -304,7 +313,13 @@ class PreviewPane(QWidget):
         bottom.addWidget(self.summary_label, 1)
         bottom.addWidget(self.progress)
         bottom.addWidget(self.cancel_button)
-        for b in (self.validate_button, self.rejects_button, self.fixed_button, self.upload_button):
+        for b in (
+            self.validate_button,
+            self.rejects_button,
+            self.fixed_button,
+            self.upload_button,
+            self.replace_button,
+        ):
             bottom.addWidget(b)
 
         layout = QVBoxLayout(self)
@@ -867,9 +882,13 @@ class PreviewPane(QWidget):
         self.fixed_button.setEnabled(validated and not blocked)
         # The upload takes the scanned profile (rows, SHA-256) as it is: wait for the scan.
         scanned = getattr(self._profile, "sha256", None) is not None
-        self.upload_button.setEnabled(
+        can_upload = (
             validated and scanned and not blocked and bool(getattr(self._report, "valid", 0))
         )
+        self.upload_button.setEnabled(can_upload)
+        # Replacing needs a list that exists; a new list is empty anyway.
+        target = self.schema_panel.current_target()
+        self.replace_button.setEnabled(can_upload and target is not None and bool(target.list_id))
 
     def export_rejects(self, path: str) -> None:
         """Write the rejected rows with their row numbers and reasons (a spreadsheet-safe CSV)."""
@@ -1049,9 +1068,18 @@ class PreviewPane(QWidget):
 
     @Slot()
     def _on_upload_button_clicked(self) -> None:
+        self._request_upload(replace=False)
+
+    @Slot()
+    def _on_replace_button_clicked(self) -> None:
+        self._request_upload(replace=True)
+
+    def _request_upload(self, *, replace: bool) -> None:
         request = self.upload_request()
         if request is None:
             return
+        if replace:
+            request = dataclass_replace(request, replace=True)
         if self._edits:
             self._prepare_edited_upload(request)
         else:
@@ -1091,7 +1119,7 @@ class PreviewPane(QWidget):
                 return  # the file or the edits changed meanwhile
             source = {"file": request.path, "sha256": source_sha, "edited_cells": len(edits)}
             self.upload_requested.emit(
-                replace(
+                dataclass_replace(
                     request,
                     path=str(copy),
                     profile=scanned,

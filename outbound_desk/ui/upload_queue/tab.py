@@ -65,14 +65,18 @@ def options_for_request(request: UploadRequest, prefs: Preferences, work_dir: Pa
         duplicates=request.duplicate_policy,  # type: ignore[arg-type]
         file_threshold=prefs.csv_import_threshold,
         lock_timeout_s=None,  # queued behind this app's jobs; wait for other processes too
+        replace=request.replace,
         read=read,  # how the preview read it: a resume reads it the same way
         # An edited upload sends a copy: the ledger keeps the file it was made from.
         source=dict(request.extra.get("source") or {}),
     )
 
 
-def confirmation_text(request: UploadRequest, options: Any, connection: Any) -> str:
-    """What the confirmation before an upload says: org, identity, list, transport, counts."""
+def confirmation_text(
+    request: UploadRequest, options: Any, connection: Any, current_size: int | None = None
+) -> str:
+    """What the confirmation before an upload says: org, identity, list, transport, counts;
+    for a replace, the list's *current_size* and that it is emptied first."""
     valid = request.valid_rows
     rows = getattr(request.profile, "rows", None)
     if options.via == "auto":
@@ -108,6 +112,16 @@ def confirmation_text(request: UploadRequest, options: Any, connection: Any) -> 
         + (f"{valid:,} valid to upload" if valid is not None else "valid rows to upload"),
         f"Duplicate ids: {request.duplicate_policy}",
     ]
+    if request.replace:
+        now = plural(current_size, "contact") if current_size is not None else "its contacts"
+        lines += [
+            "",
+            f"REPLACE: the list now holds {now}. Every one of them is removed first; the"
+            " upload waits until the list reads 0, then sends "
+            + (plural(valid, "valid row") if valid is not None else "the valid rows")
+            + ". Until then the list is empty (or partly filled): pause its campaign if it"
+            " is dialling.",
+        ]
     if request.id_column:
         lines.append(f"Contact id: column {request.id_column!r} (a rerun updates, never adds)")
     else:
@@ -221,12 +235,32 @@ class UploadPane(Pane):
         except Exception as exc:
             self.context.prompter.error(self, "Upload", f"Cannot queue this upload: {exc}")
             return
-        title = "Upload without stable ids?" if not request.id_column else "Upload"
+        if request.replace and request.target is not None and request.target.list_id:
+            # The confirmation names the list's size now: asked of the platform off the GUI
+            # thread, then confirmed.
+            list_id = request.target.list_id
+            self.context.tasks.run(
+                lambda: connection.client.contact_lists.get(list_id, include_size=True).size,
+                lambda size: self._confirm_and_queue(request, options, connection, size),
+                lambda exc: self.context.prompter.error(
+                    self, "Replace list contents", f"Cannot read the list's size: {exc}"
+                ),
+            )
+            return
+        self._confirm_and_queue(request, options, connection, None)
+
+    def _confirm_and_queue(
+        self, request: UploadRequest, options: Any, connection: Any, size: int | None
+    ) -> None:
+        if request.replace:
+            title = "Replace list contents?"
+        else:
+            title = "Upload without stable ids?" if not request.id_column else "Upload"
         if not self.context.prompter.confirm(
             self,
             title,
-            confirmation_text(request, options, connection),
-            danger=not request.id_column,
+            confirmation_text(request, options, connection, size),
+            danger=request.replace or not request.id_column,
         ):
             return
         name = request.target.name if request.target else request.schema.name
