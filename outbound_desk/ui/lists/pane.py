@@ -12,7 +12,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -131,14 +130,13 @@ class ListsPane(Pane):
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         # Default widths that fit every column, Division and "Last modified" included, in a
-        # 1024 px window next to the details: the name takes what is left (the user's own
-        # widths are restored over these).
+        # 1024 px window next to the details (the user's own widths are restored over these;
+        # every column stays resizable by hand).
         header.setMinimumSectionSize(40)
-        for column, width in enumerate((160, 70, 60, 130, 70, 70, 120)):
+        for column, width in enumerate((160, 70, 60, 130, 70, 70)):
             self.table.setColumnWidth(column, width)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.details = ListDetails()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
