@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,16 @@ def test_upload_a_workbook_sheet_sends_normalised_rows_and_keeps_its_checksum(
     assert {c["data"]["customerId"] for c in contacts} == {f"C{i:07d}" for i in range(40)}
     history = json.loads(_cli("history", "--json", "--ledger", str(ledger)).stdout)
     assert history[0]["sha256"] == out["sha256"]
+    if via == "file":
+        # The ledger keeps the workbook's SHA-256 beside that of the UTF-8 CSV it sent.
+        with sqlite3.connect(ledger) as db:
+            (kept,) = db.execute("SELECT file_sha256 FROM uploads").fetchone()
+            (request,) = db.execute("SELECT request_id FROM batches").fetchone()
+        assert kept == out["sha256"]
+        prefix, sent = request.split(":")
+        assert prefix == "file-sha256"
+        assert len(sent) == 64
+        assert sent != kept
 
 
 def test_upload_takes_the_reading_overrides_of_inspect(sandbox: Sandbox, tmp_path: Path) -> None:
