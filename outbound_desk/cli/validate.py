@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         ValidationOptions,
         diff_columns,
         load_schema,
+        samples_of,
         suggest_mapping,
         validate_file,
     )
@@ -210,7 +211,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc), ExitCode.REJECTED)
     except (OSError, LookupError, ValueError) as exc:
         return fail(f"cannot read {args.file}: {exc}", ExitCode.REJECTED)
-    diff = diff_columns(profile.columns, schema, has_header=profile.has_header)
+    diff = diff_columns(
+        profile.columns, schema, has_header=profile.has_header, samples=samples_of(profile)
+    )
     try:
         mapping = suggest_mapping(
             diff, schema, profile.columns, accept_renames=args.accept_renames

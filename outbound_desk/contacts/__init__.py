@@ -14,6 +14,7 @@ from outbound_desk.contacts.diff import (
     rename_score,
     suggest_mapping,
 )
+from outbound_desk.contacts.guess import guess_headerless, samples_of
 from outbound_desk.contacts.nanp_table import use_cache_dir
 from outbound_desk.contacts.phones import PhoneNormaliser, classify
 from outbound_desk.contacts.schema import (
@@ -53,10 +54,12 @@ __all__ = [
     "ValidationReport",
     "classify",
     "diff_columns",
+    "guess_headerless",
     "iter_valid_chunks",
     "load_schema",
     "neutralise",
     "rename_score",
+    "samples_of",
     "suggest_mapping",
     "use_cache_dir",
     "validate_file",

@@ -128,15 +128,45 @@ def rename_score(file_column: str, list_column: str) -> float:
 
 
 def diff_columns(
-    file_columns: Sequence[str], schema: ListSchema, *, has_header: bool = True
+    file_columns: Sequence[str],
+    schema: ListSchema,
+    *,
+    has_header: bool = True,
+    samples: Mapping[str, Sequence[str]] | None = None,
 ) -> SchemaDiff:
     """Compare a file's header with a list's columns.
 
-    Without a header the file's columns are positions, matched in order onto the list's
-    columns; positions beyond the list's columns are extra.
+    Without a header, and with *samples* (file column -> some of its values), each file
+    column is mapped by what its values look like (``contacts.guess``): the guesses are
+    ``renamed`` entries of kind ``values`` (or ``position`` where the values told nothing),
+    with their confidence as the score. Without samples the file's columns are positions,
+    matched in order onto the list's columns; positions beyond the list's columns are extra.
     """
     list_cols = schema.columns
     required = set(schema.required_columns)
+    if not has_header and samples:
+        from outbound_desk.contacts.guess import guess_headerless
+
+        guesses = guess_headerless(file_columns, samples, schema)
+        fed = {g.list_column for g in guesses}
+        missing = [c for c in list_cols if c not in fed]
+        guessed = {g.file_column for g in guesses}
+        return SchemaDiff(
+            matched=(),
+            missing_required=tuple(c for c in missing if c in required),
+            missing_optional=tuple(c for c in missing if c not in required),
+            extra=tuple(c for c in file_columns if c not in guessed),
+            renamed=tuple(
+                Rename(
+                    g.file_column,
+                    g.list_column,
+                    g.confidence,
+                    "position" if g.kind == "position" else f"values:{g.kind}",
+                )
+                for g in guesses
+            ),
+            has_header=False,
+        )
     if not has_header:
         n = min(len(file_columns), len(list_cols))
         matched = tuple(file_columns[:n])
@@ -309,6 +339,8 @@ def suggest_mapping(
     targets: dict[str, str | None] = {c: c for c in diff.matched} if diff.has_header else {}
     if not diff.has_header:
         targets = dict(zip(diff.matched, schema.columns, strict=False))
+        if diff.renamed:  # guessed from the values: the person confirms or changes them
+            targets = {r.file_column: r.list_column for r in diff.renamed}
     for r in diff.renamed:
         if r.kind != "similar" or accept_renames:
             targets[r.file_column] = r.list_column

@@ -44,6 +44,7 @@ from outbound_desk.contacts._arrow import (
     string_buffers,
 )
 from outbound_desk.contacts.diff import ColumnMapping, SchemaDiff, diff_columns
+from outbound_desk.contacts.guess import samples_of
 from outbound_desk.contacts.output import CsvSink, arrow_csv_lines, neutralise_arrow
 from outbound_desk.contacts.phones import PhoneNormaliser
 from outbound_desk.contacts.rules import RowProblems, as_frame, check_columns, trim
@@ -534,7 +535,9 @@ class _Validation:
         self.options = options
         #: Fed the bytes of the main pass as they are read (see ``iter_valid_chunks``).
         self.hasher: Any = None
-        diff = diff_columns(profile.columns, schema, has_header=profile.has_header)
+        diff = diff_columns(
+            profile.columns, schema, has_header=profile.has_header, samples=samples_of(profile)
+        )
         self.report = ValidationReport(schema, diff, mapping, options)
         sources = mapping.sources
         self.fed = set(sources)

@@ -29,6 +29,7 @@ from outbound_desk.contacts import (
     diff_columns,
     iter_valid_chunks,
     load_schema,
+    samples_of,
     suggest_mapping,
 )
 from outbound_desk.files import Cancelled, FileError, FileProfile, Overrides, scan, sniff
@@ -131,7 +132,9 @@ class Plan:
                     f"nor in list {schema.name!r}; choose the CRM key column with --id-column"
                 )
         schema = schema.with_id_column(id_column if id_column in schema.columns else None)
-        diff = diff_columns(profile.columns, schema, has_header=profile.has_header)
+        diff = diff_columns(
+            profile.columns, schema, has_header=profile.has_header, samples=samples_of(profile)
+        )
         d = diff.as_dict()
         self._diff_text = ", ".join(
             f"{k}: {', '.join(str(x) for x in v) or '-'}"

@@ -269,7 +269,10 @@ class SchemaPanel(QWidget):
         self._schema = schema
         self._file_columns = tuple(file_columns)
         self._has_header = has_header
-        self._diff = diff_columns(list(file_columns), schema, has_header=has_header)
+        # A headerless file's columns are guessed from their values (issue 15).
+        self._diff = diff_columns(
+            list(file_columns), schema, has_header=has_header, samples=samples
+        )
         mapping = suggest_mapping(self._diff, schema, list(file_columns))
         note = ""
         if remembered:
@@ -424,6 +427,10 @@ class SchemaPanel(QWidget):
             return "same name"
         r = renames.get(fc)
         if r is not None and r.list_column == target:
+            if r.kind == "position":
+                return f"no header: by position ({r.score:.0%}), check it"
+            if r.kind.startswith("values:"):
+                return f"no header: values look like {r.kind[7:]}s ({r.score:.0%})"
             return "case/spacing differs" if r.kind != "similar" else f"suggested ({r.score:.0%})"
         return "mapped by you"
 
