@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from outbound_desk.cli import main
 from outbound_desk.contacts import ListSchema, diff_columns, samples_of, suggest_mapping
 from outbound_desk.files import sniff
+from tests.files.conftest import run_cli
 
 SCHEMA = {
     "name": "guess",
@@ -72,17 +72,18 @@ def test_validate_a_headerless_file_whose_phone_comes_first(
     schema.write_text(json.dumps(SCHEMA))
     path = headerless(tmp_path / "h.csv")
     out = tmp_path / "out.csv"
-    code = main(["validate", str(path), "--schema", str(schema), "--out", str(out), "--json"])
-    report = json.loads(capsys.readouterr().out)
+    code, stdout, _ = run_cli(
+        "validate", str(path), "--schema", str(schema), "--out", str(out), "--json"
+    )
+    report = json.loads(stdout)
     assert code == 0, report
     assert (report["rows"], report["valid"]) == (30, 30)  # was 0/30 by position
     first = out.read_text(encoding="utf-8").splitlines()[1].split(",")
     assert first[0] == "C000000"
     assert first[3] == "+12125551000"
     # A guess can be changed: --map overrides it.
-    code = main(
-        ["validate", str(path), "--schema", str(schema), "--json",
-         "--map", "column_5=lastName", "--map", "column_6=firstName"]
+    code, _, _ = run_cli(
+        "validate", str(path), "--schema", str(schema), "--json",
+        "--map", "column_5=lastName", "--map", "column_6=firstName",
     )  # fmt: skip
     assert code == 0
-    capsys.readouterr()

@@ -25,3 +25,22 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """``outbound-desk ARGS`` in its own process: ``validate`` sets up process-wide state
+    (the app's cache directory for the phone tables) that other tests must not inherit."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "outbound_desk", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr

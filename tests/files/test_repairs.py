@@ -9,7 +9,7 @@ import pytest
 
 from outbound_desk.cli import main
 from outbound_desk.files import Overrides, scan, sniff
-from tests.files.conftest import read_all
+from tests.files.conftest import read_all, run_cli
 
 
 def mixed_file(path: Path) -> Path:
@@ -98,8 +98,9 @@ def test_cli_fix_mojibake_writes_repaired_values(
     )
     out = tmp_path / "out.csv"
     args = ["validate", str(path), "--schema", str(schema), "--out", str(out), "--json"]
-    assert main([*args, "--fix-mojibake"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    code, stdout, _ = run_cli(*args, "--fix-mojibake")
+    assert code == 0
+    report = json.loads(stdout)
     assert report["issue_counts"]["mojibake_fixed"] == 12
     assert "50,Café 50,don’t call" in out.read_text(encoding="utf-8").splitlines()
 

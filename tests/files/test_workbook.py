@@ -19,7 +19,7 @@ import xlsxwriter
 from outbound_desk.cli import main
 from outbound_desk.files import FileError, Overrides, iter_chunks, scan, sniff
 from outbound_desk.files import workbook as wbmod
-from tests.files.conftest import read_all
+from tests.files.conftest import read_all, run_cli
 
 DATA = Path(__file__).parent / "data"
 
@@ -374,8 +374,9 @@ def test_corrupt_or_encrypted_workbook_is_one_clear_line_and_exit_1(
         sniff(path)
     schema = str(_schema(tmp_path))
     for command in (["inspect", str(path)], ["validate", str(path), "--schema", schema]):
-        assert main(command) == 1
-        err = capsys.readouterr().err.strip()
+        code, _, err = run_cli(*command)
+        assert code == 1
+        err = err.strip()
         assert words in err
         assert len(err.splitlines()) == 1
         assert "Traceback" not in err
@@ -419,8 +420,10 @@ def test_validate_a_workbook_gives_e164_and_the_csv_normalised(
         {"S": [["Export"], *[r[:3] for r in CONTACTS]]},
     )
     out = tmp_path / "out.csv"
-    code = main(["validate", str(path), "--schema", str(schema), "--out", str(out), "--json"])
-    report = json.loads(capsys.readouterr().out)
+    code, stdout, _ = run_cli(
+        "validate", str(path), "--schema", str(schema), "--out", str(out), "--json"
+    )
+    report = json.loads(stdout)
     assert code == 0, report
     assert (report["rows"], report["valid"]) == (3, 3)
     assert out.read_text(encoding="utf-8").splitlines() == [
