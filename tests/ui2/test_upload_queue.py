@@ -206,7 +206,7 @@ def test_a_csv_import_moves_the_bar_with_the_platform_percent_and_charts_the_rat
     """The bar sat at 0% ("0 rows/s · ETA —") for a whole import while the text said 63%."""
     from outbound_desk.emulator import Sandbox, SandboxConfig
 
-    config = SandboxConfig(seed=False, rate_limit=(10_000, 60.0), import_rows_per_s=1500)
+    config = SandboxConfig(seed=False, rate_limit=(10_000, 60.0), import_rows_per_s=1000)
     with Sandbox.start(config) as slow:
         c = GenesysClient(
             sandbox_region(slow.base_url), ClientCredentials(slow.client_id, slow.client_secret)
@@ -214,7 +214,9 @@ def test_a_csv_import_moves_the_bar_with_the_platform_percent_and_charts_the_rat
         pane = UploadQueuePane(client=lambda: c, ledger_path=ledger_path)
         qtbot.addWidget(pane)
         try:
-            opts = options(tmp_path, "Imported", 6000, via="file")
+            # A six-second import polled every 0.3 s: many readings of its percent, even on a
+            # loaded machine.
+            opts = options(tmp_path, "Imported", 6000, via="file", import_poll_s=0.3)
             seen: list[tuple[str, int, str]] = []
             with qtbot.waitSignal(pane.job_ended, timeout=120_000) as ended:
                 job = pane.enqueue(opts, list_name="Imported")
