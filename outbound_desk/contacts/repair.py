@@ -34,13 +34,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outbound_desk.base.cancel import Progress
 from outbound_desk.contacts._arrow import large_strings
 from outbound_desk.contacts.diff import ColumnMapping
 from outbound_desk.contacts.output import CsvSink, arrow_csv_lines
 from outbound_desk.contacts.schema import ListSchema
 from outbound_desk.files import FileProfile, iter_chunks
-
-Progress = Callable[[int, int, str], None]
 
 #: The user's edits: (physical record number, file column) -> the new value.
 Edits = Mapping[tuple[int, str], str]

@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from outbound_desk.base import workers as workers_policy
+from outbound_desk.base.cancel import Progress
 from outbound_desk.contacts._arrow import (
     BoolArray,
     hash_strings,
@@ -63,7 +64,6 @@ from outbound_desk.files.identity import FileIdentity
 if TYPE_CHECKING:
     from outbound_desk.contacts.repair import RepairPlan
 
-Progress = Callable[[int, int, str], None]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 HashArray = np.ndarray[Any, np.dtype[np.uint64]]
 RecArray = np.ndarray[Any, np.dtype[np.uint32]]

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from outbound_desk.base.cancel import Progress
 from outbound_desk.files import checks
 from outbound_desk.files.dialect import capped_lines, csv_reader, text_lines
 from outbound_desk.files.model import (
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pyarrow as pa
 
-Progress = Callable[[int, int, str], None]
 IsCancelled = Callable[[], bool]
 
 MIN_BLOCK_BYTES = 1 << 20

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from outbound_desk.base.cancel import Progress
 from outbound_desk.files import checks
 from outbound_desk.files.dialect import detect_header, unique_columns
 from outbound_desk.files.model import (
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pyarrow as pa
 
-Progress = Callable[[int, int, str], None]
 IsCancelled = Callable[[], bool]
 
 #: Data rows kept for the preview (as for text files).

@@ -6,12 +6,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from outbound_desk.base.cancel import CancelCheck as CancelCheck
+from outbound_desk.base.cancel import Progress as Progress
 from outbound_desk.genesys.errors import Cancelled, NotReady
 
 T = TypeVar("T")
-
-Progress = Callable[[int, int, str], None]
-CancelCheck = Callable[[], bool]
 
 
 def poll_until(

@@ -25,12 +25,13 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 from outbound_desk.base.cancel import Cancelled as _Cancelled
+from outbound_desk.base.cancel import Progress
 
 log = logging.getLogger(__name__)
 
 SuccessCallback = Callable[[Any], None]
 FailureCallback = Callable[[BaseException], None]
-ProgressCallback = Callable[[int, int, str], None]
+ProgressCallback = Progress  # base.cancel's: progress(done, total, phase)
 
 
 #: Raised inside a job when the user cancelled it; the job ends quietly (the one Cancelled of

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from outbound_desk.base.cancel import Cancelled
+from outbound_desk.base.cancel import CancelCheck, Cancelled, Progress
 from outbound_desk.contacts import ListSchema
 from outbound_desk.genesys import (
     ContactList,
@@ -39,8 +39,6 @@ __all__ = [
     "spec_from_schema",
 ]
 
-Progress = Callable[[int, int, str], None]
-CancelCheck = Callable[[], bool]
 
 CLEAR_TIMEOUT_S = 600.0
 #: Poll interval while waiting for the platform's asynchronous work (clear, export).

@@ -18,6 +18,7 @@ from typing import Literal
 
 import pandas as pd
 
+from outbound_desk.base.cancel import Progress
 from outbound_desk.contacts import (
     ColumnMapping,
     DuplicatePolicy,
@@ -43,7 +44,6 @@ from outbound_desk.upload.model import (
     UploadUsageError,
 )
 
-Progress = Callable[[int, int, str], None]
 _AFTER_A_CHANGE = (
     "the upload stopped before sending any row read after the change. Nothing is lost: put "
     "the original file back and rerun to resume this upload, or rerun with the file as it is "

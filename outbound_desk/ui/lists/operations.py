@@ -8,9 +8,9 @@ platform's answer into the pane's row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+from outbound_desk.base.cancel import CancelCheck, Progress
 from outbound_desk.contacts import ListSchema
 from outbound_desk.genesys import EmailColumn, GenesysClient, PhoneColumn
 from outbound_desk.ui.lists.store import ListPage, ListRow, PageRequest, row_from_model
@@ -28,8 +28,6 @@ __all__ = [
     "spec_from_schema",
 ]
 
-Progress = Callable[[int, int, str], None]
-CancelCheck = Callable[[], bool]
 
 #: Poll interval while waiting for the platform's asynchronous work (clear, export).
 POLL_S = 0.5
