@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from outbound_desk.contacts._arrow import large_strings, mask, string_buffers
 from outbound_desk.contacts.phones import PhoneNormaliser, reason_message
+from outbound_desk.contacts.regions import country_column, row_regions
 from outbound_desk.contacts.schema import MAX_VALUE_LENGTH, ListSchema
 
 # Every character str.isspace() accepts, spelled out so that Python's re and Arrow's RE2 (whose
@@ -136,6 +138,37 @@ def as_frame(columns: dict[str, pa.Array], index: pd.Index | None = None) -> pd.
     )
 
 
+#: A phone's extension at its end: "x123", "ext. 4", "extension 12", "#5".
+_EXTENSION = r"(?i)[0-9)\s.\-](?:x|ext\.?|extn\.?|extension|#)\s*[0-9]{1,7}$"
+
+
+def _by_region(
+    answers: dict[str, tuple[pa.Array, pa.Array]],
+    given: dict[str, pa.Array],
+    phone_fields: list[str],
+    regions: npt.NDArray[np.object_],
+    default: str,
+) -> dict[str, tuple[pa.Array, pa.Array]]:
+    """The phones of the rows of another region normalised again with that region, each
+    region's rows in one batch."""
+    e164 = {name: np.asarray(answers[name][0].to_pylist(), dtype=object) for name in phone_fields}
+    why = {name: np.asarray(answers[name][1].to_pylist(), dtype=object) for name in phone_fields}
+    for region in sorted(set(regions.tolist()) - {default}):
+        rows = np.flatnonzero(regions == region)
+        with PhoneNormaliser(region, workers=1) as other:
+            for name in phone_fields:
+                got, reason = other.normalise_arrow(given[name].take(pa.array(rows)))
+                e164[name][rows] = got.to_pylist()
+                why[name][rows] = reason.to_pylist()
+    return {
+        name: (
+            pa.array(e164[name].tolist(), type=pa.large_string()),
+            pa.array(why[name].tolist(), type=pa.large_string()),
+        )
+        for name in phone_fields
+    }
+
+
 def check_columns(
     columns: dict[str, pa.Array],
     n: int,
@@ -168,6 +201,12 @@ def check_columns(
         e164_all, reason_all = normaliser.normalise_arrow(together)
         for k, name in enumerate(phone_fields):
             answers[name] = (e164_all.slice(k * n, n), reason_all.slice(k * n, n))
+        country = country_column(schema)
+        if country is not None and country in fed:
+            # Mixed-country file: a row's country sets its phones' region (issue 15).
+            regions = row_regions(given_all[country], normaliser.region)
+            if regions is not None:
+                answers = _by_region(answers, given_all, phone_fields, regions, normaliser.region)
     for f in schema.fields:
         label = labels.get(f.name, f.name)
         given = given_all[f.name]
@@ -200,6 +239,19 @@ def check_columns(
         if f.is_phone:
             e164, reason = answers[f.name]
             bad = mask(pc.not_equal(reason, ""))
+            # An extension cannot be part of an E.164 number: reported, never dropped.
+            ext = ~bad & mask(pc.match_substring_regex(given, _EXTENSION))
+            if ext.any():
+                problems.add(
+                    ext,
+                    label,
+                    "phone_extension",
+                    [
+                        f"{label} {_short(v)} has an extension, which an E.164 number cannot "
+                        "hold; move it to a column of its own or remove it"
+                        for v in given.filter(pa.array(ext)).to_pylist()
+                    ],
+                )
             if bad.any():
                 codes = pc.unique(reason.filter(pa.array(bad))).to_pylist()
                 for code in sorted(codes):
