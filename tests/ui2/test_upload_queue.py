@@ -332,3 +332,32 @@ def test_the_card_counts_rows_dropped_as_duplicates() -> None:
     text = summary_text(SimpleNamespace(result=result, state="done", error=None))  # type: ignore[arg-type]
     assert "dropped as duplicates 4" in text
     assert "created 296" in text
+
+
+def test_the_bar_counts_towards_the_previewed_files_rows_while_it_is_read(qtbot) -> None:
+    """Under Xvfb the bar said 82% with 125,000 of 300,000 rows planned: it counted towards
+    the rows read so far. With the preview's count it says how much of the file is done."""
+    from types import SimpleNamespace
+
+    from outbound_desk.ui.upload_queue.card import JobCard
+    from outbound_desk.ui.upload_queue.store import RUNNING, UploadQueueStore
+    from outbound_desk.upload.model import Phase, UploadProgress
+
+    store = UploadQueueStore()
+    job = store.add(
+        title="big.csv",
+        list_key="name:big",
+        list_name="big",
+        transport="api",
+        options=None,
+        prepared=SimpleNamespace(rows=300_000),
+    )
+    job.state = RUNNING
+    job.progress = UploadProgress(phase=Phase.UPLOADING, planned=125_000, confirmed=99_000)
+    card = JobCard(job)
+    qtbot.addWidget(card)
+    card.refresh()
+    assert card.bar.value() == 330  # 99,000 of 300,000
+    job.progress = UploadProgress(phase=Phase.UPLOADING, planned=300_000, confirmed=300_000)
+    card.refresh()
+    assert card.bar.value() == 1000
