@@ -132,7 +132,8 @@ def _print_summary(profile: Any, max_issues: int) -> None:
         counts = ", ".join(f"{code} {n:,}" for code, n in sorted(profile.issue_counts.items()))
         lines.append(f"Issues:      {total:,} ({counts})")
         for issue in profile.issues[:max_issues]:
-            where = f"record {issue.row}" if issue.row is not None else "file"
+            unit = "sheet row" if profile.workbook is not None else "record"
+            where = f"{unit} {issue.row}" if issue.row is not None else "file"
             column = f" [{issue.column}]" if issue.column else ""
             lines.append(f"  {issue.severity.value:7} {where}{column}: {issue.message}")
         if total > max_issues:
