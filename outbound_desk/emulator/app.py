@@ -535,7 +535,7 @@ class Api:
         stored = self.store.upsert_contacts(
             list_id,
             [(cid, data, c) for (cid, c), data in zip(items, datas, strict=True)],
-            statuses,
+            phone_status=statuses,
         )
         return json_response(stored)
 
@@ -579,7 +579,9 @@ class Api:
         status = self.store.check_phone_status(
             list_id, body.get("phoneNumberStatus"), "the contact"
         )
-        stored = self.store.upsert_contacts(list_id, [(contact_id, data, callable_)], [status])
+        stored = self.store.upsert_contacts(
+            list_id, [(contact_id, data, callable_)], phone_status=[status]
+        )
         return json_response(stored[0])
 
     async def delete_contact(self, request: Request) -> Response:

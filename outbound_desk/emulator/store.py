@@ -447,6 +447,7 @@ class Store:
         self,
         list_id: str,
         items: Sequence[tuple[str | None, dict[str, str], bool | None]],
+        *,
         phone_status: Sequence[dict[str, bool] | None] | None = None,
     ) -> list[JSON]:
         """Add or update ``(id, data, callable)`` items whose data was already checked.
