@@ -56,6 +56,19 @@ def region_of(profile: OrgProfile) -> Region:
     return region_for(profile.region)
 
 
+def signed_in_as(args: argparse.Namespace) -> str | None:
+    """Who the options sign in as (``OrgProfile.signed_in_as``), for the ledger's "by"; None
+    when the profile cannot be found (``connect`` says why)."""
+    if getattr(args, "sandbox", None):
+        return f"client {SANDBOX_CLIENT_ID}"
+    from outbound_desk.config import SettingsStore
+
+    settings = SettingsStore().load()
+    name = getattr(args, "profile", None) or settings.preferences.last_profile
+    profile = settings.profile(name) if name else None
+    return profile.signed_in_as if profile is not None else None
+
+
 def connect(args: argparse.Namespace) -> tuple[GenesysClient, str]:
     """A client for the org the options name, and a label for it (profile name or URL)."""
     from outbound_desk.genesys import ClientCredentials, GenesysClient, sandbox_region

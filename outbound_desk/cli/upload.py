@@ -30,7 +30,12 @@ from outbound_desk.cli._common import (
     print_json,
     safe,
 )
-from outbound_desk.cli._connect import ConnectError, add_connection_args, connect
+from outbound_desk.cli._connect import (
+    ConnectError,
+    add_connection_args,
+    connect,
+    signed_in_as,
+)
 from outbound_desk.cli.inspect import _char, _delimiter
 
 if TYPE_CHECKING:
@@ -338,6 +343,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=line,
                 cancelled=stop.is_set,
                 profile=None if args.sandbox else label,
+                user=signed_in_as(args),
                 confirm=_asker(args, before=line.close),
             )
     except UploadError as exc:

@@ -102,6 +102,14 @@ class OrgProfile:
     #: exactly by Genesys; None = the app's default (genesys.auth.DEFAULT_REDIRECT_URI).
     redirect_uri: str | None = None
 
+    @property
+    def signed_in_as(self) -> str:
+        """Who uploads under this profile, as the app, the CLI and the ledger name it: the
+        OAuth client (a client-credentials grant has no person behind it)."""
+        if self.auth_method == "pkce":
+            return f"browser sign-in, client {self.client_id}"
+        return f"client {self.client_id}"
+
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValueError("a profile needs a name")

@@ -74,6 +74,7 @@ class HistoryModel(QAbstractTableModel):
         "Duration",
         "Outcome",
         "Transport",
+        "Org",
         "By",
     )
     (
@@ -89,8 +90,9 @@ class HistoryModel(QAbstractTableModel):
         DURATION,
         OUTCOME,
         TRANSPORT,
+        ORG,
         BY,
-    ) = range(13)
+    ) = range(14)
     RecordRole = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent: Any = None) -> None:
@@ -160,7 +162,10 @@ class HistoryModel(QAbstractTableModel):
             self.DURATION: fmt_duration(_duration(r)),
             self.OUTCOME: str(r.status),
             self.TRANSPORT: str(r.transport),
-            self.BY: r.profile or r.user or "",
+            # The profile (org) the upload ran in, and who was signed in (uploads recorded
+            # before the identity was kept have the OS user there).
+            self.ORG: r.profile or "",
+            self.BY: r.user or "",
         }
         return str(values[col])
 

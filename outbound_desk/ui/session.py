@@ -155,7 +155,7 @@ def open_connection(
                 cancelled=cancelled,
             )
             tokens = TokenProvider(lambda: watch.record_token(flow.token()))
-            identity = f"browser sign-in, client {profile.client_id}"
+            identity = profile.signed_in_as
         else:
             if not secret:
                 raise ValueError(
@@ -167,7 +167,7 @@ def open_connection(
                     fetch_client_credentials_token(http, region, credentials)
                 )
             )
-            identity = f"client {profile.client_id}"
+            identity = profile.signed_in_as
         client = GenesysClient(region, tokens, http_client=http, **(client_options or {}))
         try:
             client.tokens.token()

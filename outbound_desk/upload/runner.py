@@ -116,8 +116,11 @@ class UploadJob:
         profile: str | None = None,
         confirm: Callable[[UploadSummary], bool] | None = None,
         prepared: FileProfile | None = None,
+        user: str | None = None,
     ) -> None:
         self.client = client
+        #: Who uploads (the signed-in identity) for the ledger's "by"; None: the OS user.
+        self._user = user
         self._confirm = confirm
         self._prepared = prepared
         self.options = options
@@ -350,6 +353,7 @@ class UploadJob:
                 transport=want,
                 profile=self._profile,
                 rows=plan.rows,
+                user=self._user,
             )
         st.upload = record
         journal = Journal.for_upload(self.ledger.path, record.id)
@@ -803,10 +807,13 @@ def run_upload(
     profile: str | None = None,
     confirm: Callable[[UploadSummary], bool] | None = None,
     prepared: FileProfile | None = None,
+    user: str | None = None,
 ) -> UploadResult:
     """Upload ``options.file`` into ``options.list``; see :class:`UploadJob`.
 
     *prepared*: the file's scanned ``FileProfile`` from a preview (see ``open_plan``).
+    *profile* and *user*: the org (profile name) and the signed-in identity the ledger keeps
+    with the upload (History's Org and By).
 
     Returns the result when the upload finished (``status`` "done", or "failed" when rows are
     left pending/missing). *confirm*, when given, is asked once the file is read and before
@@ -825,6 +832,7 @@ def run_upload(
         profile=profile,
         confirm=confirm,
         prepared=prepared,
+        user=user,
     ).run()
 
 

@@ -420,3 +420,16 @@ def test_a_429_after_the_retries_is_explained_in_place(
     assert not pane.retry_button.isHidden()
     assert pane.model.rowCount() == 0
     qtbot.waitUntil(lambda: "Rate limited: waiting" in window.rate_label.text(), timeout=5_000)
+
+
+def test_the_pane_names_the_org_and_who_is_signed_in(qtbot, sandbox, context, pane):
+    """Issue 14: a clear or delete acts in one org, as one identity: the pane says which
+    (not only the status bar), and follows a sign-out."""
+    assert pane.org_line.text() == "Not signed in"
+    sign_in(qtbot, context, sandbox)
+    assert pane.org_line.text() == (
+        f"Org: Sandbox (sandbox) · signed in as client {sandbox.client_id}"
+    )
+    with qtbot.waitSignal(context.session.disconnected, timeout=15_000):
+        context.session.sign_out()
+    assert pane.org_line.text() == "Not signed in"

@@ -57,6 +57,9 @@ def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp
     assert sandbox.store.contact_count(created.id) == 119
     assert pane.busy_reason() is None
 
+    assert pane.org_line.text() == (
+        f"Org: test sandbox (sandbox) · signed in as client {sandbox.client_id}"
+    )
     opened: list[QUrl] = []
     history = HistoryPane(context)
     qtbot.addWidget(history)
@@ -70,6 +73,9 @@ def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp
     assert texts[model.CREATED] == "119"
     assert texts[model.REJECTED] == "1"
     assert texts[model.OUTCOME] == "done"
+    # Issue 14: the org it ran in, and the signed-in identity (not the OS user) as "By".
+    assert texts[model.ORG] == "test sandbox"
+    assert texts[model.BY] == f"client {sandbox.client_id}"
     assert job.result.file_sha256.startswith(texts[model.SHA])
     view.select_row(0)
     assert view.open_button.isEnabled()

@@ -75,6 +75,8 @@ def test_upload_json_contract_and_rerun(sandbox: Sandbox, files: tuple[Path, Pat
     assert [i["unchanged"] for i in items] == [299, 0]
     assert items[1]["sha256"] == out["sha256"]
     assert {"upload_id", "started_at", "status", "list_id", "file", "report"} <= set(items[0])
+    # Issue 14: "by" is who was signed in (the OAuth client), not the OS user.
+    assert {i["user"] for i in items} == {"client sandbox-client"}
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ from outbound_desk.ui.lists.store import (
     StoreEvent,
 )
 from outbound_desk.ui.messages import describe, plural
+from outbound_desk.ui.orgline import OrgLine
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.qstate import from_text, to_text
 from outbound_desk.ui.session import Connection
@@ -184,6 +185,9 @@ class ListsPane(Pane):
         status.addWidget(self.job_label)
         status.addWidget(self.job_bar)
         status.addWidget(self.job_cancel)
+        # Which org these lists are in, and as whom (issue 14): a clear or delete acts there.
+        self.org_line = OrgLine(context.session)
+        status.addWidget(self.org_line, 1)
 
         content = QWidget()
         content_layout = QVBoxLayout(content)

@@ -182,7 +182,9 @@ class PreviewPane(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.recent_button)
-        top.addWidget(self.path_label, 1)
+        top.addWidget(self.path_label, 2)
+        #: The open-file row; the app adds the org line at its end (ui.orgline).
+        self.top_row = top
 
         self.profile_bar = ProfileBar()
         self.profile_bar.overrides_changed.connect(self._on_profile_bar_overrides_changed)

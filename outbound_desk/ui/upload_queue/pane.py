@@ -120,6 +120,7 @@ class UploadQueuePane(QWidget):
         client: ClientProvider,
         ledger_path: Callable[[], Path],
         org: Callable[[], str | None] = lambda: None,
+        identity: Callable[[], str | None] = lambda: None,
         lock_dir: Path | None = None,
         jobs: JobRunner | None = None,
         tasks: TaskRunner | None = None,
@@ -132,6 +133,7 @@ class UploadQueuePane(QWidget):
         self._client = client
         self._ledger_path = ledger_path
         self._org = org
+        self._identity = identity
         self._lock_dir = lock_dir
         self._own_runners = jobs is None
         self._jobs = jobs or JobRunner(self)
@@ -278,6 +280,7 @@ class UploadQueuePane(QWidget):
             self._ended(job)
             return
         ledger_path, org, lock_dir = self._ledger_path(), self._org(), self._lock_dir
+        user = self._identity()
         self.store.mark_started(job)
 
         def work(progress: Any, cancelled: Any) -> Any:
@@ -298,6 +301,7 @@ class UploadQueuePane(QWidget):
                     paused=job.paused,
                     prepared=job.prepared,
                     profile=org,  # the ledger says which org it went to (the resume offer)
+                    user=user,  # and who sent it (History's By)
                     lock_dir=lock_dir,
                 )
             finally:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from outbound_desk.ui.messages import plural
+from outbound_desk.ui.orgline import OrgLine
 from outbound_desk.ui.panes import Pane
 from outbound_desk.ui.preview import PreviewPane, TargetList, UploadRequest
 from outbound_desk.ui.upload_queue.pane import UploadQueuePane
@@ -152,11 +153,15 @@ class UploadPane(Pane):
             client=self._client,
             ledger_path=self._ledger_path,
             org=self._org,
+            identity=self._identity,
             jobs=context.jobs,
             tasks=context.tasks,
             prompter=context.prompter,
             max_running=2,
         )
+        # Which org an upload goes to, and as whom, beside the file it takes (issue 14).
+        self.org_line = OrgLine(context.session)
+        self.preview.top_row.addWidget(self.org_line, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("upload-splitter")
         self.splitter.addWidget(self.preview)
@@ -195,6 +200,11 @@ class UploadPane(Pane):
         offer shows only this org's."""
         conn = self.context.session.connection
         return conn.profile.name if conn is not None else None
+
+    def _identity(self) -> str | None:
+        """Who is signed in (the OAuth client): recorded with each upload as its "by"."""
+        conn = self.context.session.connection
+        return conn.identity if conn is not None else None
 
     def _ledger_path(self) -> Path:
         from outbound_desk.config import ledger_path
