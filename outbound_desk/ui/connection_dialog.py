@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
@@ -36,11 +37,52 @@ AUTH_METHODS = (
 )
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def url_problem(text: str, *, what: str = "The URL", loopback_only: bool = False) -> str | None:
+    """What is wrong with *text* as an http(s) address (scheme, host, port range), in words a
+    person can act on; None when it is fine. *loopback_only*: the host must be this machine
+    (a browser sign-in's redirect URI, where the app itself listens)."""
+    text = text.strip()
+    if not text:
+        return f"{what} is empty."
+    if any(ch.isspace() for ch in text):
+        return f"{what} has a space in it."
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        return f"{what} must start with http:// or https://."
+    if not parts.hostname:
+        return f"{what} has no host name after {parts.scheme}://."
+    try:
+        port = parts.port
+    except ValueError:
+        raw = parts.netloc.rpartition(":")[2]
+        return f"{what} has the port {raw!r}: a port is a number from 1 to 65535."
+    if port is not None and port == 0:
+        return f"{what} has the port 0: a port is a number from 1 to 65535."
+    if parts.query or parts.fragment:
+        return f"{what} must not have a ?query or #fragment."
+    if loopback_only:
+        if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS:
+            return (
+                f"{what} must be http://127.0.0.1:PORT/PATH (or localhost, or [::1]): the app "
+                "listens for the sign-in on this computer."
+            )
+        if port is None:
+            return f"{what} needs a port (http://127.0.0.1:PORT/PATH): the app listens on it."
+    return None
+
+
 class ConnectionDialog(QDialog):
     """Edits org profiles and signs in with one of them.
 
     The secret is written to the OS keyring only. Without a keyring the dialog says so and
     offers to keep the secret for this session only; nothing is ever written to a file.
+
+    Every free-text field is checked as it is typed (name and client id not empty, the
+    sandbox URL and the redirect URI well-formed: scheme, host, port range): a field in the
+    wrong says why beneath it, and Save, Test and Sign in wait until none is.
     """
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
@@ -112,18 +154,33 @@ class ConnectionDialog(QDialog):
         )
         self.redirect_label.setObjectName("redirectHelp")
         self.redirect_label.setWordWrap(True)
+        self._testing = self._signing_in = False
+        #: The inline message under each checked field (hidden while the field is fine).
+        self.field_problems: dict[str, QLabel] = {}
+        for key in ("name", "sandbox", "client_id", "redirect"):
+            label = QLabel()
+            label.setObjectName(f"{key}Problem")
+            label.setWordWrap(True)
+            label.setStyleSheet("color: #c0392b")
+            self.field_problems[key] = label
         form = QFormLayout()
         form.addRow("Name", self.name_edit)
+        form.addRow("", self.field_problems["name"])
         form.addRow("Region", self.region_combo)
         form.addRow("Sandbox URL", self.sandbox_edit)
+        form.addRow("", self.field_problems["sandbox"])
         form.addRow("Sign-in", self.method_combo)
         form.addRow("Client id", self.client_id_edit)
+        form.addRow("", self.field_problems["client_id"])
         form.addRow("Client secret", self.secret_edit)
         form.addRow("", self.keyring_label)
         form.addRow("", self.session_only_check)
         form.addRow("Redirect URI", self.redirect_row)
+        form.addRow("", self.field_problems["redirect"])
         form.addRow("", self.redirect_label)
         self._form = form
+        for edit in (self.name_edit, self.sandbox_edit, self.client_id_edit, self.redirect_edit):
+            edit.textChanged.connect(self._on_field_text_changed)
 
         self.result_label = QLabel()
         self.result_label.setObjectName("connectionResult")
@@ -161,6 +218,43 @@ class ConnectionDialog(QDialog):
         self._update_keyring_label()
         self._on_region_combo_changed()
         self._on_method_combo_changed()
+        self.check_fields()
+
+    # ------------------------------------------------------------------ checks as typed
+    def field_problem_texts(self) -> dict[str, str]:
+        """What is wrong with the form, by field (only the fields in use)."""
+        problems: dict[str, str] = {}
+        if not self.name_edit.text().strip():
+            problems["name"] = "Give the profile a name (for example the org's name)."
+        if self.region_combo.currentData() == SANDBOX_REGION:
+            found = url_problem(self.sandbox_edit.text(), what="The sandbox URL")
+            if found:
+                problems["sandbox"] = found
+        if not self.client_id_edit.text().strip():
+            problems["client_id"] = "Enter the OAuth client id (Admin > Integrations > OAuth)."
+        if self.method_combo.currentData() == "pkce" and self.redirect_edit.text().strip():
+            found = url_problem(
+                self.redirect_edit.text(), what="The redirect URI", loopback_only=True
+            )
+            if found:
+                problems["redirect"] = found
+        return problems
+
+    def check_fields(self) -> bool:
+        """Show each field's problem beneath it; Save, Test and Sign in only when none."""
+        problems = self.field_problem_texts()
+        for key, label in self.field_problems.items():
+            label.setText(problems.get(key, ""))
+            self._form.setRowVisible(label, key in problems)
+        ok = not problems
+        self.save_button.setEnabled(ok)
+        self.test_button.setEnabled(ok and not self._testing)
+        self.sign_in_button.setEnabled(ok and not self._signing_in)
+        return ok
+
+    @Slot()
+    def _on_field_text_changed(self, *_: object) -> None:
+        self.check_fields()
 
     # ------------------------------------------------------------------ profiles
     def _fill_profiles(self, select: str | None = None) -> None:
@@ -230,6 +324,8 @@ class ConnectionDialog(QDialog):
     def _on_region_combo_changed(self, *_: object) -> None:
         sandbox = self.region_combo.currentData() == SANDBOX_REGION
         self.sandbox_edit.setEnabled(sandbox)
+        if hasattr(self, "field_problems"):
+            self.check_fields()
 
     @Slot()
     def _on_method_combo_changed(self, *_: object) -> None:
@@ -237,6 +333,8 @@ class ConnectionDialog(QDialog):
         self.secret_edit.setEnabled(needs_secret)
         for widget in (self.redirect_row, self.redirect_label):
             self._form.setRowVisible(widget, not needs_secret)
+        if hasattr(self, "field_problems"):
+            self.check_fields()
 
     @Slot()
     def _on_copy_redirect_clicked(self) -> None:
@@ -309,6 +407,8 @@ class ConnectionDialog(QDialog):
 
     def save_profile(self) -> OrgProfile | None:
         """Save the form as a profile (and the secret, if typed); None when refused."""
+        if not self.check_fields():
+            return None
         profile = self._profile_from_form()
         if profile is None:
             return None
@@ -352,15 +452,18 @@ class ConnectionDialog(QDialog):
         if not usable:
             return
         self.result_label.setText("Testing…")
-        self.test_button.setEnabled(False)
+        self._testing = True
+        self.check_fields()
         self.context.session.test(profile, secret, self._on_test_succeeded, self._on_test_failed)
 
     def _on_test_succeeded(self, identity: str) -> None:
-        self.test_button.setEnabled(True)
+        self._testing = False
+        self.check_fields()
         self.result_label.setText(f"Connection works: signed in as {identity} and read lists.")
 
     def _on_test_failed(self, exc: BaseException) -> None:
-        self.test_button.setEnabled(True)
+        self._testing = False
+        self.check_fields()
         self.result_label.setText(describe(exc))
 
     @Slot()
@@ -372,16 +475,19 @@ class ConnectionDialog(QDialog):
         if not usable:
             return
         self.result_label.setText("Signing in…")
-        self.sign_in_button.setEnabled(False)
+        self._signing_in = True
+        self.check_fields()
         self.context.session.sign_in(profile, secret)
 
     @Slot(object)
     def _on_session_connected(self, connection: Connection) -> None:
-        self.sign_in_button.setEnabled(True)
+        self._signing_in = False
+        self.check_fields()
         self.result_label.setText(f"Signed in to {connection.profile.name}.")
         self.accept()
 
     @Slot(object)
     def _on_session_sign_in_failed(self, exc: BaseException) -> None:
-        self.sign_in_button.setEnabled(True)
+        self._signing_in = False
+        self.check_fields()
         self.result_label.setText(describe(exc))

@@ -237,6 +237,63 @@ def test_the_redirect_uri_is_shown_with_a_copy_button_and_what_to_do(qtbot, cont
     assert dialog.save_profile().redirect_uri == "http://localhost:9123/done"
     dialog.redirect_edit.setText("http://example.com/callback")  # not one the app can listen on
     assert dialog.save_profile() is None
-    assert "redirect URI" in dialog.result_label.text()
+    # Said beneath the field as it is typed (issue 14), no longer only after Save.
+    assert "redirect URI" in dialog.field_problems["redirect"].text()
     dialog.show_profile(context.settings.profile("Person"))
     assert dialog.redirect_edit.text() == "http://localhost:9123/done"
+
+
+def test_fields_are_checked_as_typed_and_sign_in_waits(qtbot, context):
+    """Issue 14: a sandbox URL with a bad port gave "Unexpected error: InvalidURL: Invalid
+    port" after Sign in. Now every free-text field says what is wrong beneath it as it is
+    typed, and Save, Test and Sign in stay disabled until nothing is."""
+    dialog = ConnectionDialog(context)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.region_combo.setCurrentIndex(dialog.region_combo.findData("sandbox"))
+    dialog.name_edit.setText("Sandbox")
+    dialog.client_id_edit.setText("sandbox-client")
+    problem = dialog.field_problems["sandbox"]
+    buttons = (dialog.save_button, dialog.test_button, dialog.sign_in_button)
+    for typed, words in (
+        ("http://127.0.0.1:99999", "port '99999'"),
+        ("http://127.0.0.1:0", "port 0"),
+        ("http://127.0.0.1:80a", "port '80a'"),
+        ("ftp://127.0.0.1:8765", "http:// or https://"),
+        ("http://", "no host name"),
+        ("http://127.0.0.1 :8765", "a space"),
+        ("", "is empty"),
+    ):
+        dialog.sandbox_edit.clear()
+        qtbot.keyClicks(dialog.sandbox_edit, typed)
+        assert words in problem.text(), typed
+        assert problem.isVisible(), typed
+        assert not any(b.isEnabled() for b in buttons), typed
+    dialog.sandbox_edit.setText("http://127.0.0.1:8765")
+    assert not problem.isVisible()
+    assert all(b.isEnabled() for b in buttons)
+
+    dialog.client_id_edit.clear()
+    assert "client id" in dialog.field_problems["client_id"].text()
+    assert not dialog.sign_in_button.isEnabled()
+    assert dialog.save_profile() is None  # nothing saved while a field is wrong
+    assert context.settings.profile("Sandbox") is None
+    dialog.client_id_edit.setText("sandbox-client")
+
+    # A real region needs no sandbox URL: its problem goes away with the field.
+    dialog.sandbox_edit.setText("http://x:99999")
+    dialog.region_combo.setCurrentIndex(dialog.region_combo.findData("us-east-1"))
+    assert not problem.isVisible()
+    assert dialog.sign_in_button.isEnabled()
+
+    # Browser sign-in: the redirect URI must be this computer's, with a port.
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("pkce"))
+    redirect = dialog.field_problems["redirect"]
+    dialog.redirect_edit.setText("http://example.com/callback")
+    assert "127.0.0.1" in redirect.text()
+    assert not dialog.sign_in_button.isEnabled()
+    dialog.redirect_edit.setText("http://127.0.0.1/callback")
+    assert "needs a port" in redirect.text()
+    dialog.redirect_edit.setText("http://127.0.0.1:18766/callback")
+    assert not redirect.isVisible()
+    assert dialog.sign_in_button.isEnabled()
