@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import itertools
 import os
 import re
 import sys
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 IsCancelled = Callable[[], bool]
 
 MIN_BLOCK_BYTES = 1 << 20
+#: Records the stdlib reader's path hands on at a time (see ``_Reader._parse``).
+SLOW_BATCH = 16_384
 # Line breaks tried one by one (with quote counts) before a vectorised pass over the block.
 _QUICK_TRIES = 16
 MAX_BLOCK_BYTES = 32 << 20
@@ -277,6 +280,7 @@ class _Parsed:
     blanks: Sequence[int] | npt.NDArray[np.int64] = field(default_factory=list)
     count: int = 0  # records in the block, blank and broken ones included
     numbers: bool = True  # whether a value may hold "e+", "E+" or ".0" (Excel damage)
+    marks_used: int = 0  # invalid-byte markers met in these records
     mojibake: bool = True  # whether a value may hold mojibake ("CafÃ©")
 
 
@@ -527,10 +531,11 @@ class _Reader:
             block, buffer = buffer[:cut], buffer[cut:]
             block_marks = marks.take(len(marker_positions(block))) if marks else None
             unterminated = piece.eof and self._parity(block, 0, len(block)) % 2 == 1
-            parsed = self._parse(block, record, block_marks, unterminated)
-            parsed.mojibake = MOJIBAKE_BYTES.search(block) is not None
-            record += parsed.count
-            yield parsed
+            mojibake = MOJIBAKE_BYTES.search(block) is not None
+            for parsed in self._parse(block, record, block_marks, unterminated):
+                parsed.mojibake = mojibake
+                record += parsed.count
+                yield parsed
 
     # ------------------------------------------------------------------ parsing
     def _parse(
@@ -539,21 +544,37 @@ class _Reader:
         start: int,
         marks: npt.NDArray[np.int64] | None,
         unterminated: bool,
-    ) -> _Parsed:
+    ) -> Iterator[_Parsed]:
+        """A block's records: one part from Arrow, or parts of at most ``SLOW_BATCH``
+        records from the stdlib reader (a 1 MiB block of one-byte broken records is half a
+        million Python lists and issues: they go on in slices, not all at once)."""
         if not block:
-            return self._empty(start)
+            yield self._empty(start)
+            return
         if (marks is None or not len(marks)) and not unterminated and b"\x00" not in block:
             parsed = self._parse_fast(block, start)
             if parsed is not None:
-                return parsed
+                yield parsed
+                return
         text = block.decode("utf-8", "surrogatepass")
-        return self._parse_records(
-            self._records(lambda cuts: text_lines(text, block, self.profile.dialect, cuts)),
-            start,
-            marks,
-            unterminated,
-            check_nul="\x00" in text,
-        )
+        records = self._records(lambda cuts: text_lines(text, block, self.profile.dialect, cuts))
+        batch = list(itertools.islice(records, SLOW_BATCH))
+        used = 0  # markers given to earlier parts
+        while True:
+            ahead = next(records, None)
+            parsed = self._parse_records(
+                batch,
+                start,
+                None if marks is None else marks[used:],
+                unterminated and ahead is None,
+                check_nul="\x00" in text,
+            )
+            used += parsed.marks_used
+            start += parsed.count
+            yield parsed
+            if ahead is None:
+                return
+            batch = [ahead, *itertools.islice(records, SLOW_BATCH - 1)]
 
     def _records(
         self, lines: Callable[[dict[int, int]], Iterable[str]]
@@ -718,12 +739,11 @@ class _Reader:
             raw,
             blanks,
             count,
+            marks_used=next_mark,
         )
 
     def _exact_blocks(self) -> Iterator[_Parsed]:
         """The whole file through the stdlib reader, for files that defeat quote counting."""
-        import itertools
-
         hashing = _HashingReader(self.profile.path, self.hasher, self._check)
         encoding = self.profile.encoding
         with hashing:
@@ -745,7 +765,7 @@ class _Reader:
             if self.profile.has_header:
                 next(reader, None)
                 record = 2
-            batch = max(self.block_bytes // 64, 1000)
+            batch = min(max(self.block_bytes // 64, 1000), SLOW_BATCH)
             while True:
                 rows = list(itertools.islice(reader, batch))
                 if not rows:
