@@ -213,9 +213,9 @@ def _lost(shown: str, column: str | None, row: int) -> Issue:
         row,
         column,
         "excel_rounded",
-        f"the number {shown} has more than 15 significant digits: Excel keeps 15, so the "
-        f"digits after the 15th are lost (row {row}{checks._in(column)}); format the column "
-        "as Text in the source and enter or import the values again",
+        f"the number {shown} has more than 15 digits: Excel keeps 15 significant digits, so "
+        f"any after the 15th are lost (row {row}{checks._in(column)}); format the column as "
+        "Text in the source and enter or import the values again",
     )
 
 
