@@ -44,14 +44,20 @@ from outbound_desk.files import FileProfile, iter_chunks
 #: The user's edits: (physical record number, file column) -> the new value.
 Edits = Mapping[tuple[int, str], str]
 
-#: The kinds of repair, in the order a summary lists them, with their plain words.
-KINDS: dict[str, str] = {
-    "edited": "cells edited by hand",
-    "trimmed": "values trimmed of surrounding spaces",
-    "decimal_zero": "phones without a spreadsheet's '.0'",
-    "scientific": "phones written out from scientific notation",
-    "leading_zeros": "values given back their leading zeros",
-    "e164": "phones put in E.164 form",
+#: The kinds of repair, in the order a summary lists them, with their plain words (one, many).
+KINDS: dict[str, tuple[str, str]] = {
+    "edited": ("cell edited by hand", "cells edited by hand"),
+    "trimmed": ("value trimmed of surrounding spaces", "values trimmed of surrounding spaces"),
+    "decimal_zero": ("phone without a spreadsheet's '.0'", "phones without a spreadsheet's '.0'"),
+    "scientific": (
+        "phone written out from scientific notation",
+        "phones written out from scientific notation",
+    ),
+    "leading_zeros": (
+        "value given back its leading zeros",
+        "values given back their leading zeros",
+    ),
+    "e164": ("phone put in E.164 form", "phones put in E.164 form"),
 }
 #: Found but not repairable (the rows stay rejected).
 SCIENTIFIC_LOST = "scientific_digits_lost"
@@ -176,12 +182,16 @@ def edits_only(edits: Edits) -> RepairPlan:
 
 
 def describe(counts: Mapping[str, int]) -> str:
-    parts = [f"{counts[k]:,} {words}" for k, words in KINDS.items() if counts.get(k)]
+    parts = [
+        f"{counts[k]:,} {one if counts[k] == 1 else many}"
+        for k, (one, many) in KINDS.items()
+        if counts.get(k)
+    ]
     lost = counts.get(SCIENTIFIC_LOST, 0)
     if lost:
         parts.append(
-            f"{lost:,} phones in scientific notation left as they were (digits lost: "
-            "export the column as text)"
+            f"{lost:,} {'phone' if lost == 1 else 'phones'} in scientific notation left as "
+            "written (digits lost: export the column as text from the source system)"
         )
     return "; ".join(parts)
 

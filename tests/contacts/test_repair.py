@@ -84,7 +84,7 @@ def test_fixed_copy_repairs_spreadsheet_phones_and_trims(
     assert plan.counts["trimmed"] == 1
     assert plan.counts["e164"] >= 3
     text = describe(plan.counts)
-    assert "1 phones without a spreadsheet's '.0'" in text
+    assert "1 phone without a spreadsheet's '.0'" in text
     assert "digits lost" in text
 
 

@@ -433,3 +433,17 @@ def test_the_pane_names_the_org_and_who_is_signed_in(qtbot, sandbox, context, pa
     with qtbot.waitSignal(context.session.disconnected, timeout=15_000):
         context.session.sign_out()
     assert pane.org_line.text() == "Not signed in"
+
+
+def test_a_one_contact_list_is_named_in_plain_words(qtbot, sandbox, sandbox_token, context, pane):
+    """Issue 14 (messages read once more): "Remove all 1 contacts" read badly."""
+    with api(sandbox, sandbox_token) as http:
+        make_list(http, "Single", contacts=1)
+    sign_in(qtbot, context, sandbox)
+    wait_loaded(qtbot, pane)
+    select(qtbot, pane, "Single")
+    context.prompter.confirm_answer = False
+    pane.clear_list()
+    assert context.prompter.asked[-1][2].startswith("Remove its one contact from “Single”?")
+    pane.delete_list()
+    assert "Delete the list “Single” and its one contact?" in context.prompter.asked[-1][2]

@@ -581,9 +581,9 @@ def test_fixed_copy_repairs_what_is_safe_and_sets_the_rest_aside(qtbot, make_pan
     side = tmp_path / "fixed.rejects.csv"
     assert "4.15555E+10" in side.read_text(encoding="utf-8")
     said = pane.last_written
-    assert "1 phones without a spreadsheet's '.0'" in said
-    assert "1 phones written out from scientific notation" in said
-    assert "1 values trimmed" in said
+    assert "1 phone without a spreadsheet's '.0'" in said
+    assert "1 phone written out from scientific notation" in said
+    assert "1 value trimmed" in said
     assert "1 row left out, in " + str(side) in said
     assert said in pane.summary_label.text()
 
@@ -628,7 +628,7 @@ def test_a_cell_edited_in_the_table_is_validated_saved_and_uploaded(qtbot, make_
     with qtbot.waitSignal(pane.validation_finished, timeout=30_000):
         pane.save_fixed_copy(str(fixed))
     assert "+14155550199" in fixed.read_text(encoding="utf-8")
-    assert "1 cells edited by hand" in pane.last_written
+    assert "1 cell edited by hand" in pane.last_written
 
     got = []
     pane.upload_requested.connect(got.append)

@@ -52,8 +52,13 @@ STATE_KEY = "lists"
 LIVE_REFRESH_MS = 30_000
 
 
-def _size_text(row: ListRow) -> str:
-    return "an unknown number of" if row.size is None else f"{row.size:,}"
+def _contacts_text(row: ListRow) -> str:
+    """ "all 1,234 contacts", "its one contact", or that the number is not known."""
+    if row.size is None:
+        return "all its contacts (how many is not known)"
+    if row.size == 1:
+        return "its one contact"
+    return f"all {row.size:,} contacts"
 
 
 class ListsPane(Pane):
@@ -584,11 +589,10 @@ class ListsPane(Pane):
         if chosen is None:
             return
         row, client = chosen
-        size = _size_text(row)
         if not self.context.prompter.confirm(
             self,
             "Clear contacts",
-            f"Remove all {size} contacts from “{row.name}”?\nThe list and its columns stay; "
+            f"Remove {_contacts_text(row)} from “{row.name}”?\nThe list and its columns stay; "
             "the contacts cannot be brought back.",
             danger=True,
         ):
@@ -609,11 +613,10 @@ class ListsPane(Pane):
         if chosen is None:
             return
         row, client = chosen
-        size = _size_text(row)
         if not self.context.prompter.confirm(
             self,
             "Delete list",
-            f"Delete the list “{row.name}” and its {size} contacts?\nThis cannot be undone.",
+            f"Delete the list “{row.name}” and {_contacts_text(row)}?\nThis cannot be undone.",
             danger=True,
         ):
             return
@@ -656,7 +659,7 @@ class ListsPane(Pane):
         )
 
     def _on_exported(self, saved: ExportedFile) -> None:
-        self.job_label.setText(f"Exported {saved.rows:,} contacts to {saved.path}")
+        self.job_label.setText(f"Exported {plural(saved.rows, 'contact')} to {saved.path}")
         self.job_label.show()
 
 

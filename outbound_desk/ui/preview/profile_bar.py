@@ -304,7 +304,8 @@ class ProfileBar(QGroupBox):
         self._fill(self.sheet, f"auto ({book.sheet})", items, chosen)
         where = f"{book.format} workbook; table from sheet row {book.first_row}"
         if book.skipped:
-            where += f" ({book.skipped} row(s) above it skipped)"
+            above = "row" if book.skipped == 1 else "rows"
+            where += f" ({book.skipped:,} {above} above it skipped)"
         self.encoding_note.setText(where)
 
     def show_counts(self, profile: Any) -> None:

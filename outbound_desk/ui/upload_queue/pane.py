@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.ui.fold import FoldButton
+from outbound_desk.ui.messages import plural
 from outbound_desk.ui.prompter import DialogPrompter, Prompter
 from outbound_desk.ui.tasks import JobRunner, TaskRunner
 from outbound_desk.ui.upload_queue.card import JobCard, summary_text
@@ -263,7 +264,9 @@ class UploadQueuePane(QWidget):
         active = self.store.active()
         if not active:
             return None
-        return f"{len(active)} upload(s) running: closing cancels them (they stay resumable)"
+        if len(active) == 1:
+            return "1 upload is running: closing cancels it (it stays resumable)"
+        return f"{len(active):,} uploads are running: closing cancels them (they stay resumable)"
 
     def _pump(self) -> None:
         for job in self.store.startable():
@@ -412,7 +415,8 @@ class UploadQueuePane(QWidget):
         )
         more = f" and {len(self._resumable) - 3} more" if len(self._resumable) > 3 else ""
         self.resume_banner.setText(
-            f"{len(self._resumable)} upload(s) to this org did not finish last time: {names}"
+            f"{plural(len(self._resumable), 'upload')} to this org did not finish last time:"
+            f" {names}"
             f"{more}. Resuming sends only what was not confirmed."
         )
         self.banner.show()
