@@ -45,12 +45,12 @@ def ragged(row: int, fields: int, expected: int) -> Issue:
     )
 
 
-def record_too_long(row: int, length: int) -> Issue:
+def record_too_long(row: int, length: int, unit: str = "characters") -> Issue:
     return Issue(
         row,
         None,
         "record_too_long",
-        f"record {row} is {length:,} characters long; the platform takes at most "
+        f"record {row} is {length:,} {unit} long; the platform takes at most "
         f"{MAX_COLUMNS} values of {MAX_VALUE_LENGTH} characters: the record is rejected, and "
         f"only its first {KEPT_RECORD_BYTES:,} bytes are kept (in the rejects file). A quote "
         "that is never closed makes everything after it one value: check the quoting",

@@ -479,6 +479,7 @@ class _Reader:
             long.marks,
             unterminated,
             check_nul="\x00" in text,
+            cut_unit="bytes",  # of the UTF-8 text: the record was never decoded whole
         )
 
     def blocks(self) -> Iterator[_Parsed]:
@@ -669,6 +670,7 @@ class _Reader:
         *,
         check_nul: bool,
         check_marks: bool = False,
+        cut_unit: str = "characters",
     ) -> _Parsed:
         """Records ``(fields, cut)`` of the stdlib reader as a block; *marks* are the file
         offsets of the block's invalid-byte markers (``None``: none, or not known, with
@@ -715,7 +717,7 @@ class _Reader:
                         )
             if cut:
                 if self.want("record_too_long"):
-                    issues.append(checks.record_too_long(record, cut))
+                    issues.append(checks.record_too_long(record, cut, cut_unit))
                 raw[record] = fields[:MAX_RECORD_FIELDS]
                 continue
             if len(fields) != self.ncols:
