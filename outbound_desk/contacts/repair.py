@@ -168,6 +168,8 @@ class RepairPlan:
         if name in self.phone_columns:
             filled = pc.greater(pc.utf8_length(a), 0)
             other = pc.and_(filled, pc.invert(pc.match_substring_regex(a, _E164)))
+            # A scientific number left as it was is rejected, not put in E.164.
+            other = pc.and_(other, pc.invert(pc.match_substring_regex(a, _SCIENTIFIC)))
             counts["e164"] += int(pc.sum(other).as_py() or 0)
         return a if changed else None
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from outbound_desk.ui.preview import PreviewPane, TargetList
 from outbound_desk.ui.preview.models import RecordRole, SeverityRole
 from tests.files import corpus
+from tests.ui.conftest import ScriptedPrompter
 from tests.ui2 import messy
 
 
@@ -23,6 +24,7 @@ def make_pane(qtbot, settings_store):
             settings=settings,
             save_settings=lambda: settings_store.save(settings),
             targets=(lambda: targets) if targets is not None else None,
+            prompter=ScriptedPrompter(),  # a message box would wait for a click
         )
         qtbot.addWidget(pane)
         panes.append(pane)
@@ -585,7 +587,12 @@ def test_fixed_copy_repairs_what_is_safe_and_sets_the_rest_aside(qtbot, make_pan
     assert "1 phone written out from scientific notation" in said
     assert "1 value trimmed" in said
     assert "1 row left out, in " + str(side) in said
-    assert said in pane.summary_label.text()
+    # The summary stays short (two lines); the whole story is its tooltip and a message.
+    assert "wrote fixed.csv: 5 changes, 1 row left out" in pane.summary_label.text()
+    assert pane.summary_label.toolTip() == said
+    told = pane._prompter.asked[-1]
+    assert told[:2] == ("inform", "Fixed copy saved")
+    assert "\n• 1 phone written out from scientific notation" in told[2]
 
 
 def test_a_cell_edited_in_the_table_is_validated_saved_and_uploaded(qtbot, make_pane, tmp_path):

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from outbound_desk.contacts.repair import KINDS as REPAIR_KINDS
 from outbound_desk.ui.filetypes import CSV_FILTER, OPEN_FILTER
 from outbound_desk.ui.messages import plural
 from outbound_desk.ui.preview.issues import IssueIndex
@@ -919,7 +920,18 @@ class PreviewPane(QWidget):
             return
         report = result[0]
         self.last_written = written_summary(report, path)
-        self.summary_label.setText(self.summary_label.text() + " · " + self.last_written)
+        if report.out is None:  # the rejected rows: where they went is all there is to say
+            self.summary_label.setText(self.summary_label.text() + " · " + self.last_written)
+            return
+        # The summary keeps to its two lines (a longer one pushed the pane up); the repairs,
+        # kind by kind, are in its tooltip and in the message that follows the save.
+        repaired = sum(report.repairs.get(k, 0) for k in REPAIR_KINDS)
+        short = f"wrote {Path(report.out).name}: " + plural(repaired, "change")
+        if report.invalid:
+            short += f", {plural(report.invalid, 'row')} left out"
+        self.summary_label.setText(self.summary_label.text() + " · " + short)
+        self.summary_label.setToolTip(self.last_written)
+        self._prompter.inform(self, "Fixed copy saved", _sentences(self.last_written))
 
     def upload_request(self) -> UploadRequest | None:
         inputs = self._validation_inputs()
@@ -1181,6 +1193,12 @@ class PreviewPane(QWidget):
 
     def _on_targets_failed(self, exc: BaseException) -> None:
         self._show_error(f"Could not list the contact lists: {_message(exc)}")
+
+
+def _sentences(text: str) -> str:
+    """A summary's ``; ``-joined parts, one a line, for a message box."""
+    first, *rest = text.split("; ")
+    return first[:1].upper() + first[1:] + "." + "".join(f"\n• {p}" for p in rest)
 
 
 def written_summary(report: Any, path: str) -> str:
