@@ -16,13 +16,13 @@ lags behind the list can cost reads, never a false "missing".
 from __future__ import annotations
 
 import csv
-import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
 
 from outbound_desk.genesys import GenesysClient, GenesysError
+from outbound_desk.genesys.exports import export_text
 from outbound_desk.upload.journal import Journal
 from outbound_desk.upload.ledger import Ledger, payload_hash
 from outbound_desk.upload.model import Outcome
@@ -160,8 +160,7 @@ def _exported_hashes(
     client.exports.start(list_id)
     info = client.exports.wait_ready(list_id, timeout_s=EXPORT_TIMEOUT_S, cancelled=cancelled)
     data = client.exports.download(info.uri)  # checked: a header with inin-outbound-id
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    del data
+    reader = csv.reader(export_text(data))  # decoded as read: no long hold of the GIL
     header = [h.strip().casefold() for h in next(reader, [])]
     at = header.index(ID_COLUMN)
     picks = [(c, header.index(c.casefold()) if c.casefold() in header else -1) for c in columns]
