@@ -361,3 +361,16 @@ def test_the_bar_counts_towards_the_previewed_files_rows_while_it_is_read(qtbot)
     job.progress = UploadProgress(phase=Phase.UPLOADING, planned=300_000, confirmed=300_000)
     card.refresh()
     assert card.bar.value() == 1000
+
+
+def test_a_damaged_ledger_is_said_where_the_resume_offer_would_be(qtbot, queue, tmp_path):
+    path = ledger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"this is not a database, just bytes " * 200)
+    queue.check_unfinished()
+    qtbot.waitUntil(lambda: queue.banner.isVisibleTo(queue), timeout=10_000)
+    text = queue.resume_banner.text()
+    assert "damaged" in text
+    assert str(path) in text
+    assert "move it aside" in text
+    assert not queue.resume_button.isVisibleTo(queue)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from outbound_desk.ui.fold import FoldButton
-from outbound_desk.ui.messages import plural
+from outbound_desk.ui.messages import describe, plural
 from outbound_desk.ui.prompter import DialogPrompter, Prompter
 from outbound_desk.ui.tasks import JobRunner, TaskRunner
 from outbound_desk.ui.upload_queue.card import JobCard, summary_text
@@ -398,11 +398,19 @@ class UploadQueuePane(QWidget):
             found = resumable_uploads(path, client, org, lock_dir=lock_dir)
             return [r for r in found if r.id not in running]
 
-        self._tasks.run(
-            work,
-            self._on_unfinished_loaded,
-            lambda exc: log.warning("could not read the ledger: %s", exc),
+        self._tasks.run(work, self._on_unfinished_loaded, self._on_unfinished_failed)
+
+    def _on_unfinished_failed(self, exc: BaseException) -> None:
+        """A ledger that cannot be read (damaged, unreadable) is said where the offer would
+        be, with what to do, instead of only in the log."""
+        log.warning("could not read the ledger: %s", exc)
+        self._resumable = []
+        self.resume_banner.setText(
+            f"Unfinished uploads cannot be looked for: {describe(exc)} Nothing on the platform "
+            "is lost; uploads started now are not recorded until the ledger is fixed."
         )
+        self.resume_button.hide()
+        self.banner.show()
 
     def _on_unfinished_loaded(self, records: list[Any]) -> None:
         self._resumable = list(records)
@@ -410,6 +418,7 @@ class UploadQueuePane(QWidget):
         if not self._resumable:
             self.banner.hide()
             return
+        self.resume_button.show()
         names = ", ".join(
             f"{Path(r.file_path).name} → {r.list_name or r.list_id}" for r in self._resumable[:3]
         )
