@@ -64,6 +64,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
     add_sheet_args(p)
     add_repair_args(p)
+    p.add_argument(
+        "--repair-values",
+        action="store_true",
+        help="repair what is certain before checking (spaces trimmed; a spreadsheet's .0 and "
+        "scientific notation on phones where no digit was lost; leading zeros where the "
+        "column's width is certain), as the app's Save fixed copy; the counts are printed "
+        "(and in --json as 'repairs')",
+    )
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     add_connection_args(p)
     p.set_defaults(handler=run)
@@ -222,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc), ExitCode.USAGE)
     options = ValidationOptions(region=region, duplicates=DuplicatePolicy(policy))
     try:
+        plan = None
+        if args.repair_values:
+            from outbound_desk.contacts.repair import plan_repairs
+
+            plan = plan_repairs(profile, schema, mapping)
         report = validate_file(
             profile,
             schema,
@@ -230,15 +243,23 @@ def run(args: argparse.Namespace) -> int:
             out=args.out,
             rejects=args.rejects,
             identity=identity,
+            repair=plan,
         )
     except FileError as exc:
         return fail(str(exc), ExitCode.REJECTED)
     except OSError as exc:
         return fail(f"cannot write output: {exc}", ExitCode.REJECTED)
     if args.json:
-        print_json(report.as_dict())
+        out = report.as_dict()
+        if args.repair_values:
+            out["repairs"] = dict(sorted(report.repairs.items()))
+        print_json(out)
     else:
         print(_summary(report))
+        if args.repair_values:
+            from outbound_desk.contacts.repair import describe
+
+            print("repaired: " + (describe(report.repairs) or "nothing needed repairing"))
     if report.blocked and not args.json:
         print(
             "outbound-desk: the file's columns do not fit the list (see the issues above)",

@@ -267,3 +267,50 @@ def test_validate_takes_its_defaults_from_the_preferences_upload_reads(
     assert report["duplicate_policy"] == "first"
     assert "deprecated" in err
     assert "--duplicates first" in err
+
+
+def test_repair_values_fixes_what_is_certain(schema_file: Path, tmp_path: Path) -> None:
+    """Issue 14: the app's repairs are the engine's, so the command line has them too."""
+    src = tmp_path / "excel.csv"
+    src.write_text(
+        "customerId,firstName,phoneNumber,homePhone,emailAddress\n"
+        "c1, Ann ,14155550123.0,,\n"
+        "c2,Bob,1.4155550124E+10,,\n"
+        "c3,Cy,4.15555E+10,,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    code, report, _ = _cli(src, "--schema", schema_file, "--out", out, "--repair-values", "--json")
+    assert code == 1  # c3 lost digits: still rejected
+    assert report is not None
+    assert (report["valid"], report["invalid"]) == (2, 1)
+    assert report["repairs"] == {
+        "decimal_zero": 1,
+        "e164": 2,
+        "scientific": 1,
+        "scientific_digits_lost": 1,
+        "trimmed": 1,
+    }
+    rows = _read(out)
+    assert [r[2] for r in rows[1:]] == ["+14155550123", "+14155550124"]
+    code, _, _ = _cli(src, "--schema", schema_file, "--json")
+    assert code == 1
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "outbound_desk",
+            "validate",
+            str(src),
+            "--schema",
+            str(schema_file),
+            "--repair-values",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert "repaired: 1 value trimmed of surrounding spaces" in done.stdout
