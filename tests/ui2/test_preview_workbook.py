@@ -37,7 +37,7 @@ def test_sheet_picker_lists_hidden_sheets_and_a_pick_rereads_live(qtbot, pane, t
     assert labels[1:] == ["Empty (empty)", "Lookup (hidden)", "Contacts", "Old"]
     assert not bar.encoding.isEnabled()
     assert not bar.delimiter.isEnabled()
-    assert "1 row(s) above it skipped" in bar.encoding_note.text()
+    assert "1 row above it skipped" in bar.encoding_note.text()
     store = pane.rows_model.store
     qtbot.waitUntil(lambda: store.complete, timeout=30_000)
     assert [store.cell(0, c) for c in range(3)] == ["1001", "4155551234", "02134"]
