@@ -35,7 +35,7 @@ from outbound_desk.files.model import (
     Issue,
     Overrides,
 )
-from outbound_desk.files.reader import decode_collecting, incomplete_tail
+from outbound_desk.files.reader import incomplete_tail
 from outbound_desk.files.repair import decode_with_fallback, looks_like_mojibake, mojibake_in_rows
 
 #: Data records kept for the preview.
@@ -85,7 +85,8 @@ def _decode_piece(
             piece = piece[: len(piece) - len(piece) % unit]
     if repair and guess.encoding == "utf-8":
         return decode_with_fallback(piece)  # mixed encodings: invalid bytes read as cp1252
-    text, _ = decode_collecting(piece, guess.encoding)
+    # (Plain "replace": the preview needs the text only, not a list of every invalid span.)
+    text = piece.decode(guess.encoding, errors="replace")
     return text
 
 
