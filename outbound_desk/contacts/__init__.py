@@ -26,6 +26,7 @@ from outbound_desk.contacts.schema import (
     load_schema,
 )
 from outbound_desk.contacts.validate import (
+    DuplicatePlan,
     DuplicatePolicy,
     RejectedRow,
     ValidationOptions,
@@ -40,6 +41,7 @@ __all__ = [
     "EMAIL_FORMAT",
     "PHONE_FORMAT",
     "ColumnMapping",
+    "DuplicatePlan",
     "DuplicatePolicy",
     "Field",
     "ListSchema",

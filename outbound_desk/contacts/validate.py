@@ -176,6 +176,10 @@ class ValidationReport:
     rejects: str | None = None
     #: What the edits and repairs of the run changed, by kind (``contacts.repair.KINDS``).
     repairs: dict[str, int] = field(default_factory=dict)
+    #: The duplicate pre-pass's answer (policies last/reject) with what it depends on; a later
+    #: run over the same, unchanged file hands it back (``duplicate_plan=``) instead of reading
+    #: the file for it again (issue 13). Not part of :meth:`as_dict`.
+    duplicate_plan: DuplicatePlan | None = field(default=None, repr=False, compare=False)
 
     def add_issue(self, issue: Issue) -> None:
         self.issue_counts[issue.code] += 1
@@ -295,6 +299,15 @@ class _DuplicatePlan:
     losers: IntArray  # sorted record numbers rejected as duplicates
     group_of: dict[int, int]  # loser record -> group index
     groups: list[IntArray]  # every record of each duplicated id, ascending
+
+
+@dataclass(frozen=True)
+class DuplicatePlan:
+    """A duplicate pre-pass's answer and everything it depends on (:func:`_plan_key`): the
+    file as it was (identity, dialect), the id column, the region and the policy."""
+
+    key: tuple[Any, ...]
+    plan: _DuplicatePlan
 
 
 @dataclass(frozen=True)
@@ -526,8 +539,11 @@ class _Validation:
         frames: bool = True,
         lines: bool = False,
         repair: RepairPlan | None = None,
+        duplicate_plan: DuplicatePlan | None = None,
     ) -> None:
         self.profile = profile
+        #: A pre-pass's answer from an earlier run; used only if it matches this run.
+        self.given_plan = duplicate_plan
         #: Edits and safe repairs applied to each chunk before the row rules (contacts.repair).
         self.repair = repair
         self.schema = schema
@@ -636,6 +652,50 @@ class _Validation:
             e164, _ = normaliser.normalise(ids)
             ids = ids.where(e164 == "", e164)
         return ids.to_numpy(dtype=object)
+
+    def _plan_key(self) -> tuple[Any, ...] | None:
+        """What the pre-pass's answer depends on, or None when it cannot be reused (edits or
+        repairs change ids; a file that cannot be stat'ed)."""
+        from outbound_desk.files.identity import FileIdentity
+
+        if self.repair is not None or self.id_column is None:
+            return None
+        p = self.profile
+        try:
+            now = FileIdentity.of(p.path)
+        except OSError:
+            return None
+        return (
+            (now.path, now.size, now.mtime_ns, now.ctime_ns, now.inode, now.device),
+            p.encoding,
+            p.dialect,
+            p.has_header,
+            tuple(p.columns),
+            repr(p.overrides),
+            repr(p.workbook),
+            self.mapping.sources[self.id_column],
+            self.schema.field(self.id_column).is_phone,
+            self.options.region,
+            self.options.duplicates.value,
+        )
+
+    def _duplicate_plan(
+        self,
+        normaliser: PhoneNormaliser,
+        progress: Progress | None,
+        cancelled: Callable[[], bool] | None,
+    ) -> _DuplicatePlan:
+        """The pre-pass's answer: the one handed over when it is for this very file and
+        these settings, else read from the file (and kept on the report for the next run)."""
+        key = self._plan_key()
+        given = self.given_plan
+        if key is not None and given is not None and given.key == key:
+            plan = given.plan
+        else:
+            plan = self._prepass(normaliser, progress, cancelled)
+        if key is not None:
+            self.report.duplicate_plan = DuplicatePlan(key, plan)
+        return plan
 
     def _prepass(
         self,
@@ -838,7 +898,7 @@ class _Validation:
                     self.id_column is not None
                     and self.options.duplicates is not DuplicatePolicy.FIRST
                 ):
-                    plan = self._prepass(normaliser, progress, cancelled)
+                    plan = self._duplicate_plan(normaliser, progress, cancelled)
                     self.report.duplicate_ids = len(plan.groups)
                 seen = _SeenIds()
                 sub = None if progress is None else (lambda d, t, _p: progress(d, t, "validate"))
@@ -944,6 +1004,7 @@ def iter_valid_chunks(
     report: list[ValidationReport] | None = None,
     hasher: Any = None,
     repair: RepairPlan | None = None,
+    duplicate_plan: DuplicatePlan | None = None,
 ) -> Iterator[ValidChunk]:
     """Valid rows, normalised, chunk by chunk, with the rejected rows of each chunk.
 
@@ -951,8 +1012,17 @@ def iter_valid_chunks(
     :class:`ValidationReport` (filled as the chunks go; final when the iterator is exhausted).
     A blocked mapping (unknown or missing required columns) yields nothing. The bytes of a CSV
     file the rows come from are fed to *hasher* as they are read (``files.iter_chunks``).
+    *duplicate_plan*: an earlier run's ``report.duplicate_plan``; its pre-pass is not read again
+    when it is for this very file and these settings.
     """
-    run = _Validation(profile, schema, mapping, options or ValidationOptions(), repair=repair)
+    run = _Validation(
+        profile,
+        schema,
+        mapping,
+        options or ValidationOptions(),
+        repair=repair,
+        duplicate_plan=duplicate_plan,
+    )
     run.hasher = hasher
     if report is not None:
         report.append(run.report)
@@ -1008,6 +1078,7 @@ def validate_file(
     cancelled: Callable[[], bool] | None = None,
     identity: FileIdentity | None = None,
     repair: RepairPlan | None = None,
+    duplicate_plan: DuplicatePlan | None = None,
 ) -> ValidationReport:
     """Validate a whole file; write the normalised valid rows to *out* and the rejected rows
     (row number, original values, reasons; formulas neutralised) to *rejects*.
@@ -1030,6 +1101,7 @@ def validate_file(
         frames=False,
         lines=out is not None,
         repair=repair,
+        duplicate_plan=duplicate_plan,
     )
     report = run.report
     width = len(profile.columns)

@@ -20,7 +20,7 @@ from outbound_desk.files.model import (
     RecordChunk,
     Severity,
 )
-from outbound_desk.files.reader import iter_chunks, scan, use_lean_allocator
+from outbound_desk.files.reader import ScanPass, iter_chunks, scan, use_lean_allocator
 from outbound_desk.files.sniff import sniff
 from outbound_desk.files.writer import NormalisedWriter, neutralise, write_csv
 
@@ -37,6 +37,7 @@ __all__ = [
     "NormalisedWriter",
     "Overrides",
     "RecordChunk",
+    "ScanPass",
     "Severity",
     "iter_chunks",
     "neutralise",

@@ -1105,9 +1105,73 @@ def scan(
     return scanned
 
 
+class ScanPass:
+    """The chunks of ``iter_chunks`` and, from the same read, what ``scan`` gives.
+
+    ``for chunk in ScanPass(profile).chunks(): ...``; once the chunks are exhausted,
+    :attr:`scanned` is the profile ``scan`` would have returned (exact row count, SHA-256,
+    every issue, the file's identity taken before the read). A caller that needs the rows (the
+    preview's table) and the scan reads the file once instead of twice. A workbook is read
+    twice still: its scan is ``files.workbook.scan_workbook``, a reader of its own.
+    """
+
+    def __init__(
+        self,
+        profile: FileProfile,
+        *,
+        chunk_rows: int = 50_000,
+        progress: Progress | None = None,
+        cancelled: IsCancelled | None = None,
+    ) -> None:
+        self.profile = profile
+        self.chunk_rows = chunk_rows
+        self.progress = progress
+        self.cancelled = cancelled
+        self.scanned: FileProfile | None = None
+
+    def chunks(self) -> Iterator[RecordChunk]:
+        from outbound_desk.files.identity import FileIdentity
+
+        profile = self.profile
+        try:
+            before: FileIdentity | None = FileIdentity.of(profile.path)
+        except OSError:
+            before = None  # the read below says what is wrong
+        if profile.workbook is not None:
+            from outbound_desk.files.workbook import iter_workbook_chunks, scan_workbook
+
+            yield from iter_workbook_chunks(
+                profile,
+                chunk_rows=self.chunk_rows,
+                progress=self.progress,
+                cancelled=self.cancelled,
+            )
+            scanned = scan_workbook(profile, progress=self.progress, cancelled=self.cancelled)
+        else:
+            holder: list[FileProfile] = []
+            yield from _scan_parts(profile, self.chunk_rows, self.progress, self.cancelled, holder)
+            scanned = holder[0]
+        scanned.identity = before
+        self.scanned = scanned
+
+
 def _scan(
     profile: FileProfile, progress: Progress | None, cancelled: IsCancelled | None
 ) -> FileProfile:
+    holder: list[FileProfile] = []
+    for _ in _scan_parts(profile, 50_000, progress, cancelled, holder):
+        pass
+    return holder[0]
+
+
+def _scan_parts(
+    profile: FileProfile,
+    chunk_rows: int,
+    progress: Progress | None,
+    cancelled: IsCancelled | None,
+    out_holder: list[FileProfile],
+) -> Iterator[RecordChunk]:
+    """The file's chunks; once exhausted, *out_holder* holds the scanned profile."""
     from outbound_desk.files.model import ISSUES_KEPT_PER_CODE
 
     hasher = hashlib.sha256()
@@ -1128,7 +1192,7 @@ def _scan(
     skipped: Counter[str] = Counter()  # issues past the cap, counted without being built
     for part in _parts(
         profile,
-        50_000,
+        chunk_rows,
         None,
         progress,
         cancelled,
@@ -1150,6 +1214,7 @@ def _scan(
             numbers=part.numbers,
         ):
             add(issue)
+        yield RecordChunk(part.table, part.records, part.issues, part.raw)
     for issue in profile.issues:
         if issue.code == "stray_quote":
             add(issue)
@@ -1160,4 +1225,4 @@ def _scan(
     out.issue_counts = counts
     out.rows = rows
     out.sha256 = hasher.hexdigest()
-    return out
+    out_holder.append(out)

@@ -21,6 +21,7 @@ import pandas as pd
 from outbound_desk.base.cancel import Progress
 from outbound_desk.contacts import (
     ColumnMapping,
+    DuplicatePlan,
     DuplicatePolicy,
     ListSchema,
     MappingError,
@@ -98,6 +99,10 @@ class Plan:
         self._diff_text = ""
         #: Says which column the id-column rule chose, when nobody named one.
         self.id_note: str | None = None
+        #: The duplicate pre-pass's answer (``ValidationReport.duplicate_plan``): from the
+        #: preview, else from this plan's first pass; a later pass over the unchanged file (the
+        #: reconcile) does not read the file for it again (issue 13).
+        self.duplicate_plan: DuplicatePlan | None = None
         self.report: ValidationReport | None = None
         #: The file as it was before the scan (None: not checked, e.g. a plan built in a test).
         self.identity: FileIdentity | None = None
@@ -251,7 +256,10 @@ class Plan:
             cancelled=cancelled,
             report=reports,
             hasher=read,
+            duplicate_plan=self.duplicate_plan,
         ):
+            if reports and reports[0].duplicate_plan is not None:
+                self.duplicate_plan = reports[0].duplicate_plan
             records = [int(r) for r in vc.records.tolist()]
             frame = vc.frame
             rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]

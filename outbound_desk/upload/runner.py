@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 from outbound_desk.config.private import private_dir
+from outbound_desk.contacts import DuplicatePlan
 from outbound_desk.files import FileProfile
 from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.upload import platform
@@ -117,8 +118,13 @@ class UploadJob:
         confirm: Callable[[UploadSummary], bool] | None = None,
         prepared: FileProfile | None = None,
         user: str | None = None,
+        duplicate_plan: DuplicatePlan | None = None,
     ) -> None:
         self.client = client
+        #: The preview validation's duplicate pre-pass (``ValidationReport.duplicate_plan``):
+        #: used when it is for this very file and these settings, so the file is not read
+        #: for it again; else the plan reads it.
+        self._duplicate_plan = duplicate_plan
         #: Who uploads (the signed-in identity) for the ledger's "by"; None: the OS user.
         self._user = user
         self._confirm = confirm
@@ -250,6 +256,7 @@ class UploadJob:
         plan = open_plan(
             opts, progress=self._file_progress, cancelled=self.cancelled, prepared=self._prepared
         )
+        plan.duplicate_plan = self._duplicate_plan
         self._check_records()
         if self._confirm is not None and not self._confirm(self._summary(plan)):
             raise UploadDeclined("the upload was not confirmed: nothing was sent")
@@ -808,10 +815,12 @@ def run_upload(
     confirm: Callable[[UploadSummary], bool] | None = None,
     prepared: FileProfile | None = None,
     user: str | None = None,
+    duplicate_plan: DuplicatePlan | None = None,
 ) -> UploadResult:
     """Upload ``options.file`` into ``options.list``; see :class:`UploadJob`.
 
-    *prepared*: the file's scanned ``FileProfile`` from a preview (see ``open_plan``).
+    *prepared*: the file's scanned ``FileProfile`` from a preview (see ``open_plan``);
+    *duplicate_plan*: that preview validation's ``report.duplicate_plan`` (see UploadJob).
     *profile* and *user*: the org (profile name) and the signed-in identity the ledger keeps
     with the upload (History's Org and By).
 
@@ -833,6 +842,7 @@ def run_upload(
         confirm=confirm,
         prepared=prepared,
         user=user,
+        duplicate_plan=duplicate_plan,
     ).run()
 
 

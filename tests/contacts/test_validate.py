@@ -546,3 +546,45 @@ def test_an_error_in_a_checking_thread_reaches_the_caller(
             rejects=tmp_path / "r.csv",
         )
     _assert_nothing_left(tmp_path)
+
+
+def test_a_duplicate_plan_is_reused_only_for_the_same_unchanged_file(
+    schema: ListSchema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: a second run over the same file with the same settings takes the first run's
+    duplicate pre-pass instead of reading the file for it again; other settings or a changed
+    file read it again (and get the right answer)."""
+    import os
+
+    import outbound_desk.contacts.validate as validate
+
+    path = _dup_file(tmp_path)
+    profile = sniff(path)
+    mapping = suggest_mapping(
+        diff_columns(profile.columns, schema, has_header=True), schema, profile.columns
+    )
+    prepasses: list[int] = []
+    real = validate._Validation._prepass
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        prepasses.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(validate._Validation, "_prepass", counting)
+    opts = ValidationOptions(duplicates=DuplicatePolicy.REJECT)
+    first = validate_file(profile, schema, mapping, opts)
+    assert first.duplicate_plan is not None
+    assert len(prepasses) == 1
+    again = validate_file(profile, schema, mapping, opts, duplicate_plan=first.duplicate_plan)
+    assert len(prepasses) == 1  # not read again
+    assert (again.valid, again.duplicates, again.duplicate_ids) == (2, 3, 1)
+    last = ValidationOptions(duplicates=DuplicatePolicy.LAST)
+    other = validate_file(profile, schema, mapping, last, duplicate_plan=first.duplicate_plan)
+    assert len(prepasses) == 2
+    assert other.duplicates == 2
+    # The file changes (X's third row gets its own id): the old plan is not taken.
+    path.write_text(path.read_text("utf-8").replace("X,third", "W,third"), "utf-8")
+    os.utime(path, ns=(1, 1))
+    changed = validate_file(sniff(path), schema, mapping, opts, duplicate_plan=first.duplicate_plan)
+    assert len(prepasses) == 3
+    assert (changed.valid, changed.duplicates) == (3, 2)

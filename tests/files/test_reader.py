@@ -276,3 +276,24 @@ def test_utf8_check_agrees_with_pythons_codec(parts: list[bytes]) -> None:
     except UnicodeDecodeError:
         valid = False
     assert is_utf8(data) == valid
+
+
+def test_a_scan_pass_gives_the_chunks_and_the_scan_in_one_read(tmp_path: Path) -> None:
+    """Issue 13: the preview's table and scan are one read (files.ScanPass)."""
+    from outbound_desk.files import ScanPass
+
+    body = "id,name,phone\n" + "".join(f"C{i},n{i},212555{i:04d}\n" for i in range(300))
+    path = tmp_path / "in.csv"
+    path.write_text(body + "x\n\n", "utf-8")
+    profile = sniff(path)
+    reading = ScanPass(profile, chunk_rows=64)
+    got = [c.records.tolist() for c in reading.chunks()]
+    want = [c.records.tolist() for c in iter_chunks(profile, chunk_rows=64)]
+    assert got == want
+    scanned, expected = reading.scanned, scan(profile)
+    assert scanned is not None
+    assert (scanned.rows, scanned.sha256) == (expected.rows, expected.sha256)
+    assert scanned.issue_counts == expected.issue_counts
+    assert [(i.row, i.code) for i in scanned.issues] == [(i.row, i.code) for i in expected.issues]
+    assert scanned.identity is not None
+    assert scanned.identity.same_as(expected.identity)

@@ -416,3 +416,68 @@ def test_replace_needs_a_list_that_exists(qtbot, context, tmp_path):
     assert preview.schema_panel.current_target() is None  # a new list
     assert not preview.replace_button.isEnabled()
     pane.shutdown()
+
+
+def test_full_reads_from_open_to_upload_done_with_the_default_settings(
+    qtbot,
+    context,
+    sandbox,
+    tmp_path,
+    monkeypatch,
+):
+    """The preview's table and its scan are one read; the duplicate pre-pass (policy reject,
+    the default) is read once, by the preview, and handed to the engine with the profile.
+    What is left: the preview's pre-pass and validation, the stream to the platform and the
+    reconcile's second stream (docs/ARCHITECTURE.md, "How often a file is read")."""
+    import traceback
+
+    import outbound_desk.files.reader as reader
+
+    schema = messy.schema()
+    created = context.session.connection.client.contact_lists.create(_spec(schema))
+    pane = UploadPane(context)
+    qtbot.addWidget(pane)
+    preview = pane.preview
+    preview.refresh_targets()
+    qtbot.waitUntil(lambda: preview.schema_panel.target.findData(created.id) >= 0, timeout=30_000)
+    preview.schema_panel.select_target(created.id)
+    rows = messy.good_rows(120)
+    path = messy.write(tmp_path / "contacts.csv", [messy.HEADER, *rows], delimiter=";")
+    reads: list[str] = []
+    real_open = open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            reads.append("".join(traceback.format_stack(limit=14)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "open", counting_open, raising=False)
+    with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
+        context.files.open(str(path))  # File > Open
+    qtbot.waitUntil(preview.upload_button.isEnabled, timeout=30_000)
+    assert preview.schema_panel.duplicate_policy() == "reject"  # the default preference
+    with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
+        preview.upload_button.click()
+    job = pane.queue.store.get(ended.args[0])
+    assert job.state == "done", job.error
+    assert sandbox.store.contact_count(created.id) == 120
+
+    def where(stack: str) -> str:
+        if "load_rows" in stack:
+            return "table+scan"
+        if "_prepass" in stack:
+            return "duplicates"
+        if "reconcile" in stack:
+            return "reconcile"
+        if "iter_to_send" in stack:
+            return "send"
+        if "validate_file" in stack:
+            return "validate"
+        return stack
+
+    # Before issue 13's read work: 8 (table, scan, and a duplicate pre-pass before each of
+    # validate, send and reconcile).
+    assert sorted(where(r) for r in reads) == sorted(
+        ["table+scan", "duplicates", "validate", "send", "reconcile"]
+    )
+    pane.shutdown()

@@ -72,6 +72,8 @@ class UploadRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Clear the list first, wait until it holds 0, then upload (``upload --replace``).
     replace: bool = False
+    #: The validation's duplicate pre-pass (``contacts.DuplicatePlan``), for the engine.
+    duplicate_plan: Any = None
 
 
 class PreviewPane(QWidget):
@@ -139,7 +141,6 @@ class PreviewPane(QWidget):
         self._sniff_task = 0
         self._schema_task = 0  # guessing the "new list" schema from the header
         self._load_job: JobHandle | None = None
-        self._scan_job: JobHandle | None = None
         self._validate_job: JobHandle | None = None
         self._generation = 0  # bumped per file (re)read: stale loader answers are ignored
         self._run = 0  # bumped per validation run: stale validation answers are ignored
@@ -416,10 +417,10 @@ class PreviewPane(QWidget):
     def _cancel_file_jobs(self) -> None:
         self._validate_timer.stop()
         self._drop_pending_start()
-        for handle in (self._load_job, self._scan_job, self._validate_job):
+        for handle in (self._load_job, self._validate_job):
             if handle is not None:
                 handle.cancel()
-        self._load_job = self._scan_job = self._validate_job = None
+        self._load_job = self._validate_job = None
         for task in (self._sniff_task, self._schema_task):
             if task:
                 self._tasks.discard(task)
@@ -485,8 +486,7 @@ class PreviewPane(QWidget):
         def start() -> None:
             if generation != self._generation:
                 return
-            self._start_loading(profile)
-            self._start_scan(profile)
+            self._start_loading(profile)  # the table's rows and the scan: one read
             if not known_target:
                 self._update_schema()  # guesses the "new list" schema in a worker
             self._update_actions()
@@ -526,19 +526,30 @@ class PreviewPane(QWidget):
             start()
 
     def _start_loading(self, profile: Any) -> None:
+        """Read the file once on a worker: the table's rows and the scan (rows, SHA-256,
+        issues) together (issue 13: the table load and the scan were two full reads)."""
         store = self._store
         assert store is not None
         generation = self._generation
 
-        def work(progress: Any, cancelled: Any) -> int:
+        def work(progress: Any, cancelled: Any) -> Any:
             return load_rows(profile, store, progress=progress, cancelled=cancelled)
+
+        def on_progress(done: int, total: int, _phase: str) -> None:
+            self._on_load_progress(generation)
+            self._on_scan_progress(generation, done, total)
+
+        def on_success(scanned: Any) -> None:
+            self._on_loaded(generation, len(store))
+            if scanned is not None:
+                self._on_scanned(generation, scanned)
 
         self._load_job = self._jobs.start(
             work,
             name="load-rows",
-            on_progress=lambda done, total, phase: self._on_load_progress(generation),
-            on_success=lambda n: self._on_loaded(generation, n),
-            on_failure=lambda exc: self._on_job_failed(generation, "Reading the rows", exc),
+            on_progress=on_progress,
+            on_success=on_success,
+            on_failure=lambda exc: self._on_job_failed(generation, "Reading the file", exc),
         )
 
     def _on_load_progress(self, generation: int) -> None:
@@ -565,18 +576,6 @@ class PreviewPane(QWidget):
         if generation == self._generation:
             self.overview.set_stats(stats)
 
-    def _start_scan(self, profile: Any) -> None:
-        from outbound_desk.files import scan
-
-        generation = self._generation
-        self._scan_job = self._jobs.start(
-            lambda progress, cancelled: scan(profile, progress=progress, cancelled=cancelled),
-            name="scan",
-            on_progress=lambda done, total, phase: self._on_scan_progress(generation, done, total),
-            on_success=lambda scanned: self._on_scanned(generation, scanned),
-            on_failure=lambda exc: self._on_job_failed(generation, "Counting the rows", exc),
-        )
-
     def _on_scan_progress(self, generation: int, done: int, total: int) -> None:
         if generation == self._generation:
             self.profile_bar.show_counting(done, total)
@@ -584,7 +583,6 @@ class PreviewPane(QWidget):
     def _on_scanned(self, generation: int, scanned: Any) -> None:
         if generation != self._generation:
             return
-        self._scan_job = None
         self._profile = scanned
         self.profile_bar.show_counts(scanned)
         self._file_issues = list(scanned.issues)
@@ -948,6 +946,7 @@ class PreviewPane(QWidget):
             id_column=schema.id_column,
             duplicate_policy=self.schema_panel.duplicate_policy(),
             valid_rows=getattr(self._report, "valid", None),
+            duplicate_plan=getattr(self._report, "duplicate_plan", None),
         )
 
     # ------------------------------------------------------------------ slots

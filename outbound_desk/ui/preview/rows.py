@@ -130,17 +130,19 @@ def load_rows(
     cancelled: Callable[[], bool] | None = None,
     on_block: Callable[[int], None] | None = None,
     chunk_rows: int = 20_000,
-) -> int:
-    """Read *profile*'s file by chunks into *store*; returns the number of rows stored.
+) -> Any:
+    """Read *profile*'s file by chunks into *store* and scan it in the same read (issue 13:
+    the table and the scan are one pass, ``files.ScanPass``).
 
-    ``on_block(rows_so_far)`` is called after each block is published, from this thread.
+    Returns the scanned profile (what ``files.scan`` gives: rows, SHA-256, issues, identity),
+    or None when *cancelled* stopped the read. ``on_block(rows_so_far)`` is called after each
+    block is published, from this thread.
     """
-    from outbound_desk.files import iter_chunks
+    from outbound_desk.files import ScanPass
 
     width = len(store.columns)
-    for chunk in iter_chunks(
-        profile, chunk_rows=chunk_rows, progress=progress, cancelled=cancelled
-    ):
+    reading = ScanPass(profile, chunk_rows=chunk_rows, progress=progress, cancelled=cancelled)
+    for chunk in reading.chunks():
         recs, cols = block_from_chunk(
             chunk.frame, chunk.records, chunk.raw, width, profile.delimiter or ","
         )
@@ -148,7 +150,6 @@ def load_rows(
         if on_block is not None:
             on_block(len(store))
         if cancelled is not None and cancelled():
-            break
-    else:
-        store.complete = True
-    return len(store)
+            return None
+    store.complete = True
+    return reading.scanned

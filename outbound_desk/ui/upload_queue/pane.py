@@ -203,12 +203,14 @@ class UploadQueuePane(QWidget):
         list_name: str,
         list_id: str | None = None,
         prepared: Any = None,
+        duplicate_plan: Any = None,
     ) -> QueuedUpload:
         """Queue an upload (``upload.UploadOptions``); it starts when its list is free.
 
         Pass *list_id* whenever the list exists: jobs are serialised per list by id, else by
         *list_name*. *prepared* is the preview's scanned ``FileProfile`` (overrides applied):
-        the engine uses it instead of reading the file again.
+        the engine uses it instead of reading the file again; *duplicate_plan* is the
+        preview validation's ``report.duplicate_plan`` (the same, for the duplicate ids).
         """
         job = self.store.add(
             title=Path(options.file).name,
@@ -217,6 +219,7 @@ class UploadQueuePane(QWidget):
             transport=str(options.via),
             options=options,
             prepared=prepared,
+            duplicate_plan=duplicate_plan,
         )
         card = JobCard(job)
         card.cancel_clicked.connect(self._on_card_cancel_clicked)
@@ -303,6 +306,7 @@ class UploadQueuePane(QWidget):
                     cancelled=lambda: bool(cancelled() or job.cancelled()),
                     paused=job.paused,
                     prepared=job.prepared,
+                    duplicate_plan=job.duplicate_plan,
                     profile=org,  # the ledger says which org it went to (the resume offer)
                     user=user,  # and who sent it (History's By)
                     lock_dir=lock_dir,

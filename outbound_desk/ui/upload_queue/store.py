@@ -40,6 +40,9 @@ class QueuedUpload:
     #: The preview's scanned ``files.FileProfile`` (detection overrides applied), handed to
     #: the engine so that it neither sniffs nor scans the file again; None: it does.
     prepared: Any = None
+    #: The preview validation's ``contacts.DuplicatePlan`` (policies last/reject), handed to
+    #: the engine so that it does not read the file for the duplicate ids again; None: it does.
+    duplicate_plan: Any = None
     state: str = QUEUED
     progress: Any = None
     result: Any = None
@@ -81,6 +84,7 @@ class UploadQueueStore:
         transport: str,
         options: Any,
         prepared: Any = None,
+        duplicate_plan: Any = None,
     ) -> QueuedUpload:
         job = QueuedUpload(
             next(self._ids),
@@ -90,6 +94,7 @@ class UploadQueueStore:
             transport,
             options,
             prepared=prepared,
+            duplicate_plan=duplicate_plan,
             queued_at=self._clock(),
         )
         self.jobs.append(job)

@@ -276,7 +276,13 @@ class UploadPane(Pane):
         name = request.target.name if request.target else request.schema.name
         list_id = request.target.list_id if request.target else None
         prepared = request.profile if getattr(request.profile, "sha256", None) else None
-        self.queue.enqueue(options, list_name=name, list_id=list_id, prepared=prepared)
+        self.queue.enqueue(
+            options,
+            list_name=name,
+            list_id=list_id,
+            prepared=prepared,
+            duplicate_plan=request.duplicate_plan if prepared is not None else None,
+        )
 
     @Slot(bool)
     def _on_queue_expanded_changed(self, expanded: bool) -> None:
