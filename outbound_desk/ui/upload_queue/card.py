@@ -110,20 +110,23 @@ class JobCard(QFrame):
         grid.addWidget(self.speed, 2, 0, 1, 2)
         grid.addWidget(self.chart, 3, 0, 1, 2)
         grid.setColumnStretch(1, 1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        # The buttons share the title's line: a card is a few lines high, so the queue strip
+        # leaves the preview its room at 1024x700.
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
         for b in (
             self.open_report_button,
             self.save_report_button,
             self.pause_button,
             self.cancel_button,
         ):
-            buttons.addWidget(b)
+            head.addWidget(b)
         box = QVBoxLayout(self)
-        box.addWidget(self.title)
+        box.setContentsMargins(8, 4, 8, 4)
+        box.setSpacing(2)
+        box.addLayout(head)
         box.addLayout(grid)
         box.addWidget(self.summary)
-        box.addLayout(buttons)
         self.refresh()
 
     def refresh(self) -> None:

@@ -169,7 +169,7 @@ class UploadPane(Pane):
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(0, False)
-        self._queue_height = 260  # what an opened queue gets until the user drags it
+        self._queue_height = 210  # what an opened queue gets until the user drags it
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -289,7 +289,9 @@ class UploadPane(Pane):
         """A folded queue keeps only its header line; opened, it takes a third."""
         total = sum(self.splitter.sizes()) or self.height()
         if expanded:
+            # Never more than 40 % of the pane by itself: the preview stays usable.
             queue = max(self._queue_height, self.queue.minimumSizeHint().height())
+            queue = min(queue, int(total * 0.4))
         else:
             if self.splitter.sizes()[1] > self.queue.sizeHint().height():
                 self._queue_height = self.splitter.sizes()[1]
