@@ -32,6 +32,24 @@ def context(qtbot, sandbox):
     ctx.session.close()
 
 
+def count_reads(monkeypatch, path) -> list[str]:
+    """Every open of *path* by the file reader from now on, as the stack that opened it."""
+    import traceback
+
+    import outbound_desk.files.reader as reader
+
+    reads: list[str] = []
+    real_open = open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            reads.append("".join(traceback.format_stack(limit=14)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "open", counting_open, raising=False)
+    return reads
+
+
 def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp_path):
     schema = messy.schema()
     created = context.session.connection.client.contact_lists.create(_spec(schema))
@@ -92,10 +110,6 @@ def test_an_override_reaches_the_engine_with_the_previewed_profile(
 ):
     """Issue 13: the upload takes what the preview detected (the person's overrides applied)
     and neither sniffs nor scans the file again: it reads it once, to send it."""
-    import traceback
-
-    import outbound_desk.files.reader as reader
-
     pane = UploadPane(context)
     qtbot.addWidget(pane)
     preview = pane.preview
@@ -115,15 +129,7 @@ def test_an_override_reaches_the_engine_with_the_previewed_profile(
     panel = preview.schema_panel
     panel.pick_id_column("column_1")
     qtbot.waitUntil(lambda: preview.upload_button.isEnabled(), timeout=30_000)
-    reads: list[str] = []
-    real_open = open
-
-    def counting_open(file, *args, **kwargs):
-        if str(file) == str(path):
-            reads.append("".join(traceback.format_stack(limit=14)))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(reader, "open", counting_open, raising=False)
+    reads = count_reads(monkeypatch, path)
     qtbot.waitUntil(preview.upload_button.isEnabled, timeout=30_000)  # scanned too
     with qtbot.waitSignal(pane.queue.job_ended, timeout=60_000) as ended:
         preview.upload_button.click()
@@ -429,10 +435,6 @@ def test_full_reads_from_open_to_upload_done_with_the_default_settings(
     the default) is read once, by the preview, and handed to the engine with the profile.
     What is left: the preview's pre-pass and validation, the stream to the platform and the
     reconcile's second stream (docs/ARCHITECTURE.md, "How often a file is read")."""
-    import traceback
-
-    import outbound_desk.files.reader as reader
-
     schema = messy.schema()
     created = context.session.connection.client.contact_lists.create(_spec(schema))
     pane = UploadPane(context)
@@ -443,15 +445,7 @@ def test_full_reads_from_open_to_upload_done_with_the_default_settings(
     preview.schema_panel.select_target(created.id)
     rows = messy.good_rows(120)
     path = messy.write(tmp_path / "contacts.csv", [messy.HEADER, *rows], delimiter=";")
-    reads: list[str] = []
-    real_open = open
-
-    def counting_open(file, *args, **kwargs):
-        if str(file) == str(path):
-            reads.append("".join(traceback.format_stack(limit=14)))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(reader, "open", counting_open, raising=False)
+    reads = count_reads(monkeypatch, path)
     with qtbot.waitSignal(preview.validation_finished, timeout=30_000):
         context.files.open(str(path))  # File > Open
     qtbot.waitUntil(preview.upload_button.isEnabled, timeout=30_000)
