@@ -7,8 +7,11 @@ the chunk size plus the id index (12 bytes per distinct id, see :class:`_SeenIds
 
 Duplicate ids: ``first`` keeps the first row of an id and rejects the later ones, decided in
 the same single pass. ``last`` (keep the last row) and ``reject`` (reject every row of a
-duplicated id) cannot know a row's fate until the end of the file, so they make a first, cheap
-pass over the id column only (with the same bounded id index), then the validating pass.
+duplicated id) cannot know a row's fate until the end of the file, so they make a first pass
+over the id column (with the same bounded id index), then the validating pass. Both passes take
+their chunks from a ``files.ChunkCache`` when they can: the preview's (its table and scan were
+read once already), else one the pre-pass fills for the main pass (a file within
+``files.CHUNK_CACHE_BYTES``); so the file is read once, or not at all (issue 13).
 
 Several cores: for a large file (``ValidationOptions.parallel_min_bytes``) a thread reads
 ahead and hands each chunk to the checking threads, which apply the row rules (mapping, trim,
@@ -63,6 +66,7 @@ from outbound_desk.files.identity import FileIdentity
 
 if TYPE_CHECKING:
     from outbound_desk.contacts.repair import RepairPlan
+    from outbound_desk.files.cache import ChunkCache
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 HashArray = np.ndarray[Any, np.dtype[np.uint64]]
@@ -459,24 +463,22 @@ def _closing(items: Iterator[_T]) -> Iterator[Iterator[_T]]:
 
 
 def _read_ahead(
-    profile: FileProfile,
-    chunk_rows: int,
+    read: Callable[[Progress | None], Iterator[RecordChunk]],
     progress: Progress | None,
-    cancelled: Callable[[], bool] | None,
     start: Callable[[RecordChunk], _U],
     *,
     ahead: int = 1,
-    hasher: Any = None,
 ) -> Iterator[tuple[RecordChunk, _U]]:
-    """``iter_chunks`` run by a thread up to *ahead* chunks ahead of the caller, each chunk
-    with what ``start(chunk)`` returned for it in that thread.
+    """``read(progress)`` (the chunks, as ``iter_chunks`` gives them) run by a thread up to
+    *ahead* chunks ahead of the caller, each chunk with what ``start(chunk)`` returned for it
+    in that thread.
 
     Parsing is mostly Arrow's, which lets go of the GIL, so a big file's next chunks are read
     while the caller finishes the last ones; *start* hands each chunk on as soon as it is
     read (to the checking threads: they never wait for the caller to ask for more work).
     *progress* is still called from the caller's thread (a GUI's callback need not be
-    thread-safe); *cancelled* is called from the reading thread between blocks. Leaving the
-    loop early stops the thread.
+    thread-safe); the reader's *cancelled* is called from the reading thread between blocks.
+    Leaving the loop early stops the thread.
     """
     box: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(ahead)
     stop = threading.Event()
@@ -491,16 +493,9 @@ def _read_ahead(
                 continue
         return False
 
-    def read() -> None:
-        items = iter_chunks(
-            profile,
-            chunk_rows=chunk_rows,
-            progress=None if progress is None else (lambda d, t, p: latest.append((d, t, p))),
-            cancelled=cancelled,
-            threads=False,  # the checking threads keep the cores busy
-            hasher=hasher,
-        )
+    def run() -> None:
         try:
+            items = read(None if progress is None else (lambda d, t, p: latest.append((d, t, p))))
             with _closing(items):  # a generator: give its file back now
                 for chunk in items:
                     if stop.is_set() or not put((chunk, start(chunk))):
@@ -509,7 +504,7 @@ def _read_ahead(
         except BaseException as exc:  # handed to the caller, raised there
             put(_END, exc)
 
-    thread = threading.Thread(target=read, name="validate-read-ahead", daemon=True)
+    thread = threading.Thread(target=run, name="validate-read-ahead", daemon=True)
     thread.start()
     try:
         while True:
@@ -540,10 +535,14 @@ class _Validation:
         lines: bool = False,
         repair: RepairPlan | None = None,
         duplicate_plan: DuplicatePlan | None = None,
+        cache: ChunkCache | None = None,
     ) -> None:
         self.profile = profile
         #: A pre-pass's answer from an earlier run; used only if it matches this run.
         self.given_plan = duplicate_plan
+        #: The chunks of a read already made (the preview's), if any: read instead of the file
+        #: when they are of this very file and reading (see ``files.cache``).
+        self.cache = cache
         #: Edits and safe repairs applied to each chunk before the row rules (contacts.repair).
         self.repair = repair
         self.schema = schema
@@ -710,13 +709,8 @@ class _Validation:
         dups: list[IntArray] = []
         sub = None if progress is None else (lambda d, t, _p: progress(d, t, "duplicates"))
         assert self.id_column is not None
-        for chunk in iter_chunks(
-            self.profile,
-            chunk_rows=self.options.chunk_rows,
-            columns=[self.mapping.sources[self.id_column]],
-            progress=sub,
-            cancelled=cancelled,
-        ):
+        source = self.mapping.sources[self.id_column]
+        for chunk in self._prepass_chunks(source, sub, cancelled):
             frame = chunk.frame
             if self.repair is not None:  # the ids the main pass will see (not counted twice)
                 frame = self.repair.apply(chunk.table, chunk.records, count=False).to_pandas()
@@ -735,6 +729,85 @@ class _Validation:
             return _DuplicatePlan(np.zeros(0, dtype=np.int64), {}, [])
         return _plan_duplicates(
             np.concatenate(firsts), np.concatenate(dups), self.options.duplicates
+        )
+
+    def _prepass_chunks(
+        self, source: str, progress: Progress | None, cancelled: Callable[[], bool] | None
+    ) -> Iterator[RecordChunk]:
+        """The chunks of the pre-pass, column *source* only: from the cache when there is one
+        for this reading; else read from the file, and (a file that fits a cache, no hasher
+        to feed) kept whole in a cache of this run, so that the main pass reads nothing."""
+        opts = self.options
+        usable = self.cache is not None and self.cache.usable(self.profile, opts.chunk_rows)
+        if usable and self.hasher is None:
+            yield from self._read(columns=[source], progress=progress, cancelled=cancelled)
+            return
+        from outbound_desk.files.cache import ChunkCache
+
+        own = ChunkCache(self.profile, chunk_rows=opts.chunk_rows)
+        if own.dropped is not None or self.hasher is not None:
+            # Not kept (too big; or the main pass must read to hash): the id column only.
+            yield from iter_chunks(
+                self.profile,
+                chunk_rows=opts.chunk_rows,
+                columns=[source],
+                progress=progress,
+                cancelled=cancelled,
+            )
+            return
+        total = self.profile.size_bytes
+        read = [0]
+
+        def noted(done: int, of: int, phase: str) -> None:
+            read[0] = done
+            if progress is not None:
+                progress(done, of, phase)
+
+        try:
+            own.begin(FileIdentity.of(self.profile.path))
+        except OSError:
+            own.begin(None)
+        finished = False
+        try:
+            for chunk in iter_chunks(
+                self.profile, chunk_rows=opts.chunk_rows, progress=noted, cancelled=cancelled
+            ):
+                own.keep(chunk, read[0], total)
+                yield RecordChunk(chunk.table.select([source]), chunk.records, [], chunk.raw)
+            own.finish()
+            finished = True
+        finally:
+            if not finished:
+                own.drop("the pre-pass stopped before the end of the file")
+        self.cache = own
+
+    def _read(
+        self,
+        *,
+        columns: list[str] | None = None,
+        progress: Progress | None,
+        cancelled: Callable[[], bool] | None,
+        threads: bool = True,
+    ) -> Iterator[RecordChunk]:
+        """The file's chunks, as ``iter_chunks`` gives them: from the cache when it holds this
+        reading (never while the bytes must be hashed: only a read can feed the hasher)."""
+        if self.cache is not None and self.hasher is None:
+            return self.cache.chunks(
+                self.profile,
+                chunk_rows=self.options.chunk_rows,
+                columns=columns,
+                progress=progress,
+                cancelled=cancelled,
+                threads=threads,
+            )
+        return iter_chunks(
+            self.profile,
+            chunk_rows=self.options.chunk_rows,
+            columns=columns,
+            progress=progress,
+            cancelled=cancelled,
+            threads=threads,
+            hasher=self.hasher,
         )
 
     def _duplicates_first(
@@ -936,31 +1009,24 @@ class _Validation:
         answers are the same functions' either way.
         """
         args = self.check_args
-        profile, rows = self.profile, self.options.chunk_rows
+        profile = self.profile
         workers = workers_policy.checking_threads(
             profile.size_bytes, self.options.workers, min_bytes=self.options.parallel_min_bytes
         )
         if profile.size_bytes < self.options.parallel_min_bytes:
-            with _closing(
-                iter_chunks(
-                    profile,
-                    chunk_rows=rows,
-                    progress=progress,
-                    cancelled=cancelled,
-                    hasher=self.hasher,
-                )
-            ) as chunks:
+            with _closing(self._read(progress=progress, cancelled=cancelled)) as chunks:
                 for chunk in chunks:
                     yield chunk, _check(self._table(chunk), normaliser, args)
             return
         normaliser.warm_up()
+
+        def read(sub: Progress | None) -> Iterator[RecordChunk]:
+            # threads=False: the checking threads keep the cores busy.
+            return self._read(progress=sub, cancelled=cancelled, threads=False)
+
         if workers < 2:
-            with _closing(
-                _read_ahead(
-                    profile, rows, progress, cancelled, lambda chunk: None, hasher=self.hasher
-                )
-            ) as read:
-                for chunk, _ in read:
+            with _closing(_read_ahead(read, progress, lambda chunk: None)) as ahead:
+                for chunk, _ in ahead:
                     yield chunk, _check(self._table(chunk), normaliser, args)
             return
         local = threading.local()
@@ -978,13 +1044,10 @@ class _Validation:
             # in this thread's): more would only hold memory, fewer would let a thread idle.
             with _closing(
                 _read_ahead(
-                    profile,
-                    rows,
+                    read,
                     progress,
-                    cancelled,
                     lambda chunk: pool.submit(check, self._table(chunk)),
                     ahead=workers,
-                    hasher=self.hasher,
                 )
             ) as checking:
                 for chunk, future in checking:
@@ -1005,6 +1068,7 @@ def iter_valid_chunks(
     hasher: Any = None,
     repair: RepairPlan | None = None,
     duplicate_plan: DuplicatePlan | None = None,
+    cache: ChunkCache | None = None,
 ) -> Iterator[ValidChunk]:
     """Valid rows, normalised, chunk by chunk, with the rejected rows of each chunk.
 
@@ -1013,7 +1077,8 @@ def iter_valid_chunks(
     A blocked mapping (unknown or missing required columns) yields nothing. The bytes of a CSV
     file the rows come from are fed to *hasher* as they are read (``files.iter_chunks``).
     *duplicate_plan*: an earlier run's ``report.duplicate_plan``; its pre-pass is not read again
-    when it is for this very file and these settings.
+    when it is for this very file and these settings. *cache*: as for :func:`validate_file`
+    (not used with a *hasher*: only a read of the file can feed it).
     """
     run = _Validation(
         profile,
@@ -1022,6 +1087,7 @@ def iter_valid_chunks(
         options or ValidationOptions(),
         repair=repair,
         duplicate_plan=duplicate_plan,
+        cache=cache,
     )
     run.hasher = hasher
     if report is not None:
@@ -1079,6 +1145,7 @@ def validate_file(
     identity: FileIdentity | None = None,
     repair: RepairPlan | None = None,
     duplicate_plan: DuplicatePlan | None = None,
+    cache: ChunkCache | None = None,
 ) -> ValidationReport:
     """Validate a whole file; write the normalised valid rows to *out* and the rejected rows
     (row number, original values, reasons; formulas neutralised) to *rejects*.
@@ -1092,6 +1159,12 @@ def validate_file(
 
     *repair* (``contacts.repair.plan_repairs``) applies the user's edits and the safe repairs
     to every chunk before the row rules; the rejects file keeps the original values.
+
+    *cache* (``files.ChunkCache``): the chunks of a read already made (the preview's table and
+    scan); the file is read only where the cache cannot give them (another reading of it, a
+    changed file, a file too big to keep). Without one, policies ``last`` and ``reject`` keep
+    their pre-pass's chunks for the main pass when the file fits ``files.CHUNK_CACHE_BYTES``:
+    one read either way.
     """
     run = _Validation(
         profile,
@@ -1102,6 +1175,7 @@ def validate_file(
         lines=out is not None,
         repair=repair,
         duplicate_plan=duplicate_plan,
+        cache=cache,
     )
     report = run.report
     width = len(profile.columns)

@@ -6,6 +6,7 @@ for the exact count, checksum and every issue, ``iter_chunks`` streams the recor
 frames for validation and upload.
 """
 
+from outbound_desk.files.cache import CHUNK_CACHE_BYTES, ChunkCache
 from outbound_desk.files.model import (
     ISSUES_KEPT_PER_CODE,
     MAX_COLUMNS,
@@ -25,11 +26,13 @@ from outbound_desk.files.sniff import sniff
 from outbound_desk.files.writer import NormalisedWriter, neutralise, write_csv
 
 __all__ = [
+    "CHUNK_CACHE_BYTES",
     "ISSUES_KEPT_PER_CODE",
     "MAX_COLUMNS",
     "MAX_NAME_LENGTH",
     "MAX_VALUE_LENGTH",
     "Cancelled",
+    "ChunkCache",
     "Dialect",
     "FileError",
     "FileProfile",

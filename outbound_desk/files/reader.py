@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pyarrow as pa
 
+    from outbound_desk.files.cache import ChunkCache
+
 IsCancelled = Callable[[], bool]
 
 MIN_BLOCK_BYTES = 1 << 20
@@ -1113,6 +1115,11 @@ class ScanPass:
     every issue, the file's identity taken before the read). A caller that needs the rows (the
     preview's table) and the scan reads the file once instead of twice. A workbook is read
     twice still: its scan is ``files.workbook.scan_workbook``, a reader of its own.
+
+    *keep* (a ``files.cache.ChunkCache`` for this profile and *chunk_rows*) is given every
+    chunk as ``iter_chunks`` would make it, for a validation to take without reading the file
+    again; from a chunk whose issues the scan capped (``ISSUES_KEPT_PER_CODE`` of a code, the
+    rest only counted) on, it keeps nothing.
     """
 
     def __init__(
@@ -1122,12 +1129,20 @@ class ScanPass:
         chunk_rows: int = 50_000,
         progress: Progress | None = None,
         cancelled: IsCancelled | None = None,
+        keep: ChunkCache | None = None,
     ) -> None:
         self.profile = profile
         self.chunk_rows = chunk_rows
         self.progress = progress
         self.cancelled = cancelled
+        self.keep = keep
         self.scanned: FileProfile | None = None
+        self._read = (0, profile.size_bytes)  # bytes read, of the total, last reported
+
+    def _progress(self, done: int, total: int, phase: str) -> None:
+        self._read = (done, total)
+        if self.progress is not None:
+            self.progress(done, total, phase)
 
     def chunks(self) -> Iterator[RecordChunk]:
         from outbound_desk.files.identity import FileIdentity
@@ -1137,20 +1152,44 @@ class ScanPass:
             before: FileIdentity | None = FileIdentity.of(profile.path)
         except OSError:
             before = None  # the read below says what is wrong
-        if profile.workbook is not None:
-            from outbound_desk.files.workbook import iter_workbook_chunks, scan_workbook
+        keep = self.keep
+        if keep is not None:
+            keep.begin(before)
+        finished = False
+        try:
+            if profile.workbook is not None:
+                from outbound_desk.files.workbook import iter_workbook_chunks, scan_workbook
 
-            yield from iter_workbook_chunks(
-                profile,
-                chunk_rows=self.chunk_rows,
-                progress=self.progress,
-                cancelled=self.cancelled,
-            )
-            scanned = scan_workbook(profile, progress=self.progress, cancelled=self.cancelled)
-        else:
-            holder: list[FileProfile] = []
-            yield from _scan_parts(profile, self.chunk_rows, self.progress, self.cancelled, holder)
-            scanned = holder[0]
+                for chunk in iter_workbook_chunks(
+                    profile,
+                    chunk_rows=self.chunk_rows,
+                    progress=self._progress,
+                    cancelled=self.cancelled,
+                ):
+                    if keep is not None:
+                        keep.keep(chunk, *self._read)
+                    yield chunk
+                if keep is not None:
+                    keep.finish()
+                scanned = scan_workbook(profile, progress=self.progress, cancelled=self.cancelled)
+            else:
+                holder: list[FileProfile] = []
+                skipped: Counter[str] = Counter()
+                for chunk in _scan_parts(
+                    profile, self.chunk_rows, self._progress, self.cancelled, holder, skipped
+                ):
+                    if keep is not None:
+                        if skipped:
+                            keep.drop("the file has more issues of a kind than the scan keeps")
+                        keep.keep(chunk, *self._read)
+                    yield chunk
+                if keep is not None:
+                    keep.finish()
+                scanned = holder[0]
+            finished = True
+        finally:
+            if keep is not None and not finished:
+                keep.drop("the read stopped before the end of the file")
         scanned.identity = before
         self.scanned = scanned
 
@@ -1170,8 +1209,10 @@ def _scan_parts(
     progress: Progress | None,
     cancelled: IsCancelled | None,
     out_holder: list[FileProfile],
+    skipped: Counter[str] | None = None,
 ) -> Iterator[RecordChunk]:
-    """The file's chunks; once exhausted, *out_holder* holds the scanned profile."""
+    """The file's chunks; once exhausted, *out_holder* holds the scanned profile. *skipped*
+    counts, as the read goes, the issues past the cap that were counted without being built."""
     from outbound_desk.files.model import ISSUES_KEPT_PER_CODE
 
     hasher = hashlib.sha256()
@@ -1189,7 +1230,8 @@ def _scan_parts(
         if n < ISSUES_KEPT_PER_CODE:
             kept.append(issue)
 
-    skipped: Counter[str] = Counter()  # issues past the cap, counted without being built
+    if skipped is None:
+        skipped = Counter()  # issues past the cap, counted without being built
     for part in _parts(
         profile,
         chunk_rows,

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from outbound_desk.ui.preview import PreviewPane, TargetList
 from outbound_desk.ui.preview.models import RecordRole, SeverityRole
 from tests.files import corpus
+from tests.reads import count_reads
 from tests.ui.conftest import ScriptedPrompter
 from tests.ui2 import messy
 
@@ -667,3 +668,44 @@ def test_typing_the_files_value_back_removes_the_edit(qtbot, make_pane, tmp_path
     assert model.setData(index, "First0")  # the file's own value: the edit is undone
     assert pane.edits == {}
     assert model.data(index, Qt.ItemDataRole.FontRole) is None
+
+
+def test_validations_take_the_loaded_rows_until_the_file_or_its_reading_changes(
+    qtbot, make_pane, tmp_path, monkeypatch
+):
+    """Issue 13: the row loader's read fills the table, scans, and keeps its chunks for the
+    validations (files.ChunkCache); a changed file, or an override, is read again."""
+    pane = make_pane([target()])
+    qtbot.waitUntil(lambda: pane.schema_panel.target.count() == 2)
+    pane.schema_panel.select_target("list-1")
+    path = messy.write(tmp_path / "contacts.csv", [messy.HEADER, *messy.good_rows(300)])
+    reads = count_reads(monkeypatch, path)
+    report = open_and_validate(qtbot, pane, path)
+    qtbot.waitUntil(lambda: pane.rows_model.store.complete, timeout=30_000)
+    assert (report.rows, report.valid) == (300, 300)
+    assert len(reads) == 1
+    assert "load_rows" in reads[0]
+
+    # Validating again (another policy) reads nothing either.
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as done:
+        pane.schema_panel.duplicates.setCurrentIndex(pane.schema_panel.duplicates.findData("last"))
+        pane.validate()
+    assert done.args[0].valid == 300
+    assert len(reads) == 1
+
+    # The file changes on disk: the next validation reads it, and sees the new row.
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(",".join(messy.good_rows(1, start=300)[0]) + "\n")
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as done:
+        pane.validate()
+    assert (done.args[0].rows, done.args[0].valid) == (301, 301)
+    assert len(reads) == 2
+    assert "validate_file" in reads[1]
+
+    # An override is a new reading: loaded (and kept) again, validated from it.
+    with qtbot.waitSignal(pane.validation_finished, timeout=30_000) as done:
+        pane.set_overrides({"has_header": False})
+    assert done.args[0].rows == 302  # the header is a record now
+    qtbot.waitUntil(lambda: pane.rows_model.store.complete, timeout=30_000)
+    assert len(reads) == 3
+    assert "load_rows" in reads[2]

@@ -11,6 +11,7 @@ from outbound_desk.config import OrgProfile
 from outbound_desk.ui.context import make_context
 from outbound_desk.ui.history import HistoryPane, HistoryView
 from outbound_desk.ui.upload_queue.tab import UploadPane
+from tests.reads import count_reads
 from tests.ui.conftest import ScriptedPrompter
 from tests.ui2 import messy
 
@@ -30,24 +31,6 @@ def context(qtbot, sandbox):
     ctx.jobs.shutdown()
     ctx.tasks.shutdown()
     ctx.session.close()
-
-
-def count_reads(monkeypatch, path) -> list[str]:
-    """Every open of *path* by the file reader from now on, as the stack that opened it."""
-    import traceback
-
-    import outbound_desk.files.reader as reader
-
-    reads: list[str] = []
-    real_open = open
-
-    def counting_open(file, *args, **kwargs):
-        if str(file) == str(path):
-            reads.append("".join(traceback.format_stack(limit=14)))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(reader, "open", counting_open, raising=False)
-    return reads
 
 
 def test_validate_upload_and_find_it_in_the_history(qtbot, context, sandbox, tmp_path):
@@ -431,10 +414,11 @@ def test_full_reads_from_open_to_upload_done_with_the_default_settings(
     tmp_path,
     monkeypatch,
 ):
-    """The preview's table and its scan are one read; the duplicate pre-pass (policy reject,
-    the default) is read once, by the preview, and handed to the engine with the profile.
-    What is left: the preview's pre-pass and validation, the stream to the platform and the
-    reconcile's second stream (docs/ARCHITECTURE.md, "How often a file is read")."""
+    """The preview's table and its scan are one read, and the preview's validation (its
+    duplicate pre-pass, policy reject, the default, then its main pass) takes that read's
+    chunks from memory (files.ChunkCache); the pre-pass's answer goes to the engine with the
+    profile. What is left: the stream to the platform and the reconcile's second stream
+    (docs/ARCHITECTURE.md, "How often a file is read")."""
     schema = messy.schema()
     created = context.session.connection.client.contact_lists.create(_spec(schema))
     pane = UploadPane(context)
@@ -470,8 +454,7 @@ def test_full_reads_from_open_to_upload_done_with_the_default_settings(
         return stack
 
     # Before issue 13's read work: 8 (table, scan, and a duplicate pre-pass before each of
-    # validate, send and reconcile).
-    assert sorted(where(r) for r in reads) == sorted(
-        ["table+scan", "duplicates", "validate", "send", "reconcile"]
-    )
+    # validate, send and reconcile); then 5 (the preview's pre-pass and validation read it).
+    assert sorted(where(r) for r in reads) == sorted(["table+scan", "send", "reconcile"])
+    assert preview.report.valid == 120  # validated all the same
     pane.shutdown()

@@ -135,6 +135,8 @@ class PreviewPane(QWidget):
         self._overrides: dict[str, Any] = {}
         self._profile: Any = None
         self._store: RowStore | None = None
+        #: The parsed chunks of the row loader's read, for the validations (files.ChunkCache).
+        self._cache: Any = None
         self._index = IssueIndex()
         self._rows_model: RowsTableModel | None = None
         self._report: Any = None
@@ -456,6 +458,7 @@ class PreviewPane(QWidget):
         self.profile_bar.show_profile(profile, self._overrides)
         self._index = IssueIndex()
         self._store = RowStore(profile.columns)
+        self._new_cache(profile)
         self._rows_model = RowsTableModel(self._store, self._index, self)
         # Edits belong to one reading of the file: a re-parse may number its records anew.
         self._edits = self._rows_model.edits
@@ -493,6 +496,16 @@ class PreviewPane(QWidget):
 
         self._after_paint(self.table.viewport(), start, self.START_FALLBACK_MS)
 
+    def _new_cache(self, profile: Any) -> None:
+        """A cache for this reading of the file (the row loader fills it, the validations read
+        it); the last reading's is dropped, so its memory goes with the table it shared."""
+        from outbound_desk.contacts import ValidationOptions
+        from outbound_desk.files import ChunkCache
+
+        if self._cache is not None:
+            self._cache.drop("another reading of the file replaced it")
+        self._cache = ChunkCache(profile, chunk_rows=ValidationOptions().chunk_rows)
+
     def _after_paint(self, widget: QWidget, fn: Callable[[], None], fallback_ms: int) -> None:
         """Run *fn* once *widget* has been repainted (or after *fallback_ms*, as a hidden widget
         is never painted): GIL-hungry workers started meanwhile would make that repaint wait
@@ -528,12 +541,20 @@ class PreviewPane(QWidget):
     def _start_loading(self, profile: Any) -> None:
         """Read the file once on a worker: the table's rows and the scan (rows, SHA-256,
         issues) together (issue 13: the table load and the scan were two full reads)."""
-        store = self._store
+        store, cache = self._store, self._cache
         assert store is not None
+        assert cache is not None
         generation = self._generation
 
         def work(progress: Any, cancelled: Any) -> Any:
-            return load_rows(profile, store, progress=progress, cancelled=cancelled)
+            return load_rows(
+                profile,
+                store,
+                progress=progress,
+                cancelled=cancelled,
+                chunk_rows=cache.chunk_rows,
+                cache=cache,
+            )
 
         def on_progress(done: int, total: int, _phase: str) -> None:
             self._on_load_progress(generation)
@@ -748,6 +769,7 @@ class PreviewPane(QWidget):
         run = self._run
         file_issues, file_counts = list(self._file_issues), dict(self._file_issue_counts)
         edits = dict(self._edits)
+        cache = self._cache  # the row loader's chunks: no second read of the file
 
         def work(progress: Any, cancelled: Any) -> Any:
             plan = None
@@ -772,6 +794,7 @@ class PreviewPane(QWidget):
                 progress=progress,
                 cancelled=cancelled,
                 repair=plan,
+                cache=cache,
             )
             if rejects is not None and repair and not report.invalid:
                 Path(rejects).unlink(missing_ok=True)  # no rejected row: no side file

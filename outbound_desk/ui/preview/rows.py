@@ -129,19 +129,23 @@ def load_rows(
     progress: Callable[[int, int, str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     on_block: Callable[[int], None] | None = None,
-    chunk_rows: int = 20_000,
+    chunk_rows: int = 50_000,
+    cache: Any = None,
 ) -> Any:
     """Read *profile*'s file by chunks into *store* and scan it in the same read (issue 13:
     the table and the scan are one pass, ``files.ScanPass``).
 
     Returns the scanned profile (what ``files.scan`` gives: rows, SHA-256, issues, identity),
     or None when *cancelled* stopped the read. ``on_block(rows_so_far)`` is called after each
-    block is published, from this thread.
+    block is published, from this thread. *cache* (a ``files.ChunkCache`` for *profile* and
+    *chunk_rows*) keeps the chunks for the validation, which then does not read the file.
     """
     from outbound_desk.files import ScanPass
 
     width = len(store.columns)
-    reading = ScanPass(profile, chunk_rows=chunk_rows, progress=progress, cancelled=cancelled)
+    reading = ScanPass(
+        profile, chunk_rows=chunk_rows, progress=progress, cancelled=cancelled, keep=cache
+    )
     for chunk in reading.chunks():
         recs, cols = block_from_chunk(
             chunk.frame, chunk.records, chunk.raw, width, profile.delimiter or ","
