@@ -233,3 +233,34 @@ def _identity(path: Path):  # type: ignore[no-untyped-def]
     from outbound_desk.files.identity import FileIdentity
 
     return FileIdentity.of(path)
+
+
+def test_a_workbooks_validation_takes_the_preview_reads_chunks_too(
+    schema: ListSchema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outbound_desk.files import workbook
+    from tests.files.test_workbook import xlsx
+
+    rows: list[list[object]] = [HEADER.strip().split(",")]
+    rows += [
+        [f"W{k % 40}", f"n{k}", "(212) 555-0123" if k % 9 else "12", "", ""] for k in range(120)
+    ]
+    path = xlsx(tmp_path / "in.xlsx", {"Contacts": rows})
+    profile = sniff(path)
+    assert profile.workbook is not None
+    expected = validate(profile, schema, tmp_path / "read", duplicates=DuplicatePolicy.REJECT)
+    cache = ChunkCache(profile, chunk_rows=CHUNK_ROWS)
+    scanned = preview_read(profile, cache)
+    assert cache.complete
+    sheet_reads: list[int] = []
+    real = workbook.iter_workbook_chunks
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        sheet_reads.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workbook, "iter_workbook_chunks", counting)
+    got = validate(scanned, schema, tmp_path / "cached", cache, duplicates=DuplicatePolicy.REJECT)
+    assert got == expected
+    assert expected[0]["duplicates"]
+    assert not sheet_reads
