@@ -820,6 +820,41 @@ def _cut(batch: RecordChunk, chunk_rows: int, wanted: list[str]) -> Iterator[Rec
 def _read_batches(
     profile: FileProfile, progress: Progress | None, cancelled: IsCancelled | None
 ) -> Iterator[RecordChunk]:
+    """The sheet's rows converted, :data:`BATCH_ROWS` rows at a time: an .xlsx sheet by
+    fastexcel into Arrow (``files.workbook_arrow``) when it can read it exactly, any other
+    by calamine's cells."""
+    info = profile.workbook
+    assert info is not None
+    if info.format in ("xlsx", "xlsm") and USE_ARROW_READER:
+        part = _sheet_part(profile.path, info)
+        if part is not None:
+            from outbound_desk.files import workbook_arrow
+
+            batches = workbook_arrow.read(profile, part, progress, cancelled)
+            if batches is not None:
+                yield from batches
+                return
+    yield from _calamine_batches(profile, progress, cancelled)
+
+
+#: Whether .xlsx sheets are read by fastexcel (tests compare the two readers).
+USE_ARROW_READER = True
+
+
+def _sheet_part(path: str, info: WorkbookInfo) -> str | None:
+    """The XML part of the profile's sheet in an .xlsx."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = _sheet_parts(z)
+        index = next(s.index for s in info.sheets if s.name == info.sheet)
+        return parts[index]
+    except (zipfile.BadZipFile, KeyError, OSError, StopIteration, IndexError, SyntaxError):
+        return None
+
+
+def _calamine_batches(
+    profile: FileProfile, progress: Progress | None, cancelled: IsCancelled | None
+) -> Iterator[RecordChunk]:
     """The sheet read by calamine and converted, :data:`BATCH_ROWS` rows at a time."""
     import itertools
 
@@ -1226,7 +1261,7 @@ def _xlsx_errors(path: str, info: WorkbookInfo | SheetInfo) -> dict[tuple[int, i
                     cut = data.rfind(b"</c>")
                     cut = len(data) if cut < 0 else cut + 4
                     piece, tail = data[:cut], data[cut:]
-                    if _ERROR_CELL_ANY.search(piece):
+                    if b't="e"' in piece and _ERROR_CELL_ANY.search(piece):
                         for m in _ERROR_CELL.finditer(piece):
                             col = _column_index(m.group(1).decode())
                             out[(int(m.group(2)), col)] = m.group(3).decode() or "#ERROR"
