@@ -129,7 +129,8 @@ class StallWatch:
         self.threshold = threshold_s
         self.gui = threading.get_ident()
         self.stop = threading.Event()
-        self.seen: dict[str, int] = {}
+        #: stack -> (longest stall in ms, phase)
+        self.seen: dict[str, tuple[int, str]] = {}
         self.gc_pauses: list[tuple[float, int, int, str]] = []
         self._gc_t0 = 0.0
         gc.callbacks.append(self._on_gc)
@@ -160,13 +161,12 @@ class StallWatch:
                     for tid, f in frames.items()
                     if tid != threading.get_ident()
                 )
-                started = self.beat.last
+                started, phase = self.beat.last, self.beat.phase
                 # Measured when the heartbeat ticks again.
                 while self.beat.last == started and not self.stop.is_set():
                     time.sleep(0.002)
-                self.seen[stack] = max(
-                    self.seen.get(stack, 0), int((self.beat.last - started) * 1000)
-                )
+                ms = int((self.beat.last - started) * 1000)
+                self.seen[stack] = max(self.seen.get(stack, (0, phase)), (ms, phase))
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -222,8 +222,11 @@ class StallWatch:
             print(f"--- longest gap in {phase}: {gap * 1000:.0f} ms, ending {at:.2f} s into it")
         for ms, gen, collected, phase in sorted(self.gc_pauses, reverse=True)[:6]:
             print(f"--- gc pause {ms:.0f} ms in {phase} (generation {gen}, {collected} collected)")
-        for stack, ms in sorted(self.seen.items(), key=lambda kv: -kv[1])[:6]:
-            print(f"--- stalled {ms} ms; threads at the start of it:\n{stack}")
+        # The worst stalls of every phase (a slow phase would hide the others' causes).
+        for phase in self.beat.worst:
+            mine = [(ms, stack) for stack, (ms, p) in self.seen.items() if p == phase]
+            for ms, stack in sorted(mine, reverse=True)[:3]:
+                print(f"--- stalled {ms} ms in {phase}; threads at the start of it:\n{stack}")
 
 
 @contextlib.contextmanager

@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
+import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -57,6 +59,96 @@ def arrow_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
     cols[-1] = pc.binary_join_element_wise(cols[-1], empty, end)
     line = pc.binary_join_element_wise(*cols, pa.scalar(",", pa.large_string()))
     return line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
+
+
+def json_objects(frame: pd.DataFrame) -> pa.Array:
+    """Each of *frame*'s rows as one JSON object of its columns, byte for byte
+    ``json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` of the
+    row's ``{column: value}`` dict (the payload hash's canonical form), built by Arrow kernels:
+    no dict, and no Python string, per row.
+
+    Every value must be a string; a frame with a missing value (None, NaN) is left to the
+    caller (:func:`has_missing`), whose ``json.dumps`` writes it as ``null``/``NaN``.
+    """
+    names = [str(c) for c in frame.columns]
+    return arrow_json_objects(
+        names, [large_strings(frame.iloc[:, k]) for k in range(len(names))], len(frame)
+    )
+
+
+def arrow_json_objects(
+    names: Sequence[str], columns: Sequence[pa.Array | None], rows: int
+) -> pa.Array:
+    """:func:`json_objects` of *rows* rows given as Arrow string columns (no nulls); a None
+    column is "" in every row."""
+    text = pa.large_string()
+    if not names:
+        return pa.array(["{}"] * rows, type=text)
+    order = sorted(range(len(names)), key=lambda k: names[k])
+    pieces: list[pa.Array | pa.Scalar] = []
+    pending = "{"
+    for k in order:
+        pending += json.dumps(names[k], ensure_ascii=False) + ':"'
+        column = columns[k]
+        if column is None:
+            pending += '",'
+            continue
+        pieces += [pa.scalar(pending, text), _json_escaped(large_strings(column))]
+        pending = '",'
+    pieces.append(pa.scalar(pending[:-1] + "}", text))
+    if len(pieces) == 1:  # every column empty
+        return pa.array([pending[:-1] + "}"] * rows, type=text)
+    joined = pc.binary_join_element_wise(*pieces, pa.scalar("", text))
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+
+def utf8_values(values: pa.Array) -> Iterator[bytes]:
+    """The UTF-8 bytes of each value of a ``large_string`` array (nulls as b""), one
+    ``bytes`` each: the collector does not track them, unlike the scalars of ``to_pylist``."""
+    n = len(values)
+    if not n:
+        return
+    offsets, _data = string_buffers(values)
+    buf = values.buffers()[2]
+    start, end = int(offsets[0]), int(offsets[-1])
+    raw = b"" if buf is None else buf.to_pybytes()[start:end]
+    bounds = (offsets - start).tolist()
+    for a, b in itertools.pairwise(bounds):
+        yield raw[a:b]
+
+
+def has_missing(frame: pd.DataFrame) -> bool:
+    """Whether any cell of *frame* is missing (None, NaN, pandas' NA)."""
+    return bool(len(frame)) and bool(frame.isna().to_numpy().any())
+
+
+#: What ``json.dumps`` writes for each character it escapes (ensure_ascii=False): the quote,
+#: the backslash and the control characters below U+0020.
+_JSON_ESCAPE = {
+    **{chr(c): f"\\u{c:04x}" for c in range(0x20)},
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def _json_escaped(a: pa.Array) -> pa.Array:
+    """The values of *a* (``large_string``) as the inside of JSON strings (json.dumps's
+    escapes). Values without a character to escape, nearly all, are kept as they are."""
+    offsets, data = string_buffers(a)
+    data = data[int(offsets[0]) : int(offsets[-1])]
+    special = (data < 0x20) | (data == ord('"')) | (data == ord("\\"))
+    if not special.any():
+        return a
+    # The backslash first, so the backslashes of the other escapes are not doubled.
+    present = sorted({chr(b) for b in np.unique(data[special]).tolist()}, key=lambda ch: ch != "\\")
+    for ch in present:
+        a = pc.replace_substring(a, ch, _JSON_ESCAPE[ch])
+    return a
 
 
 def neutralise_arrow(values: pa.Array) -> pa.Array:

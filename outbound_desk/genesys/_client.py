@@ -168,10 +168,12 @@ class GenesysClient:
         json: Any = None,
         idempotent: bool | None = None,
         version_checked: bool = False,
+        json_text: bytes | None = None,
     ) -> httpx.Response:
         """Send one API request with the token; raise a :class:`GenesysError` on failure.
 
-        *idempotent* defaults to True for GET/PUT/DELETE and False for POST.
+        *idempotent* defaults to True for GET/PUT/DELETE and False for POST. *json_text* is a
+        body already encoded as JSON (sent as it is, ``application/json``) instead of *json*.
         """
         method = method.upper()
         url = self.url(path)
@@ -179,6 +181,9 @@ class GenesysClient:
             raise ValueError(f"refusing to send the token to {httpx.URL(url).host}")
         clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         has_body = json is not None
+        headers = {"Accept": "application/json"}
+        if json_text is not None:
+            headers["Content-Type"] = "application/json"
 
         def build() -> httpx.Request:
             return self._http.build_request(
@@ -186,7 +191,8 @@ class GenesysClient:
                 url,
                 params=clean,
                 json=json if has_body else None,
-                headers={"Accept": "application/json"},
+                content=json_text,
+                headers=headers,
             )
 
         safe = method in _SAFE_METHODS if idempotent is None else idempotent
@@ -202,12 +208,15 @@ class GenesysClient:
         idempotent: bool | None = None,
         version_checked: bool = False,
         expect: type[dict[str, Any]] | type[list[Any]] | None = None,
+        json_text: bytes | None = None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Like :meth:`request`, returning the decoded JSON body (None when empty).
 
         With *expect* (``dict`` or ``list``) the answer must carry a JSON body of that type,
         the documented success body: an empty body (a 204, a 200 with nothing), something that
-        is not JSON or JSON of another shape raises :class:`UnexpectedAnswer`.
+        is not JSON or JSON of another shape raises :class:`UnexpectedAnswer`. *decode*
+        replaces ``json.loads`` of the body (it raises ``ValueError`` for what is not JSON).
         """
         response = self.request(
             method,
@@ -216,6 +225,7 @@ class GenesysClient:
             json=json,
             idempotent=idempotent,
             version_checked=version_checked,
+            json_text=json_text,
         )
         where = {
             "status": response.status_code,
@@ -232,7 +242,7 @@ class GenesysClient:
                 )
             return None
         try:
-            body = response.json()
+            body = response.json() if decode is None else decode(response.content)
         except ValueError as exc:
             error = UnexpectedAnswer if expect is not None else GenesysError
             raise error("the platform answered with something that is not JSON", **where) from exc

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from outbound_desk.genesys import BadRequest, GenesysClient
 
@@ -16,7 +14,8 @@ class Batch:
     batch_no: int
     contact_ids: list[str]
     hashes: list[str]
-    payloads: list[dict[str, str]]
+    #: each contact's data as canonical JSON text (``PlannedChunk.payloads``)
+    payloads: list[str]
     #: Send contacts without ``id`` (the user allowed a file without an id column): the
     #: platform makes the ids, so ``contact_ids`` are only the ledger's row keys.
     anonymous: bool = False
@@ -30,16 +29,6 @@ class BatchResult:
     confirmed: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     requests: int = 0
-
-
-def contact_bodies(list_id: str, batch: Batch, idx: Sequence[int]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for i in idx:
-        body: dict[str, Any] = {"contactListId": list_id, "data": batch.payloads[i]}
-        if not batch.anonymous:
-            body["id"] = batch.contact_ids[i]
-        out.append(body)
-    return out
 
 
 #: Refused requests one batch may spend finding its bad contacts (each costs about log2 of the
@@ -70,7 +59,11 @@ def send_batch(client: GenesysClient, list_id: str, batch: Batch) -> BatchResult
         nonlocal refusals
         try:
             result.requests += 1
-            client.contacts.add(list_id, contact_bodies(list_id, batch, idx))
+            client.contacts.add_json(
+                list_id,
+                [batch.payloads[i] for i in idx],
+                None if batch.anonymous else [batch.contact_ids[i] for i in idx],
+            )
         except BadRequest as exc:
             refusals += 1
             if _list_wide(exc) or refusals > MAX_REFUSALS:

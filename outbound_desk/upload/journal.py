@@ -119,25 +119,24 @@ class Journal:
                 ((rec, cid, state, why, int(state == pending)) for rec, cid, state, why in rows),
             )
 
-    def states(self, contact_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
-        """``contact_id -> (state, existed)`` for the given ids that are journalled."""
-        out: dict[str, tuple[str, int | None]] = {}
+    def states(self, contact_ids: Sequence[str]) -> dict[str, str]:
+        """``contact_id -> state`` for the given ids that are journalled (a dict of strings:
+        nothing per row for the collector to track)."""
+        out: dict[str, str] = {}
         with self._lock:
             self._states_into(out, contact_ids)
         return out
 
-    def _states_into(
-        self, out: dict[str, tuple[str, int | None]], contact_ids: Sequence[str]
-    ) -> None:
+    def _states_into(self, out: dict[str, str], contact_ids: Sequence[str]) -> None:
         for start in range(0, len(contact_ids), _CHUNK):
             part = contact_ids[start : start + _CHUNK]
             marks = ",".join("?" * len(part))
-            for cid, state, existed in self._db.execute(
-                f"SELECT contact_id, state, existed FROM rows WHERE planned = 1 "  # noqa: S608
+            for cid, state in self._db.execute(
+                f"SELECT contact_id, state FROM rows WHERE planned = 1 "  # noqa: S608
                 f"AND contact_id IN ({marks})",
                 part,
             ):
-                out[cid] = (state, existed)
+                out[cid] = state
 
     def mark_sent(self, existed: dict[str, bool]) -> None:
         """Before a send: these ids are going out, and whether each was in the list before.
@@ -168,6 +167,24 @@ class Journal:
                 "WHERE contact_id = ? AND planned = 1",
                 ((str(Outcome.UPDATED), str(Outcome.CREATED), cid) for cid in contact_ids),
             )
+
+    def pages_in_state(self, states: Sequence[str], page: int = 10_000) -> Iterator[list[str]]:
+        """The planned rows' contact ids in *states*, in input order, *page* at a time (the
+        lock is held per page, so the batch workers keep recording meanwhile)."""
+        marks = ",".join("?" * len(states))
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT record, contact_id FROM rows WHERE state IN ({marks}) "  # noqa: S608
+                    "AND contact_id IS NOT NULL AND planned = 1 AND record > ? "
+                    "ORDER BY record LIMIT ?",
+                    (*states, last, page),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [str(r[1]) for r in rows]
 
     def ids_in_state(self, *states: str) -> list[str]:
         marks = ",".join("?" * len(states))

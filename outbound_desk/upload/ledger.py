@@ -36,8 +36,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
+import pyarrow as pa
+
 from outbound_desk.config.paths import data_dir
 from outbound_desk.config.private import private_dir, private_file
+from outbound_desk.contacts.output import utf8_values
 
 __all__ = [
     "LEDGER_SCHEMA_VERSION",
@@ -49,8 +52,10 @@ __all__ = [
     "UploadCounts",
     "UploadRecord",
     "UploadStatus",
+    "canonical_json",
     "options_hash",
     "payload_hash",
+    "payload_hashes",
 ]
 
 UploadStatus = Literal["running", "paused", "cancelled", "failed", "done"]
@@ -126,9 +131,34 @@ def _canonical(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: Ids per ``json.dumps`` call in :func:`_ids_text`.
+_IDS_STEP: Final = 10_000
+
+
+def _ids_text(ids: Sequence[str]) -> str:
+    """``json.dumps(list(ids))``, written a slice at a time: one call for a CSV import's
+    million ids holds the interpreter lock (and so the app's window) for ~0.1 s."""
+    step = _IDS_STEP
+    parts = [json.dumps(list(ids[s : s + step]))[1:-1] for s in range(0, len(ids), step)]
+    return "[" + ", ".join(parts) + "]"
+
+
+def canonical_json(data: Mapping[str, str]) -> str:
+    """A contact's data as the text :func:`payload_hash` hashes (and a JSON batch sends)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def payload_hash(data: Mapping[str, str]) -> str:
     """SHA-256 (hex) of a contact's data as canonical JSON (sorted keys, no spaces, UTF-8)."""
     return hashlib.sha256(_canonical(data)).hexdigest()
+
+
+def payload_hashes(canonical: pa.Array) -> list[str]:
+    """:func:`payload_hash` of many contacts at once, given their canonical JSON texts as a
+    ``large_string`` Arrow array (``contacts.output.json_objects``): a hash per value, no
+    dict per contact."""
+    sha = hashlib.sha256
+    return [sha(raw).hexdigest() for raw in utf8_values(canonical)]
 
 
 def options_hash(options: Mapping[str, Any]) -> str:
@@ -587,10 +617,16 @@ class Ledger:
         request id and contact ids, so the retry is the same request.
         """
         with self._write() as conn:
-            conn.execute(
+            made = conn.execute(
                 "INSERT INTO batches (upload_id, batch_no, request_id, contact_ids, state) "
                 "VALUES (?, ?, ?, ?, 'planned') ON CONFLICT (upload_id, batch_no) DO NOTHING",
-                (upload_id, batch_no, request_id, json.dumps(list(contact_ids))),
+                (upload_id, batch_no, request_id, _ids_text(contact_ids)),
+            ).rowcount
+        if made == 1:
+            # Planned now: what was stored is what was given (reading a CSV import's million
+            # ids back would hold the interpreter lock for a tenth of a second).
+            return BatchRecord(
+                upload_id, batch_no, request_id, list(contact_ids), 0, "planned", None, None
             )
         batch = self.get_batch(upload_id, batch_no)
         assert batch is not None
@@ -621,15 +657,19 @@ class Ledger:
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE batches SET attempts = attempts + 1, state = 'sent', sent_at = ? "
-                "WHERE upload_id = ? AND batch_no = ? RETURNING attempts, contact_ids",
+                "WHERE upload_id = ? AND batch_no = ? RETURNING attempts",
                 (now, upload_id, batch_no),
             ).fetchone()
             if row is None:
                 raise LedgerError(f"batch {batch_no} of upload {upload_id} was never planned")
-            conn.executemany(
+            # The batch's ids are walked by SQLite itself (json_each), one statement that
+            # runs without the interpreter lock: no Python list of a CSV import's million ids.
+            conn.execute(
                 "UPDATE contacts SET state = 'sent', updated_at = ? "
-                "WHERE list_id = ? AND contact_id = ? AND state IN ('pending', 'sent')",
-                ((now, list_id, cid) for cid in json.loads(row["contact_ids"])),
+                "WHERE list_id = ? AND state IN ('pending', 'sent') AND contact_id IN "
+                "(SELECT value FROM json_each((SELECT contact_ids FROM batches "
+                "WHERE upload_id = ? AND batch_no = ?)))",
+                (now, list_id, upload_id, batch_no),
             )
             return int(row["attempts"])
 
@@ -691,7 +731,19 @@ class Ledger:
 
         A file row whose hash equals the one here is unchanged and is skipped.
         """
+        return self._hashes(list_id, contact_ids, confirmed_only=True)
+
+    def sent_hashes(self, list_id: str, contact_ids: Iterable[str]) -> dict[str, str]:
+        """{contact id: payload hash} of what was last sent (or is about to be) to each of
+        *contact_ids* in *list_id*, whatever its state: what the reconciliation compares the
+        list's contacts with, so that it never reads the file again."""
+        return self._hashes(list_id, contact_ids, confirmed_only=False)
+
+    def _hashes(
+        self, list_id: str, contact_ids: Iterable[str], *, confirmed_only: bool
+    ) -> dict[str, str]:
         ids = contact_ids if isinstance(contact_ids, list | tuple) else list(contact_ids)
+        state = "AND state = 'confirmed'" if confirmed_only else ""
         conn = self._conn()
         out: dict[str, str] = {}
         if len(ids) <= _IN_LIMIT:
@@ -700,7 +752,7 @@ class Ledger:
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
                     "SELECT contact_id, payload_hash FROM contacts WHERE list_id = ? "  # noqa: S608 (only constants and "?" are interpolated)
-                    f"AND state = 'confirmed' AND contact_id IN ({marks})",
+                    f"{state} AND contact_id IN ({marks})",
                     (list_id, *chunk),
                 )
                 out.update((r[0], r[1]) for r in rows)
@@ -718,9 +770,9 @@ class Ledger:
                 ((cid,) for cid in ids),
             )
             rows = conn.execute(
-                "SELECT c.contact_id, c.payload_hash FROM temp.wanted_ids w "
+                "SELECT c.contact_id, c.payload_hash FROM temp.wanted_ids w "  # noqa: S608 (only constants and "?" are interpolated)
                 "JOIN contacts c ON c.list_id = ? AND c.contact_id = w.contact_id "
-                "WHERE c.state = 'confirmed'",
+                + ("WHERE c.state = 'confirmed'" if confirmed_only else ""),
                 (list_id,),
             )
             out.update((r[0], r[1]) for r in rows)

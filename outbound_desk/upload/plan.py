@@ -12,11 +12,13 @@ edited file, another export) adds them again.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
+import pyarrow as pa
 
 from outbound_desk.base.cancel import Progress
 from outbound_desk.contacts import (
@@ -34,9 +36,10 @@ from outbound_desk.contacts import (
     samples_of,
     suggest_mapping,
 )
+from outbound_desk.contacts.output import has_missing, json_objects, utf8_values
 from outbound_desk.files import Cancelled, FileError, FileProfile, Overrides, scan, sniff
 from outbound_desk.files.identity import FileChangedError, FileIdentity
-from outbound_desk.upload.ledger import payload_hash
+from outbound_desk.upload.ledger import canonical_json, payload_hash, payload_hashes
 from outbound_desk.upload.model import (
     Outcome,
     UploadCancelled,
@@ -55,28 +58,59 @@ _PHONE_WORDS = ("phone", "mobile", "cell", "tel", "fax")
 
 @dataclass
 class PlannedChunk:
-    """Valid rows of one chunk ready to send, and the rejected rows of the same chunk."""
+    """Valid rows of one chunk ready to send, and the rejected rows of the same chunk.
+
+    A row's payload is kept as text, the canonical JSON of its ``data`` object (what its
+    payload hash is taken of, and what a JSON batch sends), never as a dict: see
+    docs/ARCHITECTURE.md, "The collector and the upload".
+    """
 
     frame: pd.DataFrame  # list columns in list order, normalised, every value a str
     records: list[int]
     contact_ids: list[str]
     hashes: list[str]
-    rows: list[dict[str, str]]
+    #: each valid row's data as canonical JSON (``ledger.canonical_json``), ``large_string``
+    objects: pa.Array
     rejected: list[tuple[int, str | None, str]]  # (record, contact id if readable, reason)
     #: rows the duplicate policy dropped for another row of their id, as *rejected*
     dropped: list[tuple[int, str | None, str]] = field(default_factory=list)
+    _texts: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def payloads(self) -> list[str]:
+        """:attr:`objects` as Python strings (made once, when a JSON batch needs them)."""
+        if self._texts is None:
+            self._texts = [raw.decode() for raw in utf8_values(self.objects)]
+        return self._texts
 
     def payload(self, i: int) -> dict[str, str]:
-        return self.rows[i]
+        """Row *i*'s data as a dict (for tests and messages; the upload sends the text)."""
+        data: dict[str, str] = json.loads(self.payloads[i])
+        return data
 
-    def journal_rows(self) -> list[tuple[int, str | None, str, str]]:
-        out: list[tuple[int, str | None, str, str]] = [
-            (rec, cid, str(Outcome.PENDING), "")
-            for rec, cid in zip(self.records, self.contact_ids, strict=True)
-        ]
-        out.extend((rec, cid, str(Outcome.REJECTED), why) for rec, cid, why in self.rejected)
-        out.extend((rec, cid, str(Outcome.DROPPED), why) for rec, cid, why in self.dropped)
-        return out
+    def journal_rows(self) -> Iterator[tuple[int, str | None, str, str]]:
+        """The journal's rows of this chunk, made one at a time as the journal takes them."""
+        pending = str(Outcome.PENDING)
+        for rec, cid in zip(self.records, self.contact_ids, strict=True):
+            yield rec, cid, pending, ""
+        for rec, known, why in self.rejected:
+            yield rec, known, str(Outcome.REJECTED), why
+        for rec, known, why in self.dropped:
+            yield rec, known, str(Outcome.DROPPED), why
+
+
+def payloads_of(frame: pd.DataFrame) -> tuple[pa.Array, list[str]]:
+    """Each row's canonical JSON and payload hash, made with Arrow kernels from the columns.
+
+    A frame with a missing value (validation never gives one: every value is a str) takes
+    the row-by-row definition instead, so the hashes stay :func:`payload_hash`'s.
+    """
+    if has_missing(frame):
+        rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
+        texts = pa.array([canonical_json(r) for r in rows], type=pa.large_string())
+        return texts, [payload_hash(r) for r in rows]
+    objects = json_objects(frame)
+    return objects, payload_hashes(objects)
 
 
 class Plan:
@@ -260,9 +294,9 @@ class Plan:
         ):
             if reports and reports[0].duplicate_plan is not None:
                 self.duplicate_plan = reports[0].duplicate_plan
-            records = [int(r) for r in vc.records.tolist()]
+            records: list[int] = vc.records.tolist()
             frame = vc.frame
-            rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
+            objects, hashes = payloads_of(frame)
             if self.anonymous or vc.ids is None:
                 # Row keys for the ledger only (never sent): scoped to this file's bytes, so
                 # that rerunning this very file skips what it sent, and nothing else matches.
@@ -288,8 +322,8 @@ class Plan:
                 frame=frame,
                 records=records,
                 contact_ids=ids,
-                hashes=[payload_hash(row) for row in rows],
-                rows=rows,
+                hashes=hashes,
+                objects=objects,
                 rejected=rejected,
                 dropped=dropped,
             )

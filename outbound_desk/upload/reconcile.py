@@ -21,11 +21,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from outbound_desk.contacts.output import arrow_json_objects
 from outbound_desk.genesys import GenesysClient, GenesysError
 from outbound_desk.genesys.exports import export_text
 from outbound_desk.upload.journal import Journal
-from outbound_desk.upload.ledger import Ledger, payload_hash
-from outbound_desk.upload.model import Outcome
+from outbound_desk.upload.ledger import Ledger, payload_hash, payload_hashes
+from outbound_desk.upload.model import Outcome, UploadCancelled
 from outbound_desk.upload.progress import ProgressTracker
 
 if TYPE_CHECKING:
@@ -42,20 +46,26 @@ EXPORT_TIMEOUT_S = 600.0
 _DONE = (str(Outcome.CREATED), str(Outcome.UPDATED), str(Outcome.UNCHANGED))
 
 
-def _short(value: str, limit: int = 40) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+def _value(stored: Mapping[str, str], folded: Mapping[str, str], column: str) -> str:
+    return stored.get(column, folded.get(column.casefold(), ""))
 
 
-def difference(sent: Mapping[str, str], stored: Mapping[str, str] | None) -> str | None:
-    """Why *stored* is not what was *sent* (None when it is)."""
+def difference(
+    sent: str | None, stored: Mapping[str, str] | None, columns: Sequence[str]
+) -> str | None:
+    """Why the list's contact *stored* is not what was sent (None when it is).
+
+    *sent* is the payload hash the ledger recorded for it (None: the ledger no longer knows),
+    compared with the hash of *stored* over the *columns* the upload sends.
+    """
     if stored is None:
         return "not in the list after the upload"
+    if sent is None:
+        return "the upload ledger no longer says what was sent to it; rerun to send it again"
     folded = {k.casefold(): v for k, v in stored.items()}
-    for key, value in sent.items():
-        have = stored.get(key, folded.get(key.casefold(), ""))
-        if have != value:
-            return f"column {key} holds {_short(have)!r} but {_short(value)!r} was sent"
-    return None
+    if payload_hash({c: _value(stored, folded, c) for c in columns}) == sent:
+        return None
+    return "its data in the list differs from what this upload sent"
 
 
 def reconcile(
@@ -75,18 +85,22 @@ def reconcile(
 ) -> tuple[int, int]:
     """Compare the rows in *states* with the list; returns ``(matching, missing)``.
 
-    With *confirm* (after an import), matching rows become confirmed (created or updated).
-    When the export fails (or gives an empty or unreadable file) every contact is read with
-    ``contacts/bulk`` instead, and that is said: logged, shown as the progress message and
-    added to *warnings* (the upload result's).
+    What was sent is what the journal (the rows and their contact ids) and the ledger (each
+    contact's payload hash) recorded: the file is not read again. With *confirm* (after an
+    import), matching rows become confirmed (created or updated). When the export fails (or
+    gives an empty or unreadable file) every contact is read with ``contacts/bulk`` instead,
+    and that is said: logged, shown as the progress message and added to *warnings* (the
+    upload result's).
     """
+    assert plan.schema is not None
+    columns = plan.schema.columns
     matching = missing = 0
     to_check = sum(n for state, n in journal.counts().items() if state in states)
     exported: dict[str, str] | None = None
     if to_check and (via == "export" or (via == "auto" and to_check >= EXPORT_MIN)):
         tracker.message(f"exporting the list to check {to_check:,} contacts")
         try:
-            exported = _exported_hashes(client, list_id, plan, cancelled)
+            exported = _exported_hashes(client, list_id, columns, cancelled)
         except GenesysError as exc:
             fallback = (
                 f"the export of list {list_id} failed ({exc.message}); reading all "
@@ -96,38 +110,38 @@ def reconcile(
             tracker.message(fallback)
             if warnings is not None:
                 warnings.append(f"reconciliation: {fallback}")
+
+    def read(wanted_ids: list[str]) -> dict[str, Mapping[str, str]]:
+        found = client.contacts.get_many(list_id, wanted_ids)
+        return {c.id: c.data for c in found if c.id}
+
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload-read") as pool:
-        for chunk in plan.chunks(cancelled=cancelled):
-            ids = chunk.contact_ids
-            if not ids:
-                continue
-            jstates = journal.states(ids)
-            wanted = [i for i, cid in enumerate(ids) if jstates.get(cid, ("", None))[0] in states]
+        for ids in journal.pages_in_state(states):
+            if cancelled():
+                raise UploadCancelled(
+                    "the upload was cancelled; rerun it to continue where it stopped"
+                )
+            sent = ledger.sent_hashes(list_id, ids)
+            wanted = ids
             if exported is not None:
-                seen = [i for i in wanted if exported.get(ids[i]) == chunk.hashes[i]]
+                seen = [cid for cid in ids if cid in sent and exported.get(cid) == sent[cid]]
                 if confirm and seen:
-                    ledger.mark_confirmed(list_id, [ids[i] for i in seen])
-                    journal.confirm([ids[i] for i in seen])
+                    ledger.mark_confirmed(list_id, seen)
+                    journal.confirm(seen)
                     tracker.add(confirmed=len(seen))
                 matching += len(seen)
                 seen_set = set(seen)
-                wanted = [i for i in wanted if i not in seen_set]
+                wanted = [cid for cid in ids if cid not in seen_set]
             groups = [wanted[s : s + READ_BATCH] for s in range(0, len(wanted), READ_BATCH)]
-
-            def read(wanted_ids: list[str]) -> dict[str, Mapping[str, str]]:
-                found = client.contacts.get_many(list_id, wanted_ids)
-                return {c.id: c.data for c in found if c.id}
-
-            asked = [[ids[i] for i in g] for g in groups]
-            for group, stored in zip(groups, pool.map(read, asked), strict=True):
+            for group, stored in zip(groups, pool.map(read, groups), strict=True):
                 good: list[str] = []
                 bad: list[tuple[str, str]] = []
-                for i in group:
-                    why = difference(chunk.payload(i), stored.get(ids[i]))
+                for cid in group:
+                    why = difference(sent.get(cid), stored.get(cid), columns)
                     if why is None:
-                        good.append(ids[i])
+                        good.append(cid)
                     else:
-                        bad.append((ids[i], why))
+                        bad.append((cid, why))
                 if confirm and good:
                     ledger.mark_confirmed(list_id, good)
                     journal.confirm(good)
@@ -144,25 +158,67 @@ def reconcile(
 
 
 def _exported_hashes(
-    client: GenesysClient, list_id: str, plan: Plan, cancelled: Callable[[], bool]
+    client: GenesysClient, list_id: str, columns: Sequence[str], cancelled: Callable[[], bool]
 ) -> dict[str, str]:
-    """``contact id -> payload hash`` of the list's contacts, over the columns we send.
-
-    The export is read as a stream of records into hashes only (not a table of rows), so a
-    big list costs its file's bytes and one hash per contact.
-    """
-    from outbound_desk.genesys import ID_COLUMN
-
-    assert plan.schema is not None
-    columns = plan.schema.columns
+    """``contact id -> payload hash`` of the list's contacts, over the *columns* we send."""
     # An export that fails, or whose file is empty or unreadable, raises a GenesysError
     # (ExportError): the caller says so and reads every contact with contacts/bulk.
     client.exports.start(list_id)
     info = client.exports.wait_ready(list_id, timeout_s=EXPORT_TIMEOUT_S, cancelled=cancelled)
     data = client.exports.download(info.uri)  # checked: a header with inin-outbound-id
+    return export_hashes(data, columns)
+
+
+#: Export rows hashed per step (bounded memory; the lock is let go between steps).
+_EXPORT_STEP = 50_000
+
+
+def export_hashes(data: bytes, columns: Sequence[str]) -> dict[str, str]:
+    """``contact id -> payload hash`` over *columns* of an export file's contacts.
+
+    Arrow's CSV reader parses the file (outside the interpreter lock) into string columns,
+    and the canonical JSON of each contact is built from them (``arrow_json_objects``), a
+    step of rows at a time: no list per record and no dict per contact. An export Arrow
+    cannot take as a table (ragged records) is read record by record, as before.
+    """
+    from outbound_desk.genesys import ID_COLUMN
+
+    header = next(csv.reader(export_text(data)), [])
+    folded = [h.strip().casefold() for h in header]
+    at = folded.index(ID_COLUMN)
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=[f"c{i}" for i in range(len(header))], skip_rows=1
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.large_string() for i in range(len(header))},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return _hashes_by_record(data, columns, folded, at)
+    picks = [folded.index(c.casefold()) if c.casefold() in folded else -1 for c in columns]
+    out: dict[str, str] = {}
+    for start in range(0, table.num_rows, _EXPORT_STEP):
+        part = table.slice(start, _EXPORT_STEP)
+        objects = arrow_json_objects(
+            columns, [part.column(i) if i >= 0 else None for i in picks], part.num_rows
+        )
+        out.update(zip(part.column(at).to_pylist(), payload_hashes(objects), strict=True))
+    return out
+
+
+def _hashes_by_record(
+    data: bytes, columns: Sequence[str], header: list[str], at: int
+) -> dict[str, str]:
+    """:func:`export_hashes` with the csv module, for an export with ragged records (a short
+    record's missing values are ""; one without the id is skipped)."""
     reader = csv.reader(export_text(data))  # decoded as read: no long hold of the GIL
-    header = [h.strip().casefold() for h in next(reader, [])]
-    at = header.index(ID_COLUMN)
+    next(reader, None)
     picks = [(c, header.index(c.casefold()) if c.casefold() in header else -1) for c in columns]
     out: dict[str, str] = {}
     for record in reader:

@@ -392,6 +392,9 @@ class UploadJob:
                         # Everything was sent and confirmed by the platform's answers; only
                         # the read-back check was cut short.
                         st.warnings.append("reconciliation was cancelled: contacts not read back")
+                # The upload is of the file as scanned: one changed before the upload ended
+                # is not done (the reconcile works from the ledger and reads it no more).
+                plan.check_unchanged()
             except UploadCancelled as exc:
                 # A cancel is an answer, not a failure: the caller gets the counts so far.
                 return self._finish(record, journal, "cancelled", started, str(exc))
@@ -506,7 +509,7 @@ class UploadJob:
             already = 0
             for i, cid in enumerate(ids):
                 h = chunk.hashes[i]
-                jstate = jstates.get(cid, ("pending", None))[0]
+                jstate = jstates.get(cid, "pending")
                 same = confirmed.get(cid) == h
                 if jstate == str(Outcome.REJECTED):
                     already += 1
@@ -540,7 +543,7 @@ class UploadJob:
             tr.add(unchanged=len(unchanged), confirmed=already + len(settle))
             if send:
                 self.ledger.mark_pending(
-                    st.list_id, st.upload.id, [(ids[i], chunk.hashes[i]) for i in send]
+                    st.list_id, st.upload.id, ((ids[i], chunk.hashes[i]) for i in send)
                 )
             yield chunk, send
 
@@ -638,7 +641,7 @@ class UploadJob:
         def add(batch: Batch, chunk: PlannedChunk, i: int) -> None:
             batch.contact_ids.append(chunk.contact_ids[i])
             batch.hashes.append(chunk.hashes[i])
-            batch.payloads.append(chunk.payload(i))
+            batch.payloads.append(chunk.payloads[i])
 
         try:
             pending = Batch(-1, [], [], [], anonymous=plan.anonymous)

@@ -51,3 +51,57 @@ def test_csv_bytes_of_a_slice_equal_csv_writer(rows: list[list[str]]) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator=LINE_TERMINATOR).writerows(rows[1:])
     assert csv_bytes(frame) == buf.getvalue().encode("utf-8")
+
+
+_key = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_key, min_size=1, max_size=5, unique=True).flatmap(
+        lambda keys: st.tuples(
+            st.just(keys),
+            st.lists(
+                st.lists(_text, min_size=len(keys), max_size=len(keys)), min_size=1, max_size=6
+            ),
+        )
+    )
+)
+def test_json_objects_equal_the_payload_hashs_canonical_json(
+    keys_rows: tuple[list[str], list[list[str]]],
+) -> None:
+    """Byte for byte ``json.dumps(sort_keys, compact, ensure_ascii=False)`` of each row's dict:
+    quotes, backslashes and control characters escaped, any order of the columns, also
+    through a slice of a bigger frame and with Arrow-backed columns."""
+    import json
+
+    from outbound_desk.contacts.output import json_objects
+
+    keys, rows = keys_rows
+    frame = pd.DataFrame(rows, columns=keys, dtype=object)
+    want = [
+        json.dumps(
+            dict(zip(keys, r, strict=True)),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        for r in rows
+    ]
+    assert json_objects(frame).to_pylist() == want
+    assert json_objects(frame.astype("string[pyarrow]").iloc[1:]).to_pylist() == want[1:]
+
+
+def test_arrow_json_objects_of_absent_columns_hold_empty_strings() -> None:
+    import json
+
+    import pyarrow as pa
+
+    from outbound_desk.contacts.output import arrow_json_objects, utf8_values
+
+    got = arrow_json_objects(["b", "a", "c"], [None, pa.array(['x"'], pa.large_string()), None], 1)
+    assert got.to_pylist() == [
+        json.dumps({"a": 'x"', "b": "", "c": ""}, sort_keys=True, separators=(",", ":"))
+    ]
+    assert arrow_json_objects(["a"], [None], 2).to_pylist() == ['{"a":""}'] * 2
+    assert list(utf8_values(pa.array(["é", "", "z"], pa.large_string()).slice(1))) == [b"", b"z"]

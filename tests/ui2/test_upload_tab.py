@@ -121,7 +121,7 @@ def test_an_override_reaches_the_engine_with_the_previewed_profile(
     assert job.options.file == path.resolve()  # the file itself, no prepared copy
     assert job.prepared.overrides.delimiter == "|"
     assert job.options.read == {"has_header": False, "delimiter": "|"}
-    # Every read is the engine's stream of validated chunks (to send, then to reconcile);
+    # Every read is the engine's stream of validated chunks (to send);
     # none is a sniff or a scan of what the preview already profiled.
     assert reads
     assert not [r for r in reads if "open_plan" in r or "in scan" in r or "in sniff" in r]
@@ -417,7 +417,7 @@ def test_full_reads_from_open_to_upload_done_with_the_default_settings(
     """The preview's table and its scan are one read, and the preview's validation (its
     duplicate pre-pass, policy reject, the default, then its main pass) takes that read's
     chunks from memory (files.ChunkCache); the pre-pass's answer goes to the engine with the
-    profile. What is left: the stream to the platform and the reconcile's second stream
+    profile. What is left: the stream to the platform; the reconcile works from the ledger
     (docs/ARCHITECTURE.md, "How often a file is read")."""
     schema = messy.schema()
     created = context.session.connection.client.contact_lists.create(_spec(schema))
@@ -454,7 +454,8 @@ def test_full_reads_from_open_to_upload_done_with_the_default_settings(
         return stack
 
     # Before issue 13's read work: 8 (table, scan, and a duplicate pre-pass before each of
-    # validate, send and reconcile); then 5 (the preview's pre-pass and validation read it).
-    assert sorted(where(r) for r in reads) == sorted(["table+scan", "send", "reconcile"])
+    # validate, send and reconcile); then 5 (the preview's pre-pass and validation read it),
+    # then 3 (the reconcile read it again).
+    assert sorted(where(r) for r in reads) == sorted(["table+scan", "send"])
     assert preview.report.valid == 120  # validated all the same
     pane.shutdown()

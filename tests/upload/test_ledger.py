@@ -190,6 +190,47 @@ def test_batches_keep_their_request_id_and_count_attempts(ledger: Ledger) -> Non
         ledger.mark_sent("L1", up.id, 9)
 
 
+def test_a_big_batch_is_stored_as_one_json_list_and_marked_sent_by_sqlite(
+    ledger: Ledger,
+) -> None:
+    """A CSV import's batch holds every id: its text is json.dumps of the ids (written in
+    slices) and marking it sent walks them in SQLite; ids with quotes, backslashes, commas
+    and non-ASCII survive both."""
+    up = _begin(ledger)
+    ids = [f'c{i}"\\, é' if i % 997 == 0 else f"c{i}" for i in range(25_001)]
+    ledger.mark_pending("L1", up.id, ((cid, "h") for cid in ids))
+    made = ledger.plan_batch(up.id, 0, ids, "file-sha256:x")
+    assert made.contact_ids == ids
+    stored = sqlite3.connect(ledger.path).execute("SELECT contact_ids FROM batches").fetchone()
+    assert stored[0] == json.dumps(ids)
+    assert ledger.get_batch(up.id, 0).contact_ids == ids
+    assert ledger.mark_sent("L1", up.id, 0) == 1
+    assert ledger.contact_states("L1") == {"sent": len(ids)}
+
+
+def test_sent_hashes_are_the_last_sent_payloads_in_any_state(ledger: Ledger) -> None:
+    up = _begin(ledger)
+    ledger.mark_pending("L1", up.id, [("a", "ha"), ("b", "hb"), ("c", "hc")])
+    ledger.mark_confirmed("L1", ["a"])
+    ledger.mark_rejected("L1", [("b", "refused")])
+    assert ledger.sent_hashes("L1", ["a", "b", "c", "d"]) == {"a": "ha", "b": "hb", "c": "hc"}
+    assert ledger.confirmed_hashes("L1", ["a", "b", "c"]) == {"a": "ha"}
+    many = [f"x{i}" for i in range(3_000)]  # the temp-table path
+    ledger.mark_pending("L1", up.id, ((cid, cid) for cid in many))
+    assert ledger.sent_hashes("L1", many) == {cid: cid for cid in many}
+
+
+def test_payload_hashes_of_canonical_texts_equal_payload_hash() -> None:
+    import pyarrow as pa
+
+    from outbound_desk.upload.ledger import canonical_json, payload_hashes
+
+    rows = [{"b": "1", "a": 'q"\\'}, {"b": "é\n", "a": ""}, {"a": "", "b": ""}]
+    texts = pa.array([canonical_json(r) for r in rows], type=pa.large_string())
+    assert payload_hashes(texts) == [payload_hash(r) for r in rows]
+    assert payload_hashes(texts.slice(1)) == [payload_hash(r) for r in rows[1:]]
+
+
 def test_a_failed_transaction_leaves_nothing_behind(ledger: Ledger) -> None:
     up = _begin(ledger)
 

@@ -31,3 +31,50 @@ def test_a_broken_export_falls_back_to_bulk_reads_and_says_so(uploader: Uploader
     assert "empty" in said
     assert "contacts/bulk" in said
     assert any("contacts/bulk instead" in e.message for e in uploader.events)
+
+
+def test_export_hashes_are_the_payload_hashes_of_the_exported_contacts(monkeypatch) -> None:
+    """Arrow's parse of an export gives each contact's payload hash over the columns sent:
+    a BOM, quoted commas and line breaks, quotes, a column the list lacks ("" then) and
+    header case as the platform writes them; a ragged export is read record by record."""
+    from outbound_desk.upload import reconcile
+    from outbound_desk.upload.ledger import payload_hash
+    from outbound_desk.upload.reconcile import export_hashes
+
+    by_record = reconcile._hashes_by_record
+    slow: list[int] = []
+    monkeypatch.setattr(reconcile, "_hashes_by_record", lambda *a: slow.append(1) or by_record(*a))
+    text = (
+        "\ufeffinin-outbound-id,Phone,Name,ContactCallable\r\n"
+        'C1,+15551230001,"Doe, ""Jo""",1\r\n'
+        'C2,+15551230002,"two\nlines",1\r\n'
+        "C3,,é\\,1\r\n"
+    )
+    columns = ["name", "phone", "city"]
+    want = {
+        "C1": payload_hash({"name": 'Doe, "Jo"', "phone": "+15551230001", "city": ""}),
+        "C2": payload_hash({"name": "two\nlines", "phone": "+15551230002", "city": ""}),
+        "C3": payload_hash({"name": "é\\", "phone": "", "city": ""}),
+    }
+    assert export_hashes(text.encode(), columns) == want
+    assert not slow  # Arrow's parse
+    ragged = text + "C4,+15551230004\r\n"
+    assert export_hashes(ragged.encode(), columns) == {
+        **want,
+        "C4": payload_hash({"name": "", "phone": "+15551230004", "city": ""}),
+    }
+    assert slow
+
+
+def test_a_contact_is_compared_by_the_hash_of_what_was_sent() -> None:
+    from outbound_desk.upload.ledger import payload_hash
+    from outbound_desk.upload.reconcile import difference
+
+    sent = payload_hash({"phone": "+1555", "name": "Jo"})
+    assert (
+        difference(sent, {"Phone": "+1555", "name": "Jo", "other": "x"}, ["phone", "name"]) is None
+    )
+    assert difference(sent, None, ["phone", "name"]) == "not in the list after the upload"
+    why = difference(sent, {"phone": "+1555", "name": "Al"}, ["phone", "name"])
+    assert why == "its data in the list differs from what this upload sent"
+    assert "rerun" in (difference(None, {"phone": "+1555"}, ["phone"]) or "")
