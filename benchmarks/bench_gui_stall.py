@@ -375,6 +375,16 @@ def main() -> int:
 
         # 3. Upload the valid rows to the sandbox.
         if not args.no_upload:
+            if args.diagnose:
+                # What a full collection walks from here on (the frozen start-up objects
+                # aside): its pauses are as long as this is big.
+                import gc
+                from collections import Counter
+
+                alive = gc.get_objects()
+                kinds = Counter(type(o).__name__ for o in alive).most_common(8)
+                print(f"tracked objects at the upload's start: {len(alive):,}; {kinds}")
+                del alive
             beat.set_phase("upload")
             t = time.perf_counter()
             ended = []

@@ -102,9 +102,11 @@ def arrow_json_objects(
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
-def utf8_values(values: pa.Array) -> Iterator[bytes]:
-    """The UTF-8 bytes of each value of a ``large_string`` array (nulls as b""), one
-    ``bytes`` each: the collector does not track them, unlike the scalars of ``to_pylist``."""
+def utf8_values(values: pa.Array | pa.ChunkedArray) -> Iterator[bytes]:
+    """The UTF-8 bytes of each value of a string array (nulls as b""), one ``bytes`` each,
+    made in a Python loop (the interpreter lock changes hands meanwhile, unlike in
+    ``to_pylist``, one C call for the whole array)."""
+    values = large_strings(values)
     n = len(values)
     if not n:
         return

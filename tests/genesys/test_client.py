@@ -119,6 +119,28 @@ def test_upserts_with_ids_are_retried_after_a_dropped_answer(make_client: MakeCl
     assert second.url.params["doNotQueue"] == "false"
 
 
+def test_an_add_of_json_text_sends_the_same_body_and_is_retried_with_ids(
+    make_client: MakeClient,
+) -> None:
+    """``add_json`` (the upload's batches) sends what ``add`` would, as JSON, and, carrying
+    ids, is an upsert retried after a dropped answer; without ids it is not retried."""
+    stored = [{"id": "c1", "contactListId": "L1", "data": {"phone": "1", "q": 'a"b'}}]
+    client, recorder = make_client(
+        _script(httpx.ReadError("reset"), httpx.Response(200, json=stored))
+    )
+    text = '{"phone":"1","q":"a\\"b"}'
+    assert client.contacts.add_json("L1", [text], ["c1"]) == ["c1"]
+    first, second = recorder.api_requests()
+    assert first.headers["content-type"] == "application/json"
+    want = [{"id": "c1", "data": {"phone": "1", "q": 'a"b'}, "contactListId": "L1"}]
+    assert json_of(first) == json_of(second) == want
+    client2, recorder2 = make_client(_script(httpx.RemoteProtocolError("dropped")))
+    with pytest.raises(NetworkError):
+        client2.contacts.add_json("L1", [text], None)
+    assert len(recorder2.api_requests()) == 1
+    assert "id" not in json_of(recorder2.api_requests()[0])[0]
+
+
 def test_any_request_is_retried_when_the_connection_never_opened(make_client: MakeClient) -> None:
     client, recorder = make_client(
         _script(httpx.ConnectError("refused"), httpx.Response(200, json=[{"data": {"phone": "1"}}]))

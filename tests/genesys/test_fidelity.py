@@ -269,3 +269,30 @@ def test_an_add_whose_answer_leaves_contacts_out_confirms_nothing(
     sent = [{"id": f"c{i}", "data": {"id": f"c{i}", "phone": "+12125550100"}} for i in range(3)]
     with pytest.raises(UnexpectedAnswer, match="confirms 2 of the 3"):
         hostile_client.contacts.add(list_id, sent)
+
+
+def test_an_add_of_json_text_confirms_only_the_ids_its_answer_holds(
+    hostile: HostileProxy, hostile_client: GenesysClient
+) -> None:
+    """The upload's path (``add_json``: data objects as text, the answer read for ids only)
+    keeps add's rules: an answer that leaves a contact out, or holds ids as bare strings
+    instead of contact objects, or is not an array, confirms nothing."""
+    list_id = _make_list(hostile_client)
+    data = [json.dumps({"id": f"c{i}", "phone": "+12125550100"}) for i in range(3)]
+    ids = [f"c{i}" for i in range(3)]
+    assert sorted(hostile_client.contacts.add_json(list_id, data, ids)) == ids
+
+    def drop_last(body: bytes) -> bytes:
+        return json.dumps(json.loads(body)[:-1]).encode()
+
+    def bare_ids(body: bytes) -> bytes:
+        return json.dumps([c["id"] for c in json.loads(body)]).encode()
+
+    for rewrite in (drop_last, bare_ids):
+        rule = hostile.rewrite("POST", f"{LISTS}/{list_id}/contacts", rewrite)
+        with pytest.raises(UnexpectedAnswer, match="confirms"):
+            hostile_client.contacts.add_json(list_id, data, ids)
+        hostile.rules.remove(rule)
+    hostile.answer("POST", f"{LISTS}/{list_id}/contacts", 200, body=b'{"id": "c0"}')
+    with pytest.raises(UnexpectedAnswer, match="another shape"):
+        hostile_client.contacts.add_json(list_id, data, ids)

@@ -34,6 +34,12 @@ from outbound_desk.ui.upload_queue.store import (
     UploadQueueStore,
 )
 
+# The engine is imported with the window, before start-up ends (ui.heap freezes what is
+# alive then): imported at the first upload, its modules held the interpreter lock for
+# 70-150 ms, a stall of the window.
+from outbound_desk.upload.ledger import Ledger
+from outbound_desk.upload.runner import run_upload
+
 log = logging.getLogger(__name__)
 
 ClientProvider = Callable[[], Any]  # () -> outbound_desk.genesys.GenesysClient (or raises)
@@ -53,7 +59,6 @@ def resumable_uploads(
     """
     from outbound_desk.genesys import NotFound
     from outbound_desk.upload.journal import Journal
-    from outbound_desk.upload.ledger import Ledger
     from outbound_desk.upload.lock import ListBusyError, ListLock
 
     if not Path(ledger_path).exists():
@@ -276,9 +281,6 @@ class UploadQueuePane(QWidget):
             self._start(job)
 
     def _start(self, job: QueuedUpload) -> None:
-        from outbound_desk.upload.ledger import Ledger
-        from outbound_desk.upload.runner import run_upload
-
         try:
             client = self._client()
         except Exception as exc:  # not signed in, no profile: the card says so
