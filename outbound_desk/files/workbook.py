@@ -868,8 +868,16 @@ def _calamine_batches(
         height = sheet.height
         shift = info.first_column - start[1]
         errors = _xlsx_errors(profile.path, info) if info.format in ("xlsx", "xlsm") else {}
-        rows = sheet.iter_rows()
+        rows: Iterator[list[Cell]] = sheet.iter_rows()
         sheet_row = start[0] + 1
+        if start[0] > 0:
+            # python-calamine's iter_rows starts at the sheet's first row, not at the first
+            # row with data as `start` and to_python do: the rows above come out empty.
+            first = next(rows, None)
+            if first is not None and not _filled(first):
+                sheet_row = 2
+            elif first is not None:
+                rows = itertools.chain([first], rows)
         skip = max(profile.data_start - sheet_row, 0)
         for _ in itertools.islice(rows, skip):
             pass

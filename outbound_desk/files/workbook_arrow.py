@@ -254,39 +254,22 @@ def read(
     assert info is not None
     skip = profile.data_start - 1
     try:
-        reader = fastexcel.read_excel(profile.path)
-        sheet = reader.load_sheet(
-            info.sheet,
-            header_row=None,
-            skip_rows=skip,
-            use_columns=f"{_letters(info.first_column)}:",
-            schema_sample_rows=None,
-            dtype_coercion="coerce",
-            eager=False,
-        )
-        kinds = [(c.absolute_index, c.dtype) for c in sheet.selected_columns]
-    except Exception:  # fastexcel's errors have no common base: calamine will say what is wrong
-        return None
-    if any(kind not in _TYPES for _, kind in kinds):
-        return None
-    positions = [index for index, _ in kinds]
-    if positions != list(range(info.first_column, info.first_column + len(positions))):
-        return None
-    try:
         with zipfile.ZipFile(profile.path) as z:
             date_styles, _ = _XlsxHead._styles(z, set(z.namelist()))
-    except (zipfile.BadZipFile, KeyError, OSError, SyntaxError):
+        reader = fastexcel.read_excel(profile.path)
+    except Exception:  # fastexcel's errors have no common base: calamine will say what is wrong
         return None
-    try:
-        batch, errors = sheet.to_arrow_with_errors()
-    except Exception:  # as above
+    as_text: dict[int | str, Any] = {}
+    loaded = _load(reader, info.sheet, skip, info.first_column, as_text)
+    if loaded is not None and loaded[2]:
+        # A column of numbers with some text in it: fastexcel typed it by its numbers (its
+        # guess is not always the wider type). Read again, those columns as text.
+        as_text.update(dict.fromkeys(loaded[2], "string"))
+        loaded = _load(reader, info.sheet, skip, info.first_column, as_text)
+    del reader
+    if loaded is None or loaded[2]:
         return None
-    del sheet, reader
-    for e in errors.errors if errors is not None else []:
-        if "got 'Error(" in e.detail:
-            continue  # an error cell: the scan has its text
-        if not e.detail.endswith(_EMPTY_STRING):
-            return None
+    batch, kinds, _ = loaded
     types: list[str] = [k for _, k in kinds]
     scanned = _scan(
         profile.path,
@@ -300,6 +283,41 @@ def read(
     if not _agrees(batch, types, info.first_column, scanned, skip + 1):
         return None
     return _batches(profile, batch, types, scanned, skip + 1, progress, cancelled)
+
+
+def _load(
+    reader: Any, sheet: str, skip: int, first_column: int, dtypes: dict[int | str, Any]
+) -> tuple[pa.RecordBatch, list[tuple[int, str]], list[int]] | None:
+    """The sheet's data rows as typed columns, each column's sheet index and type, and the
+    columns typed as numbers that hold text (to read again as text); ``None`` when fastexcel
+    cannot read it, or gives types this reader does not convert."""
+    try:
+        loaded = reader.load_sheet(
+            sheet,
+            header_row=None,
+            skip_rows=skip,
+            use_columns=f"{_letters(first_column)}:",
+            schema_sample_rows=None,
+            dtype_coercion="coerce",
+            dtypes=dtypes or None,
+            eager=False,
+        )
+        kinds = [(c.absolute_index, c.dtype) for c in loaded.selected_columns]
+        if any(kind not in _TYPES for _, kind in kinds):
+            return None
+        positions = [index for index, _ in kinds]
+        if positions != list(range(first_column, first_column + len(positions))):
+            return None
+        batch, errors = loaded.to_arrow_with_errors()
+    except Exception:  # as in read()
+        return None
+    texts: set[int] = set()
+    for e in errors.errors if errors is not None else []:
+        if "got 'Error(" in e.detail:
+            continue  # an error cell: the scan has its text
+        if not e.detail.endswith(_EMPTY_STRING):
+            texts.add(kinds[e.position[1]][0])
+    return batch, kinds, sorted(texts)
 
 
 def _agrees(

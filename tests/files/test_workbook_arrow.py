@@ -116,3 +116,25 @@ def test_a_date_in_a_text_column_is_read_by_calamine(
     assert not used
     assert arrow == calamine
     assert [r["when"] for r in arrow[0][0]] == ["soon", "2024-05-06", "later"]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_table_below_empty_rows_reads_from_its_own_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, header: bool
+) -> None:
+    # python-calamine's iter_rows starts at the sheet's first row where its `start` does not;
+    # and a column of numbers with one text in it is typed by its numbers (read again as text).
+    rows: list[list[Any]] = [[], [], [None, None, "id", "phone"]]
+    rows += [[None, None, 1, 5551234567], [None, None, 2, "n/a"], [None, None, 3, 44]]
+    path = xlsx(tmp_path / "b.xlsx", {"S": rows})
+    arrow, calamine, used = both(path, monkeypatch, has_header=header)
+    assert used
+    assert arrow == calamine
+    records = [r for chunk in arrow[1] for r in chunk]
+    values = [list(row.values()) for chunk in arrow[0] for row in chunk]
+    if header:
+        assert records == [4, 5, 6]
+        assert values == [["1", "5551234567"], ["2", "n/a"], ["3", "44"]]
+    else:
+        assert records == [3, 4, 5, 6]
+        assert values[0] == ["id", "phone"]
