@@ -1,7 +1,8 @@
 """Workbooks (.xlsx, .xlsm, .xls, .ods) read as the same profile and chunks a CSV gives.
 
-python-calamine (Rust) reads the cells; each cell becomes the text a CSV export should have
-held: an integral number its exact digits (no ``.0``), dates and times ISO 8601, booleans
+python-calamine (Rust) reads the cells (an .xlsx sheet's data rows: fastexcel, straight into
+Arrow, ``files.workbook_arrow``); each cell becomes the text a CSV export should have held:
+an integral number its exact digits (no ``.0``), dates and times ISO 8601, booleans
 ``true``/``false``, a formula its cached value. What Excel already damaged is flagged with the
 sheet row and the column: numbers with more than 15 significant digits (Excel keeps 15, the
 rest are gone), numbers in a column whose text values keep their leading zeros (the number
@@ -11,9 +12,10 @@ Records are numbered by sheet row, as Excel shows them, so "row 7" is row 7 in E
 Title or note rows above the header are found and skipped (``Overrides.skip_rows`` forces
 how many); empty rows and columns around the table are ignored.
 
-calamine reads a whole sheet into memory before the first row comes out (about 0.55 kB per
-row of six columns); the preview of a big .xlsx sheet therefore reads its first rows straight
-from the sheet's XML stream (:func:`_XlsxHead`), which takes milliseconds at any size.
+calamine (and fastexcel) read a whole sheet into memory before the first row comes out
+(about 0.55 kB per row of six columns); the preview of a big .xlsx sheet therefore reads its
+first rows straight from the sheet's XML stream (:func:`_XlsxHead`), which takes
+milliseconds at any size.
 """
 
 from __future__ import annotations
