@@ -650,7 +650,7 @@ def _convert(
     wide = np.logical_or.reduce(filled[width:]) if len(filled) > width else None
     recs = np.asarray(records, dtype=np.int64)
     if wide is not None and wide.any():
-        for i in np.flatnonzero(wide & ~blank).tolist():
+        for i in np.flatnonzero(wide).tolist():
             row = rows[i]
             last = _row_width(row)
             issues.append(_too_wide(int(recs[i]), last, width))

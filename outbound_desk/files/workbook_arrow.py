@@ -432,7 +432,7 @@ def _convert(
     issues: list[Issue] = []
     raw: dict[int, list[str]] = {}
     if wide is not None and wide.any():
-        for i in np.flatnonzero(wide & ~blank).tolist():
+        for i in np.flatnonzero(wide).tolist():
             rec = int(records[i])
             row = [_value(columns[j], kinds[j], typed[j], i, rec) for j in range(len(columns))]
             last = _row_width(row)

@@ -138,3 +138,22 @@ def test_a_table_below_empty_rows_reads_from_its_own_rows(
     else:
         assert records == [3, 4, 5, 6]
         assert values[0] == ["id", "phone"]
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_a_row_whose_only_values_lie_beyond_the_header_is_reported_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow: bool
+) -> None:
+    # Row 3's one value sits right of the table (a note typed beside it): it is no blank row.
+    path = xlsx(
+        tmp_path / "beside.xlsx",
+        {"S": [["id", "phone"], [1, "212-555-0101"], [None, None, "call after 5"], [3, "x"]]},
+    )
+    monkeypatch.setattr(wbmod, "USE_ARROW_READER", arrow)
+    wbmod.clear_cache()
+    chunks = list(iter_chunks(sniff(path, Overrides(has_header=True)), chunk_rows=7))
+    wbmod.clear_cache()
+    issues = [(i.row, i.code) for c in chunks for i in c.issues]
+    assert (3, "ragged_row") in issues
+    assert [r for c in chunks for r in c.records.tolist()] == [2, 4]
+    assert {r: v for c in chunks for r, v in c.raw.items()} == {3: ["", "", "call after 5"]}
