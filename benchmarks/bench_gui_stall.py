@@ -94,6 +94,8 @@ class Heartbeat:
         self.phase_t0 = self.last
         #: per phase: (longest gap, seconds into the phase when it ended)
         self.worst: dict[str, tuple[float, float]] = {}
+        #: every gap over 40 ms: (phase, seconds into it when it ended, gap in s)
+        self.long: list[tuple[str, float, float]] = []
 
     def start(self) -> None:
         self.last = time.perf_counter()
@@ -105,6 +107,8 @@ class Heartbeat:
         self.gaps.setdefault(self.phase, []).append(gap)
         if gap > self.worst.get(self.phase, (0.0, 0.0))[0]:
             self.worst[self.phase] = (gap, now - self.phase_t0)
+        if gap > 0.04 + self.interval:
+            self.long.append((self.phase, now - self.phase_t0, gap))
         self.last = now
 
     def set_phase(self, phase: str) -> None:
@@ -390,8 +394,29 @@ def main() -> int:
             ended = []
             pane.queue.job_ended.connect(lambda jid, state: ended.append(state))
             preview.upload_button.click()
-            wait_until(app, lambda: bool(ended), 3600)
+            steps: list[tuple[float, str]] = []  # the upload's phases and messages, timed
+
+            def upload_done() -> bool:
+                jobs = pane.queue.store.jobs
+                p = getattr(jobs[-1], "progress", None) if jobs else None
+                if p is not None and args.diagnose:
+                    step = f"{p.phase}: {p.message}"[:90]
+                    if not steps or steps[-1][1] != step:
+                        steps.append((time.perf_counter() - t, step))
+                return bool(ended)
+
+            wait_until(app, upload_done, 3600)
             results["upload_s"] = time.perf_counter() - t
+            if args.diagnose:
+                # Each long gap beside what the upload was doing when it ended.
+                gaps = [(at, f"GAP {g * 1000:.0f} ms") for ph, at, g in beat.long if ph == "upload"]
+                last = ""
+                for at, what in sorted(steps + gaps):
+                    if what.startswith("GAP"):
+                        print(f"--- {at:8.2f} s  {what} (during {last})")
+                    elif what.split(":")[0] != last.split(":")[0]:
+                        print(f"--- {at:8.2f} s  {what}")
+                    last = last if what.startswith("GAP") else what
             job = pane.queue.store.jobs[-1]
             r = job.result
             print(

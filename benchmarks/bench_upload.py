@@ -4,7 +4,8 @@ Starts a sandbox org in its own process with a rate limit (default 50 requests p
 token), generates a contact file (default 200,000 rows), uploads it with JSON batches and
 prints contacts/s during the upload phase against the ceiling (allowed requests per second x
 batch size), the 429s the sandbox answered, the end-to-end time (validation, upload and
-reconciliation) and the peak RSS of this process (the uploader; the sandbox runs apart).
+reconciliation), the uploader's CPU time over it and the peak RSS of this process (the
+uploader; the sandbox runs apart).
 
     python benchmarks/bench_upload.py [--rows 200000] [--rate 50/5] [--batch-size 1000]
         [--concurrency 4] [--no-reconcile]
@@ -127,9 +128,9 @@ def main() -> int:
                 concurrency=args.concurrency,
                 reconcile=not args.no_reconcile,
             )
-            start = time.perf_counter()
+            start, cpu0 = time.perf_counter(), time.process_time()
             result = run_upload(client, opts, ledger, progress=progress)
-            total = time.perf_counter() - start
+            total, cpu = time.perf_counter() - start, time.process_time() - cpu0
             stats = client.rate_stats()
     finally:
         server.stdin.close()
@@ -149,6 +150,7 @@ def main() -> int:
     share = rate / ceiling
     print(f"upload:     {rate:,.0f} contacts/s over {upload_s:.1f} s = {share:.1%} of ceiling")
     print(f"end to end: {total:.1f} s (validation, upload, reconciliation, report)")
+    print(f"CPU:        {cpu:.1f} s of the uploader process over the same (all its threads)")
     print(
         f"requests:   {stats.requests:,} by the client, {stats.retries} retries, "
         f"429s seen {stats.rate_limited}; sandbox answered {served.get('throttled', '?')} 429s "

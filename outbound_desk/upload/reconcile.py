@@ -94,9 +94,8 @@ def reconcile(
     """
     assert plan.schema is not None
     columns = plan.schema.columns
-    matching = missing = 0
     to_check = sum(n for state, n in journal.counts().items() if state in states)
-    exported: dict[str, str] | None = None
+    exported: Shards | None = None
     if to_check and (via == "export" or (via == "auto" and to_check >= EXPORT_MIN)):
         tracker.message(f"exporting the list to check {to_check:,} contacts")
         try:
@@ -111,55 +110,61 @@ def reconcile(
             if warnings is not None:
                 warnings.append(f"reconciliation: {fallback}")
 
+    matching = missing = 0
+
     def read(wanted_ids: list[str]) -> dict[str, Mapping[str, str]]:
         found = client.contacts.get_many(list_id, wanted_ids)
         return {c.id: c.data for c in found if c.id}
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload-read") as pool:
-        for ids in journal.pages_in_state(states):
-            if cancelled():
-                raise UploadCancelled(
-                    "the upload was cancelled; rerun it to continue where it stopped"
-                )
-            sent = ledger.sent_hashes(list_id, ids)
-            wanted = ids
-            if exported is not None:
-                seen = [cid for cid in ids if cid in sent and exported.get(cid) == sent[cid]]
-                if confirm and seen:
-                    ledger.mark_confirmed(list_id, seen)
-                    journal.confirm(seen)
-                    tracker.add(confirmed=len(seen))
-                matching += len(seen)
-                seen_set = set(seen)
-                wanted = [cid for cid in ids if cid not in seen_set]
-            groups = [wanted[s : s + READ_BATCH] for s in range(0, len(wanted), READ_BATCH)]
-            for group, stored in zip(groups, pool.map(read, groups), strict=True):
-                good: list[str] = []
-                bad: list[tuple[str, str]] = []
-                for cid in group:
-                    why = difference(sent.get(cid), stored.get(cid), columns)
-                    if why is None:
-                        good.append(cid)
-                    else:
-                        bad.append((cid, why))
-                if confirm and good:
-                    ledger.mark_confirmed(list_id, good)
-                    journal.confirm(good)
-                    tracker.add(confirmed=len(good))
-                if bad:
-                    ledger.mark_rejected(list_id, bad)
-                    journal.set_outcome((cid, Outcome.MISSING, why) for cid, why in bad)
-                matching += len(good)
-                missing += len(bad)
-                tracker.message(
-                    f"checked {matching + missing} contacts, {missing} missing", force=False
-                )
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload-read") as pool:
+            for ids in journal.pages_in_state(states):
+                if cancelled():
+                    raise UploadCancelled(
+                        "the upload was cancelled; rerun it to continue where it stopped"
+                    )
+                sent = ledger.sent_hashes(list_id, ids)
+                wanted = ids
+                if exported is not None:
+                    seen = [cid for cid in ids if cid in sent and exported.get(cid) == sent[cid]]
+                    if confirm and seen:
+                        ledger.mark_confirmed(list_id, seen)
+                        journal.confirm(seen)
+                        tracker.add(confirmed=len(seen))
+                    matching += len(seen)
+                    seen_set = set(seen)
+                    wanted = [cid for cid in ids if cid not in seen_set]
+                groups = [wanted[s : s + READ_BATCH] for s in range(0, len(wanted), READ_BATCH)]
+                for group, stored in zip(groups, pool.map(read, groups), strict=True):
+                    good: list[str] = []
+                    bad: list[tuple[str, str]] = []
+                    for cid in group:
+                        why = difference(sent.get(cid), stored.get(cid), columns)
+                        if why is None:
+                            good.append(cid)
+                        else:
+                            bad.append((cid, why))
+                    if confirm and good:
+                        ledger.mark_confirmed(list_id, good)
+                        journal.confirm(good)
+                        tracker.add(confirmed=len(good))
+                    if bad:
+                        ledger.mark_rejected(list_id, bad)
+                        journal.set_outcome((cid, Outcome.MISSING, why) for cid, why in bad)
+                    matching += len(good)
+                    missing += len(bad)
+                    tracker.message(
+                        f"checked {matching + missing} contacts, {missing} missing", force=False
+                    )
+    finally:
+        if exported is not None:
+            exported.let_go()
     return matching, missing
 
 
 def _exported_hashes(
     client: GenesysClient, list_id: str, columns: Sequence[str], cancelled: Callable[[], bool]
-) -> dict[str, str]:
+) -> Shards:
     """``contact id -> payload hash`` of the list's contacts, over the *columns* we send."""
     # An export that fails, or whose file is empty or unreadable, raises a GenesysError
     # (ExportError): the caller says so and reads every contact with contacts/bulk.
@@ -173,7 +178,33 @@ def _exported_hashes(
 _EXPORT_STEP = 50_000
 
 
-def export_hashes(data: bytes, columns: Sequence[str]) -> dict[str, str]:
+class Shards:
+    """``contact id -> payload hash`` for a whole list, held in many small dicts.
+
+    One dict of a million contacts grows (rehashing every entry) and is freed (a million
+    strings let go) in single calls that hold the interpreter lock for 50-100 ms each, a
+    stall of the app's window; a shard of a few thousand takes well under a millisecond,
+    and :meth:`let_go` frees them one at a time.
+    """
+
+    def __init__(self, shards: int = 256) -> None:
+        self._parts: list[dict[str, str]] = [{} for _ in range(shards)]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._parts[hash(key) % len(self._parts)][key] = value
+
+    def get(self, key: str) -> str | None:
+        return self._parts[hash(key) % len(self._parts)].get(key) if self._parts else None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for part in self._parts for k, v in part.items()}
+
+    def let_go(self) -> None:
+        while self._parts:
+            self._parts.pop()
+
+
+def export_hashes(data: bytes, columns: Sequence[str]) -> Shards:
     """``contact id -> payload hash`` over *columns* of an export file's contacts.
 
     Arrow's CSV reader parses the file (outside the interpreter lock) into string columns,
@@ -204,26 +235,25 @@ def export_hashes(data: bytes, columns: Sequence[str]) -> dict[str, str]:
     except pa.ArrowInvalid:
         return _hashes_by_record(data, columns, folded, at)
     picks = [folded.index(c.casefold()) if c.casefold() in folded else -1 for c in columns]
-    out: dict[str, str] = {}
+    out = Shards()
     for start in range(0, table.num_rows, _EXPORT_STEP):
         part = table.slice(start, _EXPORT_STEP)
         objects = arrow_json_objects(
             columns, [part.column(i) if i >= 0 else None for i in picks], part.num_rows
         )
         ids = (raw.decode() for raw in utf8_values(part.column(at)))
-        out.update(zip(ids, payload_hashes(objects), strict=True))
+        for cid, digest in zip(ids, payload_hashes(objects), strict=True):
+            out[cid] = digest
     return out
 
 
-def _hashes_by_record(
-    data: bytes, columns: Sequence[str], header: list[str], at: int
-) -> dict[str, str]:
+def _hashes_by_record(data: bytes, columns: Sequence[str], header: list[str], at: int) -> Shards:
     """:func:`export_hashes` with the csv module, for an export with ragged records (a short
     record's missing values are ""; one without the id is skipped)."""
     reader = csv.reader(export_text(data))  # decoded as read: no long hold of the GIL
     next(reader, None)
     picks = [(c, header.index(c.casefold()) if c.casefold() in header else -1) for c in columns]
-    out: dict[str, str] = {}
+    out = Shards()
     for record in reader:
         if len(record) <= at:
             continue
