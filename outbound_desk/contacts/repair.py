@@ -39,7 +39,7 @@ from outbound_desk.contacts._arrow import large_strings
 from outbound_desk.contacts.diff import ColumnMapping
 from outbound_desk.contacts.output import CsvSink, arrow_csv_lines
 from outbound_desk.contacts.schema import ListSchema
-from outbound_desk.files import FileProfile, iter_chunks
+from outbound_desk.files import ChunkCache, FileProfile, iter_chunks
 
 #: The user's edits: (physical record number, file column) -> the new value.
 Edits = Mapping[tuple[int, str], str]
@@ -232,8 +232,10 @@ def plan_repairs(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     chunk_rows: int = 50_000,
+    cache: ChunkCache | None = None,
 ) -> RepairPlan:
-    """Read the mapped columns of *profile*'s file once and decide what can be repaired."""
+    """Read the mapped columns of *profile*'s file once and decide what can be repaired
+    (from *cache*, a ``files.ChunkCache``, when it holds this reading of the file)."""
     phones = set(schema.phone_columns)
     sources = mapping.sources
     used = tuple(fc for lc, fc in sources.items() if fc in profile.columns)
@@ -247,9 +249,24 @@ def plan_repairs(
     # Digit values not starting with 0, by length, per phone column: a full-width one means
     # the column's numbers do not all start with a 0 that a shorter one could have lost.
     unled: dict[str, Counter[int]] = {c: Counter() for c in phone_cols}
-    for chunk in iter_chunks(
-        profile, chunk_rows=chunk_rows, columns=list(used), progress=progress, cancelled=cancelled
-    ):
+    chunks = (
+        iter_chunks(
+            profile,
+            chunk_rows=chunk_rows,
+            columns=list(used),
+            progress=progress,
+            cancelled=cancelled,
+        )
+        if cache is None
+        else cache.chunks(
+            profile,
+            chunk_rows=chunk_rows,
+            columns=list(used),
+            progress=progress,
+            cancelled=cancelled,
+        )
+    )
+    for chunk in chunks:
         # Edits first, then .0 and scientific notation: a width is one of the values sent.
         table = plan._edit(chunk.table, chunk.records, Counter()) if plan.edits else chunk.table
         for c in used:

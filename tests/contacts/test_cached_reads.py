@@ -264,3 +264,30 @@ def test_a_workbooks_validation_takes_the_preview_reads_chunks_too(
     assert got == expected
     assert expected[0]["duplicates"]
     assert not sheet_reads
+
+
+def test_the_fixed_copys_repair_plan_takes_the_cached_chunks_too(
+    schema: ListSchema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outbound_desk.contacts.repair import plan_repairs
+
+    lines = [HEADER] + [
+        f"{k:07d},n{k},{'2125550123.0' if k % 3 else '(212) 555-0123'},,\n" for k in range(1, 200)
+    ]
+    path = tmp_path / "in.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    profile = sniff(path)
+    mapping = suggest_mapping(diff_columns(profile.columns, schema), schema, profile.columns)
+    cache = ChunkCache(profile, chunk_rows=CHUNK_ROWS)
+    scanned = preview_read(profile, cache)
+    reads = count_reads(monkeypatch, path)
+    answers = []
+    for given in (None, cache):
+        plan = plan_repairs(scanned, schema, mapping, chunk_rows=CHUNK_ROWS, cache=given)
+        out = tmp_path / f"out-{given is None}.csv"
+        options = ValidationOptions(chunk_rows=CHUNK_ROWS)
+        report = validate_file(scanned, schema, mapping, options, out=out, repair=plan, cache=given)
+        answers.append((plan.widths, report.repairs, report.as_dict()["valid"], out.read_bytes()))
+    assert answers[0] == answers[1]
+    assert answers[0][1]  # something was repaired (the ".0" phones)
+    assert len(reads) == 2  # the plan and the validation without a cache; none with it

@@ -781,6 +781,7 @@ class PreviewPane(QWidget):
                     edits=edits,
                     progress=lambda d, t, _p: progress(d, t, "repairs"),
                     cancelled=cancelled,
+                    cache=cache,
                 )
             elif edits:
                 plan = edits_only(edits)
