@@ -14,9 +14,10 @@ A consumer gets exactly the chunks ``iter_chunks`` would give it, or the file is
 - the cache is keyed by everything the chunking depends on (the profile's detection and
   overrides, the chunk size) and by the file's identity before the read; a consumer with
   another key, or a file that changed (``FileIdentity``), reads the file itself;
-- a file bigger than the budget (``CHUNK_CACHE_BYTES``, or chunks that grow past it) and a
-  read whose issues went past ``ISSUES_KEPT_PER_CODE`` of one code (the scan counts those
-  without building them) keep nothing: their consumers read the file, from where the cache
+- a file bigger than the budget (``CHUNK_CACHE_BYTES``, or chunks that grow past it), one with
+  more than ``CHUNK_CACHE_OBJECTS`` issues and broken records, and a read whose issues went
+  past ``ISSUES_KEPT_PER_CODE`` of one code (the scan counts those without building them)
+  keep nothing: their consumers read the file, from where the cache
   stopped (the reader's chunking is deterministic, so the chunks already given are skipped);
 - a consumer that starts while the cache fills waits for each next chunk (cancellable).
 """
@@ -31,11 +32,14 @@ from outbound_desk.base.cancel import Progress
 from outbound_desk.files.identity import FileIdentity
 from outbound_desk.files.model import Cancelled, FileProfile, RecordChunk
 
-__all__ = ["CHUNK_CACHE_BYTES", "ChunkCache"]
+__all__ = ["CHUNK_CACHE_BYTES", "CHUNK_CACHE_OBJECTS", "ChunkCache"]
 
 #: Most memory a cache holds (Arrow's ``nbytes`` of its tables and record numbers). Files
 #: bigger than this are not kept, and are read again by whoever needs their rows again.
 CHUNK_CACHE_BYTES: Final = 384 << 20
+#: Most issues and broken records (Python objects, which the garbage collector walks and
+#: Arrow's count does not see) a cache holds; a file with more is read again.
+CHUNK_CACHE_OBJECTS: Final = 20_000
 
 _FILLING, _COMPLETE, _DROPPED = "filling", "complete", "dropped"
 # How often a consumer waiting for the next chunk checks whether it is cancelled (seconds).
@@ -77,6 +81,7 @@ class ChunkCache:
         self.budget = budget = CHUNK_CACHE_BYTES if budget is None else budget
         self.identity: FileIdentity | None = None
         self.nbytes = 0
+        self.objects = 0  # issues and broken records kept
         #: Why the cache keeps nothing (None while it fills or once complete).
         self.dropped: str | None = None
         self._chunks: list[tuple[RecordChunk, int, int]] = []  # chunk, bytes read, of total
@@ -96,13 +101,18 @@ class ChunkCache:
         """Keep *chunk* (read when *done* of *total* bytes were), or drop everything when it
         does not fit the budget."""
         size = int(chunk.table.nbytes) + int(chunk.records.nbytes)
+        objects = len(chunk.issues) + len(chunk.raw)
         with self._cond:
             if self._state != _FILLING:
                 return
             if self.nbytes + size > self.budget:
                 self._drop(f"the file's rows take more than the cache's {self.budget:,} bytes")
                 return
+            if self.objects + objects > CHUNK_CACHE_OBJECTS:
+                self._drop(f"the file has more than {CHUNK_CACHE_OBJECTS:,} issues and broken rows")
+                return
             self.nbytes += size
+            self.objects += objects
             # A copy without the pandas frame the reader's caller may have made of it.
             kept = RecordChunk(chunk.table, chunk.records, chunk.issues, chunk.raw)
             self._chunks.append((kept, done, total))
@@ -133,7 +143,7 @@ class ChunkCache:
         self._state = _DROPPED
         self.dropped = why
         self._chunks = []
-        self.nbytes = 0
+        self.nbytes = self.objects = 0
         self._cond.notify_all()
 
     # ------------------------------------------------------------------ the consumers' side

@@ -291,3 +291,22 @@ def test_the_fixed_copys_repair_plan_takes_the_cached_chunks_too(
     assert answers[0] == answers[1]
     assert answers[0][1]  # something was repaired (the ".0" phones)
     assert len(reads) == 2  # the plan and the validation without a cache; none with it
+
+
+def test_a_file_with_many_broken_rows_is_not_kept_and_validates_the_same(
+    schema: ListSchema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issues and broken records are Python objects (the collector walks them): past
+    CHUNK_CACHE_OBJECTS a cache keeps nothing, the preview's and a pre-pass's alike."""
+    path = messy_file(tmp_path / "in.csv", ragged=6)
+    profile = sniff(path)
+    expected = validate(profile, schema, tmp_path / "read", duplicates=DuplicatePolicy.REJECT)
+    monkeypatch.setattr("outbound_desk.files.cache.CHUNK_CACHE_OBJECTS", 4)
+    cache = ChunkCache(profile, chunk_rows=CHUNK_ROWS)
+    scanned = preview_read(profile, cache)
+    assert cache.dropped is not None
+    assert "broken rows" in cache.dropped
+    reads = count_reads(monkeypatch, path)
+    got = validate(scanned, schema, tmp_path / "cached", cache, duplicates=DuplicatePolicy.REJECT)
+    assert got == expected
+    assert len(reads) == 2  # the pre-pass could not keep its chunks either
