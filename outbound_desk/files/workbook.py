@@ -321,14 +321,31 @@ def _convert_column(
         array = pa.array(out, type=pa.string())
         _learn_zeros(array, j, state)
     usual = state.usual_zero_length(j) or usual
-    if usual and (numbers is None or numbers):
-        array_digits = array if numbers is None else array.take(pa.array(numbers))
-        for k in _short_digits(array_digits, usual):
-            i = k if numbers is None else numbers[k]
+    return _flag_zeros_and_errors(array, numbers, usual, name, records, errors, issues)
+
+
+def _flag_zeros_and_errors(
+    array: pa.Array,
+    numbers: Sequence[int] | npt.NDArray[np.int64] | None,
+    usual: int | None,
+    name: str,
+    records: npt.NDArray[np.int64],
+    errors: dict[int, str],
+    issues: list[Issue],
+) -> pa.Array:
+    """A converted column's last checks, the same for both readers: the number cells
+    (*numbers*: their positions; None: every cell) shorter than the column's *usual* digit
+    count are lost zeros, and the error cells (*errors*, by sheet row) become issues and
+    empty values."""
+    import numpy as np
+    import pyarrow as pa
+
+    if usual and (numbers is None or len(numbers)):
+        digits = array if numbers is None else array.take(pa.array(numbers))
+        for k in _short_digits(digits, usual):
+            i = k if numbers is None else int(numbers[k])
             issues.append(_zeros(array[i].as_py(), usual, name, int(records[i])))
     if errors:
-        import numpy as np
-
         rows = np.fromiter(errors, dtype=np.int64, count=len(errors))
         where = np.searchsorted(records, rows)
         hits = [
@@ -337,12 +354,21 @@ def _convert_column(
             if pos < len(records) and records[pos] == row
         ]
         if hits:
-            out = array.to_pylist()
-            for pos, row in hits:
+            for _, row in hits:
                 issues.append(_error_cell(errors[row], name, row))
-                out[pos] = ""
-            array = pa.array(out, type=pa.string())
+            array = _replace_values(array, [pos for pos, _ in hits], [""] * len(hits))
     return array
+
+
+def _replace_values(array: pa.Array, positions: Any, texts: Sequence[str]) -> pa.Array:
+    """*array* with the values at *positions* (ascending) replaced by *texts*."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = np.zeros(len(array), dtype=bool)
+    mask[positions] = True
+    return pc.replace_with_mask(array, pa.array(mask), pa.array(texts, type=array.type))
 
 
 def _short_digits(array: pa.Array, usual: int) -> list[int]:

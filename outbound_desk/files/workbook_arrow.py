@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -509,7 +509,7 @@ def _column(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from outbound_desk.files.workbook import _learn_zeros, _short_digits, _zeros
+    from outbound_desk.files.workbook import _flag_zeros_and_errors, _learn_zeros
 
     n = len(column)
     # Positions (in this batch) of the cells whose value the scan gave, and those values.
@@ -535,38 +535,7 @@ def _column(
         array, numbers = _text_column(column, hits, name, records, issues)
     _learn_zeros(array, j, state)
     usual = state.usual_zero_length(j) or usual
-    if usual and len(numbers):
-        digits = array.take(pa.array(numbers))
-        for k in _short_digits(digits, usual):
-            i = int(numbers[k])
-            issues.append(_zeros(array[i].as_py(), usual, name, int(records[i])))
-    if errors:
-        from outbound_desk.files.workbook import _error_cell
-
-        rows = np.fromiter(errors, dtype=np.int64, count=len(errors))
-        where = np.searchsorted(records, rows)
-        found = [
-            (int(pos), int(row))
-            for pos, row in zip(where.tolist(), rows.tolist(), strict=True)
-            if pos < len(records) and records[pos] == row
-        ]
-        if found:
-            spots = np.asarray([pos for pos, _ in found], dtype=np.int64)
-            for _, row in found:
-                issues.append(_error_cell(errors[row], name, row))
-            array = _replace(array, spots, [""] * len(spots))
-    return array
-
-
-def _replace(array: pa.Array, positions: Any, texts: Sequence[str]) -> pa.Array:
-    """*array* with the values at *positions* (ascending) replaced by *texts*."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    mask = np.zeros(len(array), dtype=bool)
-    mask[positions] = True
-    return pc.replace_with_mask(array, pa.array(mask), pa.array(texts, type=pa.string()))
+    return _flag_zeros_and_errors(array, numbers, usual, name, records, errors, issues)
 
 
 def _float_column(
@@ -605,7 +574,7 @@ def _text_column(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from outbound_desk.files.workbook import EXCEL_ERRORS, _error_cell
+    from outbound_desk.files.workbook import EXCEL_ERRORS, _error_cell, _replace_values
 
     array = pc.fill_null(column.cast(pa.string()), "")
     bad = pc.is_in(array, value_set=pa.array(sorted(EXCEL_ERRORS), type=pa.string()))
@@ -631,7 +600,7 @@ def _text_column(
         issues.extend(i for _, i in found)
     if spots:
         spots.sort(key=lambda s: s[0])
-        array = _replace(array, [p for p, _ in spots], [t for _, t in spots])
+        array = _replace_values(array, [p for p, _ in spots], [t for _, t in spots])
     return array, numbers
 
 

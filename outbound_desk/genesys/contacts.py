@@ -23,6 +23,19 @@ _DELETE_CHUNK = 100
 ContactInput = Contact | Mapping[str, Any]
 
 
+def _check_confirmed(list_id: str, sent: int, unconfirmed: int) -> None:
+    """Refuse an add whose answer does not confirm every contact sent (*unconfirmed* of
+    *sent*): none of the batch is then taken as stored."""
+    if unconfirmed:
+        raise UnexpectedAnswer(
+            f"the platform's answer confirms {sent - unconfirmed} of the {sent} "
+            "contacts sent; none is taken as stored",
+            status=200,
+            method="POST",
+            path=_path(list_id),
+        )
+
+
 def _path(list_id: str, tail: str = "") -> str:
     return f"/api/v2/outbound/contactlists/{list_id}/contacts{tail}"
 
@@ -104,14 +117,7 @@ class Contacts:
             unconfirmed = len(sent_ids - {c.id for c in stored if c.id is not None})
         else:
             unconfirmed = max(0, len(body) - len(stored))
-        if unconfirmed:
-            raise UnexpectedAnswer(
-                f"the platform's answer confirms {len(body) - unconfirmed} of the {len(body)} "
-                "contacts sent; none is taken as stored",
-                status=200,
-                method="POST",
-                path=_path(list_id),
-            )
+        _check_confirmed(list_id, len(body), unconfirmed)
         return stored
 
     def add_json(self, list_id: str, data: Sequence[str], ids: Sequence[str] | None) -> list[str]:
@@ -154,14 +160,7 @@ class Contacts:
             unconfirmed = len(set(ids) - set(stored))
         else:
             unconfirmed = max(0, len(data) - len(stored))
-        if unconfirmed:
-            raise UnexpectedAnswer(
-                f"the platform's answer confirms {len(data) - unconfirmed} of the {len(data)} "
-                "contacts sent; none is taken as stored",
-                status=200,
-                method="POST",
-                path=_path(list_id),
-            )
+        _check_confirmed(list_id, len(data), unconfirmed)
         return stored
 
     def get_many(self, list_id: str, ids: Sequence[str]) -> list[Contact]:
