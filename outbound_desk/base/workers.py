@@ -11,15 +11,20 @@ Every place that runs work in parallel asks this module instead of keeping its o
   :func:`phone_processes` worker processes for at least :data:`PHONE_POOL_MIN_VALUES` distinct
   values, in the caller otherwise;
 - the front ends run the engine's long operations off their own thread (the app: a job
-  thread; see docs/ARCHITECTURE.md), and never add parallelism of their own.
+  thread; see docs/ARCHITECTURE.md), and never add parallelism of their own;
+- the app's worker threads call :func:`yield_to_interactive` first: they (and every thread or
+  process they start) give the CPU to the GUI thread when both want it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from typing import Final
 
 __all__ = [
+    "BACKGROUND_NICE",
     "MAX_CHECKING_THREADS",
     "PARALLEL_MIN_BYTES",
     "PHONE_POOL_MIN_VALUES",
@@ -27,6 +32,7 @@ __all__ = [
     "checking_threads",
     "cores",
     "phone_processes",
+    "yield_to_interactive",
 ]
 
 #: Checking threads at most: the in-order finishing (ids, rejects, writing) cannot keep up
@@ -34,6 +40,11 @@ __all__ = [
 MAX_CHECKING_THREADS: Final = 4
 #: Files from this size on are validated by checking threads.
 PARALLEL_MIN_BYTES: Final = 16 << 20
+#: How much lower than the GUI thread the app's workers run (a nice value, Linux). At 10 a
+#: worker weighs a tenth of the GUI thread in the kernel's scheduler: the window gets a core
+#: at once while a validation or an upload keeps both busy, and the work loses nothing when
+#: the window is idle.
+BACKGROUND_NICE: Final = 10
 #: Distinct values phonenumbers must answer before worker processes pay for their start.
 PHONE_POOL_MIN_VALUES: Final = 2_000
 
@@ -70,3 +81,24 @@ def phone_processes(
     if values < min_values:
         return 1
     return max(1, requested if requested is not None else cores())
+
+
+def yield_to_interactive() -> None:
+    """Lower the calling thread's CPU priority below the GUI thread's (Linux: nice
+    :data:`BACKGROUND_NICE`, which the threads and processes it starts inherit; elsewhere
+    nothing: Qt's thread priorities do it there, see ``ui.tasks``).
+
+    Why: on two cores a validation runs five busy threads (read-ahead, checks, Arrow's own
+    pool); at equal priority the GUI thread waited 10-40 ms in the run queue for a core on
+    each event, and a further wait for the interpreter lock whose holder was itself waiting
+    for a core. Idempotent; a thread already lower is left as it is.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICE:
+            # Linux applies PRIO_PROCESS with a thread id to that thread alone.
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+    except OSError:  # a sandbox that forbids it: run at the usual priority
+        pass

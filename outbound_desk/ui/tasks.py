@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 
 from outbound_desk.base.cancel import Cancelled as _Cancelled
 from outbound_desk.base.cancel import Progress
+from outbound_desk.base.workers import yield_to_interactive
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class _Runnable(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        yield_to_interactive()
         try:
             result = self._fn()
         except BaseException as exc:  # everything is caught here and handed to the GUI (rule 8)
@@ -73,6 +75,8 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
+        # Below the GUI thread (Windows, macOS; on Linux the run below does it: base.workers).
+        self._pool.setThreadPriority(QThread.Priority.LowPriority)
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[SuccessCallback | None, FailureCallback | None]] = {}
         self._closed = False
@@ -181,6 +185,7 @@ class Job(QObject):
 
     @Slot()
     def run(self) -> None:
+        yield_to_interactive()
         try:
             result = self._fn(self._progress, self._cancel.is_set)
         except Cancelled:
@@ -302,7 +307,7 @@ class JobRunner(QObject):
         # the Job is freed with its handle, on the GUI thread.
         thread.finished.connect(self._on_thread_finished)
         self._running[thread] = handle
-        thread.start()
+        thread.start(QThread.Priority.LowPriority)
         self.running_changed.emit(len(self._running))
         return handle
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
+import pytest
+
 from outbound_desk.base import workers
 
 
@@ -27,3 +33,23 @@ def test_validation_and_phones_take_their_defaults_from_it() -> None:
     assert ValidationOptions().parallel_min_bytes == workers.PARALLEL_MIN_BYTES
     with PhoneNormaliser("US") as n:
         assert (n.workers, n.pool_threshold) == (workers.cores(), workers.PHONE_POOL_MIN_VALUES)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread nice values: Linux")
+def test_yield_to_interactive_lowers_only_the_calling_thread() -> None:
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = nice()
+    seen: list[int] = []
+
+    def worker() -> None:
+        workers.yield_to_interactive()
+        workers.yield_to_interactive()  # twice: no further down
+        seen.append(nice())
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert seen == [max(mine, workers.BACKGROUND_NICE)]
+    assert nice() == mine

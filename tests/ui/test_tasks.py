@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -128,3 +129,40 @@ def test_shutdown_cancels_and_waits_for_running_jobs(qtbot):
     assert runner.shutdown(timeout_ms=5000)
     assert stopped.is_set()
     assert runner.start(work, name="late") is None
+
+
+def _nice_of_this_thread() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _nice_of_a_thread_started_here() -> int:
+    seen: list[int] = []
+    t = threading.Thread(target=lambda: seen.append(_nice_of_this_thread()))
+    t.start()
+    t.join()
+    return seen[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread nice values: Linux")
+def test_tasks_and_jobs_run_below_the_gui_thread_and_so_do_their_threads(qtbot, tasks, jobs):
+    from outbound_desk.base.workers import BACKGROUND_NICE
+
+    gui = _nice_of_this_thread()
+    got: dict[str, tuple[int, int]] = {}
+    with qtbot.waitSignal(tasks.busy_changed, check_params_cb=lambda busy: not busy):
+        tasks.run(
+            lambda: (_nice_of_this_thread(), _nice_of_a_thread_started_here()),
+            lambda v: got.__setitem__("task", v),
+        )
+    jobs.start(
+        lambda report, cancelled: (_nice_of_this_thread(), _nice_of_a_thread_started_here()),
+        name="nice",
+        on_success=lambda v: got.__setitem__("job", v),
+    )
+    with qtbot.waitSignal(jobs.running_changed, check_params_cb=lambda n: n == 0):
+        pass
+    want = max(gui, BACKGROUND_NICE)
+    assert got == {"task": (want, want), "job": (want, want)}
+    assert _nice_of_this_thread() == gui  # the GUI thread itself is left as it was
