@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,7 +82,7 @@ def make_file(path: Path, rows: int, seed: int = 7) -> Path:
 class Heartbeat:
     """Ticks on the GUI thread; measures the gaps between ticks, per named phase."""
 
-    def __init__(self, interval_ms: int = 10) -> None:
+    def __init__(self, interval_ms: int = 10, *, sched: bool = False) -> None:
         from PySide6.QtCore import QTimer
 
         self.interval = interval_ms / 1000
@@ -96,6 +97,24 @@ class Heartbeat:
         self.worst: dict[str, tuple[float, float]] = {}
         #: every gap over 40 ms: (phase, seconds into it when it ended, gap in s)
         self.long: list[tuple[str, float, float]] = []
+        #: With ``--diagnose`` on Linux: the GUI thread's schedstat (seconds on a CPU, seconds
+        #: waiting in the run queue) at each tick, to split each long gap into its own work,
+        #: waiting for a core, and the rest (waiting for the interpreter lock, or idle).
+        self._sched = f"/proc/self/task/{threading.get_native_id()}/schedstat" if sched else None
+        self._sched_last = self._read_sched()
+        #: (phase, seconds into it, gap ms, on a CPU ms, in the run queue ms)
+        self.split: list[tuple[str, float, float, float, float]] = []
+
+    def _read_sched(self) -> tuple[float, float]:
+        if self._sched is None:
+            return (0.0, 0.0)
+        try:
+            with open(self._sched) as f:
+                run, wait = f.read().split()[:2]
+        except OSError:
+            self._sched = None
+            return (0.0, 0.0)
+        return int(run) / 1e9, int(wait) / 1e9
 
     def start(self) -> None:
         self.last = time.perf_counter()
@@ -109,6 +128,14 @@ class Heartbeat:
             self.worst[self.phase] = (gap, now - self.phase_t0)
         if gap > 0.04 + self.interval:
             self.long.append((self.phase, now - self.phase_t0, gap))
+        if self._sched is not None:
+            run, wait = self._read_sched()
+            if gap > 0.03 + self.interval:
+                ran, queued = run - self._sched_last[0], wait - self._sched_last[1]
+                self.split.append(
+                    (self.phase, now - self.phase_t0, gap * 1000, ran * 1000, queued * 1000)
+                )
+            self._sched_last = (run, wait)
         self.last = now
 
     def set_phase(self, phase: str) -> None:
@@ -224,6 +251,12 @@ class StallWatch:
             print(f"--- GUI thread ran {name} for {ms:.0f} ms")
         for phase, (gap, at) in self.beat.worst.items():
             print(f"--- longest gap in {phase}: {gap * 1000:.0f} ms, ending {at:.2f} s into it")
+        for phase, at, gap, ran, queued in self.beat.split:
+            print(
+                f"--- gap {gap:.0f} ms in {phase} at {at:.2f} s: the GUI thread on a CPU "
+                f"{ran:.0f} ms, waiting for one {queued:.0f} ms, for the lock or idle "
+                f"{gap - ran - queued:.0f} ms"
+            )
         for ms, gen, collected, phase in sorted(self.gc_pauses, reverse=True)[:6]:
             print(f"--- gc pause {ms:.0f} ms in {phase} (generation {gen}, {collected} collected)")
         # The worst stalls of every phase (a slow phase would hide the others' causes).
@@ -261,13 +294,48 @@ def sandbox_process() -> Iterator[SimpleNamespace]:
         proc.wait(timeout=30)
 
 
+#: ``--poll``: wait as the benchmark did before the sixth session (see wait_until).
+POLL = False
+
+
 def wait_until(app, predicate, timeout_s: float) -> None:
+    """Run the event loop until *predicate* holds, checking it every 10 ms.
+
+    The wait is a real event loop, as in the app (``QApplication.exec``): the GUI thread holds
+    the interpreter lock only for the events it handles. ``poll`` is the earlier wait
+    (``processEvents`` then a 2 ms sleep, over and over), which took the lock 500 times a
+    second for itself and so waited for it more often than the app does.
+    """
+    from PySide6.QtCore import QEventLoop, QTimer
+
     deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("gave up waiting")
-        app.processEvents()
-        time.sleep(0.002)  # the benchmark's own loop; the heartbeat still runs in processEvents
+    if POLL:
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError("gave up waiting")
+            app.processEvents()
+            time.sleep(0.002)
+        return
+    if predicate():
+        return
+    loop = QEventLoop()
+    timed_out: list[bool] = []
+
+    def check() -> None:
+        if predicate():
+            loop.quit()
+        elif time.monotonic() > deadline:
+            timed_out.append(True)
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if timed_out:
+        raise TimeoutError("gave up waiting")
 
 
 def main() -> int:
@@ -277,9 +345,16 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="reuse/keep the generated file here")
     parser.add_argument("--diagnose", action="store_true", help="print where the GUI stalled")
     parser.add_argument(
+        "--poll",
+        action="store_true",
+        help="wait with processEvents and 2 ms sleeps (the benchmark before the sixth session)",
+    )
+    parser.add_argument(
         "--no-upload", action="store_true", help="stop after opening, validating and scrolling"
     )
     args = parser.parse_args()
+    global POLL
+    POLL = args.poll
 
     work = Path(tempfile.mkdtemp(prefix="bench-gui-"))
     for name in ("CONFIG", "DATA", "LOG", "CACHE"):
@@ -310,7 +385,7 @@ def main() -> int:
     with sandbox_process() as sandbox:
         context = make_context(prompter=_Confirming())
         context.settings.preferences.default_transport = args.via
-        beat = Heartbeat()
+        beat = Heartbeat(sched=args.diagnose)
         # Built before the window: it wraps the app's callbacks to time them.
         watch = StallWatch(beat) if args.diagnose else None
         window = MainWindow(context, load_pane_factories(PANES))
