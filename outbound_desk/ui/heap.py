@@ -20,7 +20,7 @@ import time
 log = logging.getLogger(__name__)
 
 #: Seconds a thread may hold the interpreter lock while another waits (see below).
-SWITCH_INTERVAL_S = 0.001
+SWITCH_INTERVAL_S = 0.0002
 
 
 def settle_after_startup() -> int:
@@ -33,8 +33,11 @@ def settle_after_startup() -> int:
     # The GUI thread shares the interpreter lock with the upload's and the validation's
     # threads. A thread that wants the lock asks the holder to let go only after the switch
     # interval (5 ms by default), and with three busy threads a repaint that needs the lock
-    # several times waited 70-130 ms (the GUI stall benchmark's upload phase). 1 ms hands it
-    # over five times as often, for a switching cost the benchmark does not see.
+    # several times waited 70-130 ms (the GUI stall benchmark's upload phase). 1 ms handed it
+    # over five times as often; 0.2 ms (sixth session) again: a paint calls into Python for
+    # every cell and role, taking the lock each time, and beside a thread running Python
+    # (phonenumbers) each take waited out the interval (open phase: 45-70 ms gaps at 1 ms,
+    # 15-48 ms at 0.2 ms; validation and upload no slower in the benchmark).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.collect()
     gc.freeze()

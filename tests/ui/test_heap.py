@@ -33,7 +33,9 @@ def test_objects_alive_at_start_up_are_frozen_and_garbage_is_collected_first(unf
     del garbage
     assert _tracked(alive)
     frozen = settle_after_startup()
-    assert frozen == gc.get_freeze_count() > 0
+    # A frozen object freed since (another thread's) leaves the permanent generation: the
+    # count can only have gone down.
+    assert 0 < gc.get_freeze_count() <= frozen
     assert gone() is None  # the cycle was collected, not frozen for good
     assert not _tracked(alive)
     later = [_Node()]

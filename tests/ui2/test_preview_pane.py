@@ -342,6 +342,49 @@ def test_a_new_lists_schema_is_guessed_from_the_header_of_the_file_opened_last(
     assert report.invalid == 1
 
 
+def test_with_no_list_chosen_the_read_starts_once_the_header_guess_has_landed(
+    qtbot, make_pane, tmp_path, monkeypatch
+):
+    """The guess is phonenumbers in Python; run beside the reader's first blocks and the first
+    rows' repaint it made the window wait for the interpreter lock (benchmarks/README.md,
+    GUI stall). A guess that fails still lets the rows load."""
+    from outbound_desk.ui.preview import pane as pane_module
+
+    path = tmp_path / "contacts.csv"
+    path.write_text("customerId,phone\nC1,+12125550101\nC2,+12125550102\n", encoding="utf-8")
+    events: list[str] = []
+    real_guess, real_load = pane_module._header_schema, pane_module.load_rows
+
+    def guess(profile, region):
+        events.append("guess starts")
+        schema = real_guess(profile, region)
+        events.append("guess ends")
+        return schema
+
+    def load(*args, **kwargs):
+        events.append("read starts")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(pane_module, "_header_schema", guess)
+    monkeypatch.setattr(pane_module, "load_rows", load)
+    pane = make_pane()
+    report = open_and_validate(qtbot, pane, path)
+    assert report.rows == 2
+    assert events == ["guess starts", "guess ends", "read starts"]
+
+    def broken(profile, region):
+        events.append("broken guess")
+        raise ValueError("no schema today")
+
+    events.clear()
+    monkeypatch.setattr(pane_module, "_header_schema", broken)
+    other = tmp_path / "other.csv"
+    other.write_text("customerId,phone\nC1,+12125550101\nC2,+12125550102\nC3,x\n", "utf-8")
+    pane.open_file(other)
+    qtbot.waitUntil(lambda: pane.rows_model is not None and pane.rows_model.rowCount() == 3)
+    assert events == ["broken guess", "read starts"]
+
+
 def test_the_issue_filter_follows_a_new_file(qtbot, make_pane, tmp_path):
     """After a new file the combo said "all kinds (2,677)" over a list still filtered by the
     old kind, and showed nothing."""

@@ -145,6 +145,8 @@ class PreviewPane(QWidget):
         self._load_job: JobHandle | None = None
         self._validate_job: JobHandle | None = None
         self._generation = 0  # bumped per file (re)read: stale loader answers are ignored
+        #: The generation whose read waits for the header's schema guess (-1: none).
+        self._loading_after_guess = -1
         self._run = 0  # bumped per validation run: stale validation answers are ignored
         self._header_schema: Any = None  # "new list" schema guessed from the file's header
         self._header_region = ""
@@ -489,8 +491,14 @@ class PreviewPane(QWidget):
         def start() -> None:
             if generation != self._generation:
                 return
-            self._start_loading(profile)  # the table's rows and the scan: one read
-            if not known_target:
+            if known_target:
+                self._start_loading(profile)  # the table's rows and the scan: one read
+            else:
+                # The guess runs phonenumbers in Python: beside the reader's first blocks and
+                # the first rows' repaint, each of the GUI thread's many takes of the lock
+                # waited a switch interval (open-phase stalls of 50-70 ms). The read starts
+                # when the guess lands (tens of ms; _start_loading_after_guess).
+                self._loading_after_guess = generation
                 self._update_schema()  # guesses the "new list" schema in a worker
             self._update_actions()
 
@@ -702,17 +710,25 @@ class PreviewPane(QWidget):
             if generation != self._generation:
                 return
             self._header_schema, self._header_region = schema, region
+            self._start_loading_after_guess()
             self._update_schema()
             self._update_actions()
 
         def on_failed(exc: BaseException) -> None:
             self._schema_task = 0
             if generation == self._generation:
+                self._start_loading_after_guess()
                 self._show_error(f"Could not read the header as a list schema: {_message(exc)}")
 
         self._schema_task = self._tasks.run(
             lambda: _header_schema(profile, region), on_guessed, on_failed
         )
+
+    def _start_loading_after_guess(self) -> None:
+        """Start the read that waited for the header's schema guess (once per reading)."""
+        if self._loading_after_guess == self._generation and self._profile is not None:
+            self._loading_after_guess = -1
+            self._start_loading(self._profile)
 
     def _schedule_validation(self) -> None:
         if self._profile is not None:
