@@ -802,8 +802,14 @@ def iter_workbook_chunks(
     if hit is not None:
         batches = _replay(hit, progress, cancelled)
     else:
-        batches = _read_batches(profile, progress, cancelled)
-        store = []
+        streamed = _streamed(profile, progress, cancelled)
+        if streamed is not None:
+            # Read from the XML stream: nothing kept (the memory is a batch's, not the
+            # sheet's), the next pass reads the sheet again.
+            batches = streamed
+        else:
+            batches = _read_batches(profile, progress, cancelled)
+            store = []
     for batch in batches:
         if store is not None:
             store.append(batch)
@@ -867,6 +873,38 @@ def _read_batches(
 
 #: Whether .xlsx sheets are read by fastexcel (tests compare the two readers).
 USE_ARROW_READER = True
+#: Whether .xlsx sheets are read from their XML stream (``files.workbook_stream``): ``None``
+#: those whose XML is bigger than :data:`STREAM_SHEET_BYTES`; True or False, every one or
+#: none (tests compare the readers).
+USE_STREAM_READER: bool | None = None
+#: The sheets read from their XML stream, in memory bounded by a batch: those whose XML is
+#: bigger than this. Smaller ones are read whole by fastexcel, whose batches are kept for
+#: the next pass (``_cache``).
+STREAM_SHEET_BYTES = 64 * 1024 * 1024
+
+
+def _streamed(
+    profile: FileProfile, progress: Progress | None, cancelled: IsCancelled | None
+) -> Iterator[RecordChunk] | None:
+    """The sheet's batches from its XML stream, when it is read so; else ``None``."""
+    info = profile.workbook
+    assert info is not None
+    if info.format not in ("xlsx", "xlsm") or USE_STREAM_READER is False:
+        return None
+    part = _sheet_part(profile.path, info)
+    if part is None:
+        return None
+    if USE_STREAM_READER is None:
+        try:
+            with zipfile.ZipFile(profile.path) as z:
+                size = z.getinfo(part).file_size
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return None
+        if size <= STREAM_SHEET_BYTES:
+            return None
+    from outbound_desk.files import workbook_stream
+
+    return workbook_stream.read(profile, part, progress, cancelled)
 
 
 def _sheet_part(path: str, info: WorkbookInfo) -> str | None:
@@ -936,25 +974,43 @@ def _calamine_batches(
                 errors,
             )
             del batch
-            table, found = mojibake_in_table(table, recs, fix=profile.overrides.fix_mojibake)
-            issues.extend(found)
-            # Blank rows between data rows are reported; those at the very end are not rows.
-            last = max([*recs[-1:].tolist(), *raw], default=None)
-            waiting = pending_blanks + blanks
-            if last is None:
-                pending_blanks = waiting
-            else:
-                issues.extend(checks.blank(r) for r in waiting if r < last)
-                pending_blanks = [r for r in waiting if r > last]
-            issues.sort(key=lambda i: i.row or 0)
+            chunk, pending_blanks = _finish_batch(
+                table, recs, issues, raw, blanks, pending_blanks, profile
+            )
             done += len(records)
             if progress is not None:
                 progress(done, total, "reading")
-            yield RecordChunk(table, recs, issues, raw)
+            yield chunk
         if not done:
             yield RecordChunk(_empty_table(profile.columns), np.zeros(0, dtype=np.int64), [], {})
     finally:
         book.close()
+
+
+def _finish_batch(
+    table: pa.Table,
+    recs: npt.NDArray[np.int64],
+    issues: list[Issue],
+    raw: dict[int, list[str]],
+    blanks: list[int],
+    pending: list[int],
+    profile: FileProfile,
+) -> tuple[RecordChunk, list[int]]:
+    """A converted batch as the chunk every reader gives: mojibake found (or fixed), blank
+    rows between data rows reported (those after the last data row wait for the next batch:
+    at the very end of the sheet they are no rows), issues in row order; and the blank rows
+    still waiting."""
+    table, found = mojibake_in_table(table, recs, fix=profile.overrides.fix_mojibake)
+    issues.extend(found)
+    last = max([*recs[-1:].tolist(), *raw], default=None)
+    waiting = pending + blanks
+    if last is None:
+        pending = waiting
+    else:
+        issues.extend(checks.blank(r) for r in waiting if r < last)
+        pending = [r for r in waiting if r > last]
+    issues.sort(key=lambda i: i.row or 0)
+    return RecordChunk(table, recs, issues, raw), pending
 
 
 def _empty_table(names: Sequence[str]) -> pa.Table:
@@ -1134,41 +1190,21 @@ class _XlsxHead:
 
     @staticmethod
     def _styles(z: zipfile.ZipFile, names: set[str]) -> tuple[dict[int, str], bool]:
-        import defusedxml.ElementTree as SafeXml
-
-        date1904 = False
-        try:
-            book = SafeXml.fromstring(z.read("xl/workbook.xml"))
-            pr = book.find(f"{_NS_MAIN}workbookPr")
-            date1904 = pr is not None and pr.get("date1904") in ("1", "true")
-        except (KeyError, SafeXml.ParseError):
-            pass
-        if "xl/styles.xml" not in names:
-            return {}, date1904
-        root = SafeXml.fromstring(z.read("xl/styles.xml"))
-        custom: dict[int, str] = {}
-        fmts = root.find(f"{_NS_MAIN}numFmts")
-        if fmts is not None:
-            for nf in fmts:
-                custom[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
+        formats, date1904 = _xf_formats(z, names)
         out: dict[int, str] = {}
-        xfs = root.find(f"{_NS_MAIN}cellXfs")
-        if xfs is not None:
-            for i, xf in enumerate(xfs):
-                fid = int(xf.get("numFmtId", "0"))
-                code = custom.get(fid)
-                if code is not None:
-                    kind = _date_kind(code)
-                elif fid in _BUILTIN_DATES:
-                    kind = (
-                        "time"
-                        if fid in (18, 19, 20, 21, 45, 46, 47)
-                        else ("datetime" if fid == 22 else "date")
-                    )
-                else:
-                    kind = None
-                if kind:
-                    out[i] = kind
+        for i, (fid, code) in formats.items():
+            if code is not None:
+                kind = _date_kind(code)
+            elif fid in _BUILTIN_DATES:
+                kind = (
+                    "time"
+                    if fid in (18, 19, 20, 21, 45, 46, 47)
+                    else ("datetime" if fid == 22 else "date")
+                )
+            else:
+                kind = None
+            if kind:
+                out[i] = kind
         return out, date1904
 
     @staticmethod
@@ -1197,6 +1233,37 @@ class _XlsxHead:
         if kind:
             return _serial_date(number, kind, date1904)
         return number
+
+
+def _xf_formats(
+    z: zipfile.ZipFile, names: set[str]
+) -> tuple[dict[int, tuple[int, str | None]], bool]:
+    """Each cell style's number format (its id, and its code when the workbook defines it),
+    and whether the workbook counts dates from 1904."""
+    import defusedxml.ElementTree as SafeXml
+
+    date1904 = False
+    try:
+        book = SafeXml.fromstring(z.read("xl/workbook.xml"))
+        pr = book.find(f"{_NS_MAIN}workbookPr")
+        date1904 = pr is not None and pr.get("date1904") in ("1", "true")
+    except (KeyError, SafeXml.ParseError):
+        pass
+    if "xl/styles.xml" not in names:
+        return {}, date1904
+    root = SafeXml.fromstring(z.read("xl/styles.xml"))
+    custom: dict[int, str] = {}
+    fmts = root.find(f"{_NS_MAIN}numFmts")
+    if fmts is not None:
+        for nf in fmts:
+            custom[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
+    out: dict[int, tuple[int, str | None]] = {}
+    xfs = root.find(f"{_NS_MAIN}cellXfs")
+    if xfs is not None:
+        for i, xf in enumerate(xfs):
+            fid = int(xf.get("numFmtId", "0"))
+            out[i] = (fid, custom.get(fid))
+    return out, date1904
 
 
 def _date_kind(code: str) -> str | None:

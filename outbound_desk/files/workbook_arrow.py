@@ -30,9 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outbound_desk.base.cancel import Progress
-from outbound_desk.files import checks
 from outbound_desk.files.model import FileProfile, Issue, RecordChunk
-from outbound_desk.files.repair import mojibake_in_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -366,7 +364,7 @@ def _batches(
 ) -> Iterator[RecordChunk]:
     import numpy as np
 
-    from outbound_desk.files.workbook import _Columns, _empty_table
+    from outbound_desk.files.workbook import _Columns, _empty_table, _finish_batch
 
     info = profile.workbook
     assert info is not None
@@ -382,20 +380,13 @@ def _batches(
         part = sheet.slice(lo, BATCH_ROWS)
         records = np.arange(first_record + lo, first_record + lo + part.num_rows, dtype=np.int64)
         table, recs, issues, raw, blanks = _convert(part, kinds, records, profile, state, scanned)
-        table, found = mojibake_in_table(table, recs, fix=profile.overrides.fix_mojibake)
-        issues.extend(found)
-        last = max([*recs[-1:].tolist(), *raw], default=None)
-        waiting = pending_blanks + blanks
-        if last is None:
-            pending_blanks = waiting
-        else:
-            issues.extend(checks.blank(r) for r in waiting if r < last)
-            pending_blanks = [r for r in waiting if r > last]
-        issues.sort(key=lambda i: i.row or 0)
+        chunk, pending_blanks = _finish_batch(
+            table, recs, issues, raw, blanks, pending_blanks, profile
+        )
         done += part.num_rows
         if progress is not None:
             progress(done, total, "reading")
-        yield RecordChunk(table, recs, issues, raw)
+        yield chunk
     if not done:
         yield RecordChunk(_empty_table(profile.columns), np.zeros(0, dtype=np.int64), [], {})
 
