@@ -410,28 +410,27 @@ def fast_cells(piece: bytes, book: _Book) -> Cells | None:
     # <c r="ABC123"
     if not (np.all(b[cs + 3] == 114) and np.all(b[cs + 4] == 61) and np.all(b[cs + 5] == 34)):
         return None
-    # The reference: letters then digits up to the next quote.
+    # The reference: one to three letters, then one to seven digits up to the next quote.
     quotes = np.flatnonzero(b[:size] == 34)
-    qend = quotes[np.minimum(np.searchsorted(quotes, cs + 6), len(quotes) - 1)]
-    length = qend - (cs + 6)
-    if not np.all((length >= 2) & (length <= 10)):
-        return None
-    span = np.arange(10)
-    win = b[cs[:, None] + 6 + span].astype(np.int64)
-    upper = (win >= 65) & (win <= 90)
-    nlet = np.argmin(upper, axis=1)
+    start = cs + 6
+    qend = quotes[np.minimum(np.searchsorted(quotes, start), len(quotes) - 1)]
+    length = qend - start
+    l0, l1, l2 = (b[start + k].astype(np.int64) - 64 for k in range(3))
+    up1 = (l1 >= 1) & (l1 <= 26)
+    up2 = up1 & (l2 >= 1) & (l2 <= 26)
+    nlet = 1 + up1.astype(np.int64) + up2
     ndig = length - nlet
-    place = span[None, :]
-    letters = place < nlet[:, None]
-    digits = (place >= nlet[:, None]) & (place < length[:, None])
-    if not (
-        np.all((nlet >= 1) & (nlet <= 3) & (ndig >= 1) & (ndig <= 7))
-        and np.all(~digits | ((win >= 48) & (win <= 57)))
-    ):
+    if not np.all((l0 >= 1) & (l0 <= 26) & (ndig >= 1) & (ndig <= 7)):
         return None
-    col = (np.where(letters, win - 64, 0) * _power(26, nlet[:, None] - 1 - place, letters)).sum(1)
-    col -= 1
-    row = (np.where(digits, win - 48, 0) * _power(10, length[:, None] - 1 - place, digits)).sum(1)
+    col = np.where(up2, (l0 * 26 + l1) * 26 + l2, np.where(up1, l0 * 26 + l1, l0)) - 1
+    row = np.zeros(n, dtype=np.int64)
+    digits = start + nlet
+    for k in range(int(ndig.max())):
+        d = b[digits + k].astype(np.int64) - 48
+        has = ndig > k
+        if not np.all(~has | ((d >= 0) & (d <= 9))):
+            return None
+        row = np.where(has, row * 10 + d, row)
     attrs = cs + 6 + nlet + ndig + 1  # after the reference's closing quote
     end = gt[np.searchsorted(gt, cs)]  # the start tag's ">"
     closed = b[end - 1] == 47  # "<c .../>": no value
@@ -448,16 +447,16 @@ def fast_cells(piece: bytes, book: _Book) -> Cells | None:
         t1 = b[tpos[at] + 5]
         typed = np.flatnonzero(has)
         c0, c1 = t0[typed], t1[typed]
-        k = np.full(len(typed), 255, dtype=np.uint8)
-        k[(c0 == ord("s")) & (c1 == 34)] = TEXT
-        k[(c0 == ord("s")) & (c1 == ord("t"))] = TEXT  # "str": a formula's text
-        k[(c0 == ord("n")) & (c1 == 34)] = NUMBER
-        k[(c0 == ord("b")) & (c1 == 34)] = BOOL
-        k[(c0 == ord("e")) & (c1 == 34)] = ERROR
-        k[c0 == ord("i")] = TEXT  # inlineStr
-        if np.any(k == 255):
+        given = np.full(len(typed), 255, dtype=np.uint8)
+        given[(c0 == ord("s")) & (c1 == 34)] = TEXT
+        given[(c0 == ord("s")) & (c1 == ord("t"))] = TEXT  # "str": a formula's text
+        given[(c0 == ord("n")) & (c1 == 34)] = NUMBER
+        given[(c0 == ord("b")) & (c1 == 34)] = BOOL
+        given[(c0 == ord("e")) & (c1 == 34)] = ERROR
+        given[c0 == ord("i")] = TEXT  # inlineStr
+        if np.any(given == 255):
             return None  # t="d" (an ISO date) or an unknown type
-        kind[typed] = k
+        kind[typed] = given
         strings[typed] = (c0 == ord("s")) & (c1 == 34)
         inline[typed] = c0 == ord("i")
     style = np.zeros(n, dtype=np.int64)
@@ -510,13 +509,6 @@ def fast_cells(piece: bytes, book: _Book) -> Cells | None:
         spans = zip((end[where] + 1).tolist(), stop[where].tolist(), strict=True)
         cells.text = _replace_values(cells.text, where, [_rich_text(pad[a:z]) for a, z in spans])
     return cells
-
-
-def _power(base: int, exponent: Any, where: Any) -> Any:
-    """``base ** exponent`` where *where*, else 0 (int64)."""
-    import numpy as np
-
-    return np.where(where, base ** np.maximum(exponent, 0), 0)
 
 
 def _find(b: Any, size: int, needle: bytes) -> Any:
@@ -766,6 +758,57 @@ _SI = re.compile(
 
 def _si_texts(piece: bytes) -> pa.Array:
     """A block of ``<si>`` items as texts (rich ones, a minority, one by one)."""
+    fast = _si_fast(piece)
+    return fast if fast is not None else _si_regex(piece)
+
+
+def _code(pair: str) -> int:
+    return ord(pair[0]) << 8 | ord(pair[1])
+
+
+def _si_fast(piece: bytes) -> pa.Array | None:
+    """:func:`_si_texts` by offsets (as :func:`fast_cells`): each item whose one ``t``
+    element is all its text, by numpy; ``None`` when a ``>`` stands in a text (the tags
+    cannot be paired by position)."""
+    import numpy as np
+
+    from outbound_desk.files.workbook import _replace_values
+
+    pad = piece + b"\0" * 8
+    b = np.frombuffer(pad, dtype=np.uint8)
+    size = len(piece)
+    lt = np.flatnonzero(b[:size] == 60)
+    gt = np.flatnonzero(b[:size] == 62)
+    if len(lt) != len(gt) or not (np.all(gt > lt) and np.all(lt[1:] > gt[:-1])):
+        return None
+    pair = b[lt + 1].astype(np.int64) << 8 | b[lt + 2]
+    si = np.flatnonzero((pair == _code("si")) & ((b[lt + 3] == 62) | (b[lt + 3] == 47)))
+    if not len(si):
+        return _texts(_gather(b, si, si))
+    closed = b[gt[si] - 1] == 47
+    nxt = np.minimum(si[:, None] + np.arange(1, 4), len(lt) - 1)
+    p1, p2, p3 = pair[nxt[:, 0]], pair[nxt[:, 1]], pair[nxt[:, 2]]
+    simple = (
+        ~closed
+        & ((p1 == _code("t>")) | (p1 == _code("t ")))
+        & (p2 == _code("/t"))
+        & (p3 == _code("/s"))
+        & (b[gt[nxt[:, 0]] - 1] != 47)
+    )
+    lo = np.where(simple, gt[nxt[:, 0]] + 1, 0)
+    hi = np.where(simple, lt[nxt[:, 1]], 0)
+    out = _texts(_gather(b, lo, hi))
+    rich = np.flatnonzero(~closed & ~simple)
+    if len(rich):
+        ends = lt[(pair == _code("/s")) & (b[lt + 3] == ord("i"))]
+        starts = gt[si[rich]] + 1
+        stops = ends[np.minimum(np.searchsorted(ends, starts), len(ends) - 1)]
+        texts = [_rich_text(pad[x:y]) for x, y in zip(starts.tolist(), stops.tolist(), strict=True)]
+        out = _replace_values(out, rich, texts)
+    return out
+
+
+def _si_regex(piece: bytes) -> pa.Array:
     import pyarrow as pa
 
     from outbound_desk.files.workbook import _replace_values

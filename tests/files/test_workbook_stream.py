@@ -175,12 +175,17 @@ def _below(path: Path) -> Path:
     return path
 
 
-def _rewritten(path: Path, source: Path, change: Callable[[bytes], bytes]) -> Path:
-    """*source* with its first sheet's XML changed by *change*."""
+def _rewritten(
+    path: Path,
+    source: Path,
+    change: Callable[[bytes], bytes],
+    parts: tuple[str, ...] = ("xl/worksheets/sheet1.xml",),
+) -> Path:
+    """*source* with its first sheet's XML (or the *parts* named) changed by *change*."""
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
+            if item.filename in parts:
                 data = change(data)
             zout.writestr(item, data)
     return path
@@ -222,6 +227,18 @@ CORPUS: dict[str, Callable[[Path], Path]] = {
         p, _mixed(p.with_suffix(".src.xlsx"), errors=False), _no_refs
     ),
     "spread-attributes": lambda p: _rewritten(p, _mixed(p.with_suffix(".src.xlsx")), _spread),
+    # A ">" left as it is in texts (XML allows it): the tags cannot be paired by position.
+    "greater-than": lambda p: _rewritten(
+        p,
+        _mixed(p.with_suffix(".src.xlsx")),
+        lambda x: x.replace(b"&gt;", b">"),
+        ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"),
+    ),
+    "greater-than-inline": lambda p: _rewritten(
+        p,
+        _mixed(p.with_suffix(".src.xlsx"), constant_memory=True),
+        lambda x: x.replace(b"&gt;", b">"),
+    ),
     "xlsm": lambda p: xlsx(p.with_suffix(".xlsm"), {"S": CONTACTS}),
 }
 
