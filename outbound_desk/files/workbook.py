@@ -15,7 +15,11 @@ how many); empty rows and columns around the table are ignored.
 calamine (and fastexcel) read a whole sheet into memory before the first row comes out
 (about 0.55 kB per row of six columns); the preview of a big .xlsx sheet therefore reads its
 first rows straight from the sheet's XML stream (:func:`_XlsxHead`), which takes
-milliseconds at any size.
+milliseconds at any size, and the rows of an .xlsx sheet whose XML is over
+:data:`STREAM_SHEET_BYTES` are read from that stream too (``files.workbook_stream``), in
+memory bounded by a batch of rows plus the workbook's shared strings. .xls and .ods sheets
+cannot be streamed (an .xls is one binary OLE file, an .ods's ``content.xml`` holds every
+sheet; python-calamine reads both whole).
 """
 
 from __future__ import annotations
@@ -740,11 +744,11 @@ def _load_sheet(profile: FileProfile) -> tuple[Any, Any]:
 BATCH_ROWS = 50_000
 
 _cache_lock = threading.Lock()
-#: The last sheet read, converted: (key, batches). calamine must read a whole sheet before
-#: its first row, so the passes of one validation (rows, then the id column's duplicates),
-#: the preview's row loader and its scan reuse it instead of reading the workbook again.
-#: An Arrow string table is a fraction of the cells calamine holds (1M rows of 7 columns:
-#: about 120 MB).
+#: The last sheet read by fastexcel or calamine, converted: (key, batches). They must read a
+#: whole sheet before its first row, so the passes of one validation (rows, then the id
+#: column's duplicates), the preview's row loader and its scan reuse it instead of reading
+#: the workbook again. An Arrow string table is a fraction of the cells calamine holds (1M
+#: rows of 7 columns: about 120 MB). A sheet read from its XML stream is not kept.
 _cache: tuple[tuple[Any, ...], list[RecordChunk]] | None = None
 
 
@@ -880,7 +884,7 @@ USE_STREAM_READER: bool | None = None
 #: The sheets read from their XML stream, in memory bounded by a batch: those whose XML is
 #: bigger than this. Smaller ones are read whole by fastexcel, whose batches are kept for
 #: the next pass (``_cache``).
-STREAM_SHEET_BYTES = 64 * 1024 * 1024
+STREAM_SHEET_BYTES = 32 * 1024 * 1024
 
 
 def _streamed(

@@ -17,7 +17,9 @@ typed column could not hold) is read by ``files.workbook``'s calamine path inste
 Memory: fastexcel, like calamine, reads the whole sheet before the first row comes out: the
 shared strings, then its cells (about 0.4 kB per row of seven columns while it loads), then
 the typed Arrow arrays (about 0.1 kB per such row); the text is converted
-:data:`BATCH_ROWS` rows at a time.
+:data:`BATCH_ROWS` rows at a time. Sheets whose XML is over
+``files.workbook.STREAM_SHEET_BYTES`` are read by ``files.workbook_stream`` instead, in memory
+bounded by a batch.
 """
 
 from __future__ import annotations

@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 
 IsCancelled = Callable[[], bool]
 
-#: Decompressed XML read at a time (a block is cut at its last ``</row>``).
-BLOCK_BYTES = 4 << 20
+#: Decompressed XML read at a time (a block is cut at its last ``</row>``). Its working
+#: memory is about 25 bytes per byte; 2 MB is as fast as 4 or 8 (1M rows: 5.7 s, 5.9 s, 6.0 s).
+BLOCK_BYTES = 2 << 20
 
 # Cell kinds, as the other readers' cells: text (shared, inline or a formula's string),
 # number, boolean, error (its text kept, the cell empty), a date/time/duration (its text).
@@ -479,16 +480,16 @@ def fast_cells(piece: bytes, book: _Book) -> Cells | None:
         if len(cclose)
         else end
     )
-    value_lo = np.zeros(n, dtype=np.int64)
-    value_hi = np.zeros(n, dtype=np.int64)
+    value_lo = end.copy()
+    value_hi = end.copy()
     has_value = np.zeros(n, dtype=bool)
     if len(vstart):
         at = np.minimum(np.searchsorted(vstart, end), len(vstart) - 1)
         v = vstart[at]
         ok = ~closed & (v > end) & (v < stop) & ~inline
-        value_lo = np.where(ok, v + 3, 0)
+        value_lo = np.where(ok, v + 3, end)
         nxt = lt[np.minimum(np.searchsorted(lt, value_lo), len(lt) - 1)]
-        value_hi = np.where(ok, nxt, 0)
+        value_hi = np.where(ok, nxt, end)
         has_value = ok
     if inline.any():
         ins = lt[is_open]
@@ -522,21 +523,29 @@ def _find(b: Any, size: int, needle: bytes) -> Any:
 
 
 def _gather(b: Any, lo: Any, hi: Any) -> pa.Array:
-    """The byte spans ``[lo, hi)`` of *b* as one binary array (one copy, no Python objects)."""
+    """The byte spans ``[lo, hi)`` of *b* as one binary array, copied once by Arrow: spans in
+    order (an empty one anywhere between its neighbours) are the even values of an array
+    over *b* itself whose offsets are lo0, hi0, lo1, hi1 ..."""
     import numpy as np
     import pyarrow as pa
 
+    n = len(lo)
+    if not n:
+        return pa.array([], type=pa.binary())
+    bounds = np.empty(2 * n, dtype=np.int64)
+    bounds[0::2] = lo
+    bounds[1::2] = hi
+    if np.all(bounds[1:] >= bounds[:-1]):
+        over = pa.Array.from_buffers(
+            pa.large_binary(), 2 * n - 1, [None, pa.py_buffer(bounds), pa.py_buffer(b)]
+        )
+        return over.take(pa.array(np.arange(0, 2 * n, 2))).cast(pa.binary())
     lengths = (hi - lo).astype(np.int64)
-    offsets = np.zeros(len(lo) + 1, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    if total:
-        idx = np.repeat(lo - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)
-        data = b[idx].tobytes()
-    else:
-        data = b""
+    idx = np.repeat(lo - offsets[:-1], lengths) + np.arange(int(offsets[-1]), dtype=np.int64)
     return pa.Array.from_buffers(
-        pa.large_binary(), len(lo), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(b[idx].tobytes())]
     ).cast(pa.binary())
 
 
@@ -748,6 +757,7 @@ def shared_strings(z: zipfile.ZipFile, names: set[str]) -> pa.Array:
             chunks.append(_si_texts(piece))
             if not block:
                 break
+    # (Arrow's take from a chunked array joins its chunks at every call: one array instead.)
     return pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
 
 
@@ -795,8 +805,8 @@ def _si_fast(piece: bytes) -> pa.Array | None:
         & (p3 == _code("/s"))
         & (b[gt[nxt[:, 0]] - 1] != 47)
     )
-    lo = np.where(simple, gt[nxt[:, 0]] + 1, 0)
-    hi = np.where(simple, lt[nxt[:, 1]], 0)
+    lo = np.where(simple, gt[nxt[:, 0]] + 1, gt[si])
+    hi = np.where(simple, lt[nxt[:, 1]], gt[si])
     out = _texts(_gather(b, lo, hi))
     rich = np.flatnonzero(~closed & ~simple)
     if len(rich):
