@@ -4,9 +4,10 @@
 
 Each run in its own process, so that peak RSS is its own:
   preview  ``sniff`` of the workbook: what the app needs to show the first rows;
-  ours     ``sniff`` + ``validate_file`` (fastexcel into Arrow for an .xlsx, chunks of Arrow
-           strings, the same validation as a CSV), writing the normalised CSV and the
-           rejects, set up as ``outbound-desk validate`` is;
+  ours     ``sniff`` + ``validate_file`` (an .xlsx: its XML streamed when over 32 MiB, else
+           fastexcel into Arrow; chunks of Arrow strings, the same validation as a CSV),
+           writing the normalised CSV and the rejects, set up as ``outbound-desk validate``
+           is;
   naive    ``pandas.read_excel(engine="openpyxl", dtype=str)`` then ``phonenumbers`` row by
            row (the loop of bench_validate.py).
 Then it CHECKS that ours and naive agree: the same valid rows with the same values (E.164

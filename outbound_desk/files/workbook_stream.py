@@ -849,14 +849,20 @@ def _parsed_strings(z: zipfile.ZipFile, part: str) -> pa.Array:
 
 
 def sheet_cells(path: str, part: str) -> Iterator[Cells]:
-    """The sheet's cells (those holding a value), a block at a time, in XML order."""
-    try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        from outbound_desk.files.workbook import _sheet_error
+    """The sheet's cells (those holding a value), a block at a time, in XML order; a
+    damaged workbook (its ZIP, its compressed data) is one ``workbook_corrupt`` error."""
+    import zlib
 
+    from outbound_desk.files.workbook import _sheet_error
+
+    try:
+        yield from _sheet_cells(path, part)
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError) as exc:
         raise _sheet_error(path, exc) from None
-    with z:
+
+
+def _sheet_cells(path: str, part: str) -> Iterator[Cells]:
+    with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         styles, date1904 = number_formats(z, names)
         book = _Book(shared_strings(z, names), styles, date1904)

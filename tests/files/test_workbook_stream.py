@@ -334,6 +334,23 @@ def test_a_dtd_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "DTD" in str(err.value)
 
 
+def test_a_sheet_damaged_inside_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _sheet(tmp_path / "d.xlsx", 3_000)
+    profile = sniff(path)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    middle = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    data[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(wbmod, "USE_STREAM_READER", True)
+    with pytest.raises(FileError) as err:
+        list(iter_chunks(profile))
+    assert err.value.code == "workbook_corrupt"
+
+
 def test_big_sheets_are_streamed_and_not_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
