@@ -7,16 +7,19 @@ records, issues and rows set aside, batch by batch): what it holds is one batch 
 (:data:`files.workbook.BATCH_ROWS` rows), one block of XML, and the workbook's **shared
 strings**, which it reads whole first, as an Arrow string array: a cell anywhere in the sheet
 may refer to any of them, so they cannot be streamed (their share of the memory is that of
-the distinct texts: about 40 MB for a million rows of unique e-mail addresses).
+the distinct texts: 49 MB for the benchmark's million contacts, mostly unique e-mail
+addresses; twice that for a moment while the blocks' arrays are joined into one).
 
-No Python object per cell: a block's tags are found with numpy (the positions of ``<`` and
-``>``, then what follows each), each cell's reference, type, style and value are read by
-offsets from those positions, the values are gathered into one Arrow array, shared-string
-indices become texts by ``take``, numbers are parsed by an Arrow cast, XML entities are
-undone only in values holding ``&``. A block written in any other shape than the one Excel,
-openpyxl and xlsxwriter write (a cell without its reference, a namespace prefix, an unknown
-tag, an encoding other than UTF-8) is read by an XML parser instead (defusedxml: a DTD, and
-so any entity expansion, is refused), cell by cell: exact, only slower. The cells' texts
+No Python object per cell: a block's tags are found with numpy (the positions of ``<``,
+``>`` and ``"``, then the two bytes after each ``<``), each cell's reference, type, style
+and value are read by offsets from those positions, the values are gathered into one Arrow
+array, shared-string indices become texts by ``take``, numbers are parsed by an Arrow cast,
+XML entities (and Excel's ``_xHHHH_`` escapes) are undone only in values holding ``&``
+(``_x``). A block written in any other shape than the one Excel, openpyxl and xlsxwriter
+write (a cell or row without its reference, a namespace prefix, an unknown tag, a ``>`` left
+in a text) is read by an XML parser instead (defusedxml), cell by cell: the same cells, only
+slower. A DTD, and so any entity expansion, is refused; a sheet not in UTF-8 is left to
+fastexcel (:func:`read` returns ``None``). The cells' texts
 are then made column by column by the same functions as the other two readers
 (``files.workbook._flag_zeros_and_errors``, ``files.workbook_arrow._number_texts`` ...), and
 dates, times and durations as python-calamine gives them (:func:`moment`).
@@ -49,7 +52,6 @@ BLOCK_BYTES = 2 << 20
 # number, boolean, error (its text kept, the cell empty), a date/time/duration (its text).
 TEXT, NUMBER, BOOL, ERROR, MOMENT = 0, 1, 2, 3, 4
 
-_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ENTITY = re.compile(rb"&(#[0-9]+|#x[0-9a-fA-F]+|lt|gt|amp|quot|apos);")
 _NAMED = {b"lt": "<", b"gt": ">", b"amp": "&", b"quot": '"', b"apos": "'"}
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
