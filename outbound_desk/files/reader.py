@@ -1113,8 +1113,8 @@ class ScanPass:
     ``for chunk in ScanPass(profile).chunks(): ...``; once the chunks are exhausted,
     :attr:`scanned` is the profile ``scan`` would have returned (exact row count, SHA-256,
     every issue, the file's identity taken before the read). A caller that needs the rows (the
-    preview's table) and the scan reads the file once instead of twice. A workbook is read
-    twice still: its scan is ``files.workbook.scan_workbook``, a reader of its own.
+    preview's table) and the scan reads the file once instead of twice; a workbook's too (its
+    scan tallied from the same chunks: ``files.workbook.WorkbookScan``).
 
     *keep* (a ``files.cache.ChunkCache`` for this profile and *chunk_rows*) is given every
     chunk as ``iter_chunks`` would make it, for a validation to take without reading the file
@@ -1158,20 +1158,22 @@ class ScanPass:
         finished = False
         try:
             if profile.workbook is not None:
-                from outbound_desk.files.workbook import iter_workbook_chunks, scan_workbook
+                from outbound_desk.files.workbook import WorkbookScan, iter_workbook_chunks
 
+                tally = WorkbookScan(profile)
                 for chunk in iter_workbook_chunks(
                     profile,
                     chunk_rows=self.chunk_rows,
                     progress=self._progress,
                     cancelled=self.cancelled,
                 ):
+                    tally.add(chunk)
                     if keep is not None:
                         keep.keep(chunk, *self._read)
                     yield chunk
                 if keep is not None:
                     keep.finish()
-                scanned = scan_workbook(profile, progress=self.progress, cancelled=self.cancelled)
+                scanned = tally.result()
             else:
                 holder: list[FileProfile] = []
                 skipped: Counter[str] = Counter()

@@ -1023,6 +1023,35 @@ def _empty_table(names: Sequence[str]) -> pa.Table:
     return pa.table({n: pa.array([], type=pa.string()) for n in names})
 
 
+class WorkbookScan:
+    """The scan's answers (rows, every cell issue, the workbook file's SHA-256) tallied from
+    chunks that someone reads anyway: the preview's one read of a sheet gives its table and its
+    scan together, as a CSV file's does (a streamed sheet is not kept, so a second pass would
+    read it all again)."""
+
+    def __init__(self, profile: FileProfile) -> None:
+        self._profile = profile
+        # The header's and the file's issues stay; the data rows' are found again, all of them.
+        self._kept = [i for i in profile.issues if i.row is None or i.row < profile.data_start]
+        self._counts: Counter[str] = Counter(i.code for i in self._kept)
+        self._rows = 0
+
+    def add(self, chunk: RecordChunk) -> None:
+        self._rows += chunk.table.num_rows + len(chunk.raw)
+        for issue in chunk.issues:
+            self._counts[issue.code] += 1
+            if self._counts[issue.code] <= ISSUES_KEPT_PER_CODE:
+                self._kept.append(issue)
+
+    def result(self) -> FileProfile:
+        out = self._profile.copy()
+        out.issues = sorted(self._kept, key=lambda i: (i.row is None, i.row or 0))
+        out.issue_counts = dict(self._counts)
+        out.rows = self._rows
+        out.sha256 = file_sha256(self._profile.path)
+        return out
+
+
 def scan_workbook(
     profile: FileProfile,
     *,
@@ -1030,23 +1059,10 @@ def scan_workbook(
     cancelled: IsCancelled | None = None,
 ) -> FileProfile:
     """One pass over the sheet: its rows, every cell issue, the workbook file's SHA-256."""
-    out = profile.copy()
-    # The header's and the file's issues stay; the data rows' are found again, all of them.
-    kept = [i for i in profile.issues if i.row is None or i.row < profile.data_start]
-    counts: Counter[str] = Counter(i.code for i in kept)
-    rows = 0
+    tally = WorkbookScan(profile)
     for chunk in iter_workbook_chunks(profile, progress=progress, cancelled=cancelled):
-        rows += chunk.table.num_rows + len(chunk.raw)
-        for issue in chunk.issues:
-            counts[issue.code] += 1
-            if counts[issue.code] <= ISSUES_KEPT_PER_CODE:
-                kept.append(issue)
-    kept.sort(key=lambda i: (i.row is None, i.row or 0))
-    out.issues = kept
-    out.issue_counts = dict(counts)
-    out.rows = rows
-    out.sha256 = file_sha256(profile.path)
-    return out
+        tally.add(chunk)
+    return tally.result()
 
 
 def file_sha256(path: str) -> str:

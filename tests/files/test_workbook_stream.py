@@ -376,6 +376,42 @@ def test_big_sheets_are_streamed_and_not_kept(
     assert wbmod._cache is None  # streamed: nothing kept
 
 
+def test_a_streamed_sheets_table_and_scan_come_from_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview's read (``ScanPass``) of a sheet too big to keep reads its XML once and
+    gives the scan ``scan_workbook`` would (a second pass would stream the sheet again)."""
+    from outbound_desk.files import ScanPass, scan
+
+    path = xlsx(tmp_path / "c.xlsx", {"S": CONTACTS})
+    monkeypatch.setattr(wbmod, "STREAM_SHEET_BYTES", 100)
+    profile = sniff(path)
+    reads: list[str] = []
+    real = stream.read
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        reads.append("sheet")
+        return real(*args, **kwargs)
+
+    wanted = scan(profile)
+    monkeypatch.setattr(stream, "read", spy)
+    wbmod.clear_cache()
+    one = ScanPass(profile, chunk_rows=2)
+    chunks = list(one.chunks())
+    assert reads == ["sheet"]
+    got = one.scanned
+    assert got is not None
+    assert (got.rows, got.sha256, got.issue_counts) == (
+        wanted.rows,
+        wanted.sha256,
+        wanted.issue_counts,
+    )
+    assert [(i.code, i.row, i.column) for i in got.issues] == [
+        (i.code, i.row, i.column) for i in wanted.issues
+    ]
+    assert sum(c.table.num_rows + len(c.raw) for c in chunks) == wanted.rows
+
+
 # ---------------------------------------------------------------------------------- properties
 
 cells = st.one_of(
