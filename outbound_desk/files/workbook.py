@@ -24,6 +24,7 @@ sheet; python-calamine reads both whole).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -646,7 +647,10 @@ def _calamine_sniff(
         chosen = _choose(sheets, overrides.sheet, path)
         head = _calamine_head(loaded[chosen.index], want)
         if fmt in ("xlsx", "xlsm"):
-            head.errors = _xlsx_errors(path, chosen)
+            # An irregular sheet's first rows show those cells empty; the scan (the stream)
+            # flags them.
+            with contextlib.suppress(_IrregularSheetError):
+                head.errors = _xlsx_errors(path, chosen)
     finally:
         book.close()
     return chosen, sheets, head
@@ -872,7 +876,26 @@ def _read_batches(
             if batches is not None:
                 yield from batches
                 return
-    yield from _calamine_batches(profile, progress, cancelled)
+    try:
+        # Its error cells are placed before the first batch: nothing is yielded before this
+        # may raise.
+        yield from _calamine_batches(profile, progress, cancelled)
+    except _IrregularSheetError:
+        # Error cells calamine reads as empty and the reference regex cannot place: the
+        # stream reader finds them (whatever the sheet's size).
+        from outbound_desk.files import workbook_stream
+
+        part = _sheet_part(profile.path, info)
+        streamed = (
+            None if part is None else workbook_stream.read(profile, part, progress, cancelled)
+        )
+        if streamed is None:
+            raise FileError(
+                f"{profile.path}: error cells (#N/A...) this reader cannot place; save the "
+                "sheet again from Excel or LibreOffice",
+                code="workbook_corrupt",
+            ) from None
+        yield from streamed
 
 
 #: Whether .xlsx sheets are read by fastexcel (tests compare the two readers).
@@ -1358,7 +1381,14 @@ def _si_text(si: Any) -> str:
 _ERROR_CELL = re.compile(
     rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>.*?</f>)?<v>([^<]*)</v>'
 )
-_ERROR_CELL_ANY = re.compile(rb'<c\b[^>]*?t="e"')
+#: An error cell in any spelling the XML allows: under a namespace prefix (``<x:c``, as the
+#: .NET SDK writes), without its reference (cells then follow on), attributes in any order.
+_ERROR_CELL_LOOSE = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\bt="e"')
+
+
+class _IrregularSheetError(Exception):
+    """The sheet holds error cells that :data:`_ERROR_CELL` cannot place (no reference, a
+    prefix): only the stream reader, which counts rows and cells itself, finds them."""
 
 
 def _xlsx_errors(path: str, info: WorkbookInfo | SheetInfo) -> dict[tuple[int, int], str]:
@@ -1384,10 +1414,14 @@ def _xlsx_errors(path: str, info: WorkbookInfo | SheetInfo) -> dict[tuple[int, i
                     cut = data.rfind(b"</c>")
                     cut = len(data) if cut < 0 else cut + 4
                     piece, tail = data[:cut], data[cut:]
-                    if b't="e"' in piece and _ERROR_CELL_ANY.search(piece):
+                    if b't="e"' in piece and _ERROR_CELL_LOOSE.search(piece):
+                        placed = 0
                         for m in _ERROR_CELL.finditer(piece):
                             col = _column_index(m.group(1).decode())
                             out[(int(m.group(2)), col)] = m.group(3).decode() or "#ERROR"
+                            placed += 1
+                        if placed < len(_ERROR_CELL_LOOSE.findall(piece)):
+                            raise _IrregularSheetError(part)
             return out
     except (zipfile.BadZipFile, KeyError, OSError, StopIteration, IndexError, SyntaxError):
         return {}

@@ -141,7 +141,7 @@ def _scan(
     reference, the error cells, the booleans in columns of numbers. ``None`` when the sheet
     holds what :func:`read` does not convert (a date or time in a text column) or a
     candidate is not where it should be."""
-    from outbound_desk.files.workbook import _column_index
+    from outbound_desk.files.workbook import _ERROR_CELL_LOOSE, _column_index
 
     out = _Scan()
     letters: dict[int, bytes] = {}
@@ -156,9 +156,13 @@ def _scan(
             cut = len(data) if cut < 0 else cut + 6
             piece, tail = data[:cut], data[cut:]
             if b't="e"' in piece:
+                placed = 0
                 for m in _ERROR_CELL.finditer(piece):
                     at = (int(m.group(2)), _column_index(m.group(1).decode()))
                     out.errors[at] = m.group(3).decode() or "#ERROR"
+                    placed += 1
+                if placed < len(_ERROR_CELL_LOOSE.findall(piece)):
+                    return None  # an error cell the pattern cannot place (no reference, a prefix)
             if number_columns and b't="b"' in piece:
                 if piece.count(b"<c ") != piece.count(b'<c r="'):
                     return None  # a cell the pattern would not see

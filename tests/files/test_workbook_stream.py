@@ -301,6 +301,21 @@ def test_error_cells_without_references_or_under_a_prefix_are_still_flagged(
         assert errors == [(14, "flag"), (16, "note")]
 
 
+@pytest.mark.parametrize("change", [_prefixed, _no_refs])
+def test_a_small_sheet_with_such_error_cells_is_read_by_the_stream_by_default(
+    tmp_path: Path, change: Callable[[bytes], bytes]
+) -> None:
+    """Below the streaming size fastexcel and calamine read the sheet, but they read error
+    cells as empty and the reference regex cannot place these: the stream reads it instead,
+    so ``#N/A`` is an issue on every path, never an empty value."""
+    path = _rewritten(tmp_path / "n.xlsx", _mixed(tmp_path / "src.xlsx"), change)
+    wbmod.clear_cache()
+    chunks = list(iter_chunks(sniff(path), chunk_rows=7))
+    errors = [(i.row, i.column) for c in chunks for i in c.issues if i.code == "cell_error"]
+    assert len(errors) == 2
+    assert [e[1] for e in errors] == ["flag", "note"]
+
+
 def test_dates_times_and_durations_as_calamine_gives_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
