@@ -427,6 +427,37 @@ def test_a_streamed_sheets_table_and_scan_come_from_one_read(
     assert sum(c.table.num_rows + len(c.raw) for c in chunks) == wanted.rows
 
 
+def test_the_first_batch_reads_only_the_shared_strings_it_refers_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers put a string in the table where it first appears: the first batch of a big
+    sheet needs the first few of them, and gets its rows without reading the rest (they are
+    read as later batches ask, and the chunks are those of the other readers)."""
+    rows = [["id", "name"]] + [[f"C{i:05d}", f"name {i}"] for i in range(6000)]
+    path = xlsx(tmp_path / "s.xlsx", {"S": rows})
+    parsed: list[int] = []
+    real = stream._si_texts
+
+    def counting(piece: bytes) -> Any:
+        out = real(piece)
+        parsed.append(len(out))
+        return out
+
+    monkeypatch.setattr(stream, "_si_texts", counting)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(wbmod, "BATCH_ROWS", 500)
+    monkeypatch.setattr(wbmod, "USE_STREAM_READER", True)
+    wbmod.clear_cache()
+    chunks = iter_chunks(sniff(path), chunk_rows=500)
+    first = next(chunks)
+    assert first.table.column("name").to_pylist()[:2] == ["name 0", "name 1"]
+    assert 0 < sum(parsed) < 12_000 // 4  # a quarter of the table at most
+    rest = list(chunks)
+    assert sum(parsed) == 2 + 12_000  # the header's two, every id and name: each once
+    names = [n for c in [first, *rest] for n in c.table.column("name").to_pylist()]
+    assert names == [f"name {i}" for i in range(6000)]
+
+
 # ---------------------------------------------------------------------------------- properties
 
 cells = st.one_of(

@@ -26,6 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# Imported with the window (before ui.heap's freeze): imported at the first file, on the GUI
+# thread, it took 20-30 ms while the first rows waited.
+from outbound_desk.contacts.ids import IdChoice, choose_id_column
+
 NEW_LIST = "__new__"
 EXCLUDED = "__excluded__"
 UNRESOLVED = "__unresolved__"
@@ -317,8 +321,6 @@ class SchemaPanel(QWidget):
         saved_id: str | None = None,
         guess_id: bool = True,
     ) -> None:
-        from outbound_desk.contacts.ids import IdChoice, choose_id_column
-
         picked = self._picked_id
         if picked is None or (isinstance(picked, str) and picked in schema.columns):
             self.id_choice = IdChoice(picked, "saved" if picked else "none")
