@@ -867,18 +867,18 @@ def _read_batches(
     by calamine's cells."""
     info = profile.workbook
     assert info is not None
-    if info.format in ("xlsx", "xlsm") and USE_ARROW_READER:
-        part = _sheet_part(profile.path, info)
-        if part is not None:
-            from outbound_desk.files import workbook_arrow
-
-            batches = workbook_arrow.read(profile, part, progress, cancelled)
-            if batches is not None:
-                yield from batches
-                return
     try:
-        # Its error cells are placed before the first batch: nothing is yielded before this
-        # may raise.
+        # Both readers place the error cells before their first batch: nothing is yielded
+        # before this may raise.
+        if info.format in ("xlsx", "xlsm") and USE_ARROW_READER:
+            part = _sheet_part(profile.path, info)
+            if part is not None:
+                from outbound_desk.files import workbook_arrow
+
+                batches = workbook_arrow.read(profile, part, progress, cancelled)
+                if batches is not None:
+                    yield from batches
+                    return
         yield from _calamine_batches(profile, progress, cancelled)
     except _IrregularSheetError:
         # Error cells calamine reads as empty and the reference regex cannot place: the
@@ -1391,6 +1391,21 @@ class _IrregularSheetError(Exception):
     prefix): only the stream reader, which counts rows and cells itself, finds them."""
 
 
+def _error_cells(piece: bytes, out: dict[tuple[int, int], str], part: str) -> None:
+    """Add the error cells of *piece* (whole cells of a sheet's XML) to *out* ((sheet row,
+    column) -> "#N/A"); :class:`_IrregularSheetError` when it holds one the pattern cannot
+    place. The whole-sheet readers' one look at error cells (calamine and fastexcel read them
+    as empty cells)."""
+    if b't="e"' not in piece:
+        return
+    placed = 0
+    for m in _ERROR_CELL.finditer(piece):
+        out[(int(m.group(2)), _column_index(m.group(1).decode()))] = m.group(3).decode() or "#ERROR"
+        placed += 1
+    if placed < len(_ERROR_CELL_LOOSE.findall(piece)):
+        raise _IrregularSheetError(part)
+
+
 def _xlsx_errors(path: str, info: WorkbookInfo | SheetInfo) -> dict[tuple[int, int], str]:
     """Where a sheet's error cells are ((sheet row, column) -> "#N/A"); calamine reads them
     as empty cells. One pass of the sheet's XML through a regex, only looking closer at the
@@ -1414,14 +1429,7 @@ def _xlsx_errors(path: str, info: WorkbookInfo | SheetInfo) -> dict[tuple[int, i
                     cut = data.rfind(b"</c>")
                     cut = len(data) if cut < 0 else cut + 4
                     piece, tail = data[:cut], data[cut:]
-                    if b't="e"' in piece and _ERROR_CELL_LOOSE.search(piece):
-                        placed = 0
-                        for m in _ERROR_CELL.finditer(piece):
-                            col = _column_index(m.group(1).decode())
-                            out[(int(m.group(2)), col)] = m.group(3).decode() or "#ERROR"
-                            placed += 1
-                        if placed < len(_ERROR_CELL_LOOSE.findall(piece)):
-                            raise _IrregularSheetError(part)
+                    _error_cells(piece, out, part)
             return out
     except (zipfile.BadZipFile, KeyError, OSError, StopIteration, IndexError, SyntaxError):
         return {}

@@ -91,9 +91,6 @@ class _Scan:
 
 _ATTR_T = re.compile(rb'\bt="([a-zA-Z]+)"')
 _ATTR_S = re.compile(rb'\bs="([0-9]+)"')
-_ERROR_CELL = re.compile(
-    rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)?<v>([^<]*)</v>'
-)
 
 
 #: What fastexcel writes for a cell that is not text, in a column that arrived as text: a
@@ -140,8 +137,9 @@ def _scan(
     """One pass of a sheet's XML, 4 MB at a time: each candidate cell looked up by its
     reference, the error cells, the booleans in columns of numbers. ``None`` when the sheet
     holds what :func:`read` does not convert (a date or time in a text column) or a
-    candidate is not where it should be."""
-    from outbound_desk.files.workbook import _ERROR_CELL_LOOSE, _column_index
+    candidate is not where it should be; ``files.workbook._IrregularSheetError`` when it
+    holds an error cell the reference pattern cannot place (the stream reader reads it)."""
+    from outbound_desk.files.workbook import _column_index, _error_cells
 
     out = _Scan()
     letters: dict[int, bytes] = {}
@@ -155,14 +153,7 @@ def _scan(
             cut = data.rfind(b"</row>") if block else len(data) - 6
             cut = len(data) if cut < 0 else cut + 6
             piece, tail = data[:cut], data[cut:]
-            if b't="e"' in piece:
-                placed = 0
-                for m in _ERROR_CELL.finditer(piece):
-                    at = (int(m.group(2)), _column_index(m.group(1).decode()))
-                    out.errors[at] = m.group(3).decode() or "#ERROR"
-                    placed += 1
-                if placed < len(_ERROR_CELL_LOOSE.findall(piece)):
-                    return None  # an error cell the pattern cannot place (no reference, a prefix)
+            _error_cells(piece, out.errors, part)  # raises for cells it cannot place
             if number_columns and b't="b"' in piece:
                 if piece.count(b"<c ") != piece.count(b'<c r="'):
                     return None  # a cell the pattern would not see
